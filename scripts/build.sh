@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds the WebAssembly package into pkg/ (wasm-pack, --target nodejs, release profile
+# tuned for size, wasm-opt -Oz) and prints its size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+wasm-pack --log-level warn build --release --target nodejs --out-dir pkg --out-name tokenseal --no-pack
+test -f pkg/tokenseal_bg.wasm || { echo "[build] pkg/tokenseal_bg.wasm was not produced" >&2; exit 1; }
+raw=$(wc -c <pkg/tokenseal_bg.wasm)
+gz=$(gzip -9 -c pkg/tokenseal_bg.wasm | wc -c)
+echo "[build] pkg/tokenseal_bg.wasm: $raw bytes ($gz gzipped)"

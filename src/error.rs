@@ -1,0 +1,193 @@
+//! The one error type of tokenseal.
+//!
+//! Every variant has a stable code (`ERR_...`) that the JavaScript boundary copies to
+//! `error.code`, that the Action and the Rule log, and that backends match on. Messages
+//! are fixed strings: no variant carries or prints input data, so no token, key or
+//! plaintext can reach a log through an error.
+
+use core::fmt;
+
+/// Everything that can go wrong in tokenseal.
+///
+/// Shape errors are precise (they say which rule the input broke); everything that
+/// happens after a key has been chosen collapses into [`Error::Decrypt`], so that a
+/// caller who can submit sealed values learns nothing about why one failed to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The key set is not JSON, or not a JWK Set object with a `keys` array
+    /// (RFC 7517 §5).
+    KeySetNotJson,
+    /// The key set's `keys` array is empty: there is no primary key to seal with.
+    KeySetEmpty,
+    /// A key's `kty` is missing or not `"oct"` (RFC 7518 §6.4).
+    KeyType {
+        /// Position of the offending key in the `keys` array.
+        index: usize,
+    },
+    /// A key's `alg` is present and not `"A256GCM"` (RFC 7517 §4.4), or its `use` is
+    /// present and not `"enc"` (RFC 7517 §4.2).
+    KeyAlgorithm {
+        /// Position of the offending key in the `keys` array.
+        index: usize,
+    },
+    /// A key's `k` is missing or not canonical unpadded base64url (RFC 7518 §6.4.1).
+    KeyEncoding {
+        /// Position of the offending key in the `keys` array.
+        index: usize,
+    },
+    /// A key's `k` does not decode to exactly 32 bytes (AES-256, RFC 7518 §5.3).
+    KeyLength {
+        /// Position of the offending key in the `keys` array.
+        index: usize,
+    },
+    /// A key has no `kid`, or an empty or unprintable one: without it a sealed value
+    /// could not name its key and opening would need trial decryption.
+    KeyIdMissing {
+        /// Position of the offending key in the `keys` array.
+        index: usize,
+    },
+    /// Two keys share a `kid`, so a sealed value's `kid` would be ambiguous.
+    KeyIdDuplicate {
+        /// Position of the second key with that `kid`.
+        index: usize,
+    },
+    /// The sealed value is not a JWE in compact serialization with `dir` key management:
+    /// not five parts, a non-empty encrypted-key part, bad base64url, a wrong IV or tag
+    /// length, or an oversized value (RFC 7516 §7.1).
+    SealedMalformed,
+    /// The protected header is not a JSON object, lacks a required member, repeats one,
+    /// or uses `crit` or `zip`, which tokenseal does not implement (RFC 7516 §4.1.3,
+    /// RFC 7515 §4.1.11).
+    HeaderInvalid,
+    /// The header's `typ` names a tokenseal format version this build does not know.
+    VersionUnsupported,
+    /// The header's `alg` is not `dir` or its `enc` is not `A256GCM` (RFC 7518 §4.5,
+    /// §5.3).
+    AlgorithmUnsupported,
+    /// The sealed value is bound (`sub`) to a different user than the one expected.
+    SubjectMismatch,
+    /// The header's `kid` names no key in the key ring (for example a retired key).
+    KeyUnknown,
+    /// Authenticated decryption failed. Deliberately opaque: a wrong key, a changed
+    /// header, IV, ciphertext or tag all look the same.
+    Decrypt,
+    /// A refresh token is empty, longer than [`crate::MAX_TOKEN_LEN`] bytes, or holds
+    /// characters outside VSCHAR (RFC 6749 Appendix A.17).
+    TokenInvalid,
+    /// The user id to bind to is empty, too long, or holds control characters.
+    UserIdInvalid,
+    /// The user object does not have the shape Auth0 documents (not an object, no
+    /// `user_id`, `identities` not an array, ...), or is nested too deeply to read.
+    UserInvalid,
+    /// The claim namespace is not an http(s) URL, or is on a domain Auth0 reserves
+    /// (auth0.com, webtask.io, webtask.run).
+    NamespaceInvalid,
+    /// The login input handed to the decision function has the wrong shape.
+    InputInvalid,
+    /// The operating system or JavaScript host could not provide random bytes.
+    Random,
+}
+
+impl Error {
+    /// The stable machine-readable code, e.g. `"ERR_DECRYPT"`.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::KeySetNotJson => "ERR_KEYSET_JSON",
+            Self::KeySetEmpty => "ERR_KEYSET_EMPTY",
+            Self::KeyType { .. } => "ERR_KEY_TYPE",
+            Self::KeyAlgorithm { .. } => "ERR_KEY_ALG",
+            Self::KeyEncoding { .. } => "ERR_KEY_ENCODING",
+            Self::KeyLength { .. } => "ERR_KEY_LENGTH",
+            Self::KeyIdMissing { .. } => "ERR_KEY_KID_MISSING",
+            Self::KeyIdDuplicate { .. } => "ERR_KEY_KID_DUPLICATE",
+            Self::SealedMalformed => "ERR_SEALED_MALFORMED",
+            Self::HeaderInvalid => "ERR_HEADER_INVALID",
+            Self::VersionUnsupported => "ERR_VERSION_UNSUPPORTED",
+            Self::AlgorithmUnsupported => "ERR_ALG_UNSUPPORTED",
+            Self::SubjectMismatch => "ERR_SUBJECT_MISMATCH",
+            Self::KeyUnknown => "ERR_KEY_UNKNOWN",
+            Self::Decrypt => "ERR_DECRYPT",
+            Self::TokenInvalid => "ERR_TOKEN_INVALID",
+            Self::UserIdInvalid => "ERR_USER_ID_INVALID",
+            Self::UserInvalid => "ERR_USER_INVALID",
+            Self::NamespaceInvalid => "ERR_NAMESPACE_INVALID",
+            Self::InputInvalid => "ERR_INPUT_INVALID",
+            Self::Random => "ERR_RANDOM",
+        }
+    }
+
+    /// A short human explanation. Fixed text: it never includes input data.
+    #[must_use]
+    pub const fn message(&self) -> &'static str {
+        match self {
+            Self::KeySetNotJson => "key set is not a JSON JWK Set with a \"keys\" array",
+            Self::KeySetEmpty => "key set has no keys",
+            Self::KeyType { .. } => "key kty must be \"oct\"",
+            Self::KeyAlgorithm { .. } => "key alg must be \"A256GCM\" and use \"enc\" when present",
+            Self::KeyEncoding { .. } => "key k must be unpadded base64url",
+            Self::KeyLength { .. } => "key k must decode to 32 bytes",
+            Self::KeyIdMissing { .. } => "key kid must be a non-empty printable string",
+            Self::KeyIdDuplicate { .. } => "key kid is used twice",
+            Self::SealedMalformed => "sealed value is not a compact dir JWE",
+            Self::HeaderInvalid => "sealed value header is invalid",
+            Self::VersionUnsupported => "sealed value format version is not supported",
+            Self::AlgorithmUnsupported => "sealed value alg/enc is not dir/A256GCM",
+            Self::SubjectMismatch => "sealed value belongs to another user",
+            Self::KeyUnknown => "sealed value names a key that is not in the key ring",
+            Self::Decrypt => "sealed value failed to decrypt",
+            Self::TokenInvalid => "refresh token is empty, too long or not printable ASCII",
+            Self::UserIdInvalid => "user id is empty, too long or not printable",
+            Self::UserInvalid => "user object does not have Auth0's shape",
+            Self::NamespaceInvalid => {
+                "claim namespace must be an http(s) URL outside Auth0's reserved domains"
+            }
+            Self::InputInvalid => "login input does not have the documented shape",
+            Self::Random => "no random bytes available",
+        }
+    }
+
+    /// Position of the key in the key set that caused the error, for key-set errors.
+    #[must_use]
+    pub const fn key_index(&self) -> Option<usize> {
+        match self {
+            Self::KeyType { index }
+            | Self::KeyAlgorithm { index }
+            | Self::KeyEncoding { index }
+            | Self::KeyLength { index }
+            | Self::KeyIdMissing { index }
+            | Self::KeyIdDuplicate { index } => Some(*index),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())?;
+        f.write_str(": ")?;
+        f.write_str(self.message())?;
+        if let Some(index) = self.key_index() {
+            write!(f, " (keys[{index}])")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Unwraps a result that cannot be an error, with the reason it cannot.
+///
+/// Like `Result::expect`, but the error value is never formatted: its `Debug` impl
+/// would pull string-escaping and formatting code into the WebAssembly module for a
+/// branch that never runs.
+pub(crate) fn infallible<T, E>(result: core::result::Result<T, E>, why: &'static str) -> T {
+    match result {
+        Ok(value) => value,
+        Err(_) => panic!("{why}"),
+    }
+}

@@ -1,0 +1,547 @@
+//! The sealed format: a JWE in compact serialization (RFC 7516 §7.1) with direct key
+//! agreement (`"alg":"dir"`, RFC 7518 §4.5) and AES-256-GCM content encryption
+//! (`"enc":"A256GCM"`, RFC 7518 §5.3).
+//!
+//! ```text
+//! BASE64URL(header) . "" . BASE64URL(IV, 96 bit) . BASE64URL(ciphertext) . BASE64URL(tag, 128 bit)
+//! ```
+//!
+//! The protected header carries `typ` (the tokenseal format version, explicit typing as
+//! RFC 8725 §3.11 recommends), `alg`, `enc`, `kid` (the key that sealed), `sub` (the
+//! Auth0 `user_id` the token belongs to) and `iat`. The Additional Authenticated Data is
+//! the ASCII of the encoded header exactly as it appears in the value (RFC 7516 §5.1
+//! step 14), so any change to the header, and thus to the binding, fails to decrypt.
+//! Any JOSE library opens these values with the key.
+
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Nonce as GcmNonce, Tag};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use serde::Serialize;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::error::{infallible, Error, Result};
+use crate::keys::KeyRing;
+use crate::token::{RefreshToken, MAX_TOKEN_LEN};
+
+/// The `typ` header value of format version 1.
+pub const TYP_V1: &str = "tokenseal.v1+jwe";
+/// The `alg` header value: the key is used directly as the content encryption key.
+pub const ALG_DIR: &str = "dir";
+/// The `enc` header value: AES-256-GCM with a 96-bit IV and a 128-bit tag.
+pub const ENC_A256GCM: &str = "A256GCM";
+/// Length of the GCM initialization vector, in bytes (RFC 7518 §5.3).
+pub const IV_LEN: usize = 12;
+/// Length of the GCM authentication tag, in bytes (RFC 7518 §5.3).
+pub const TAG_LEN: usize = 16;
+/// Longest sealed value accepted for opening, in bytes: a sealed [`MAX_TOKEN_LEN`]
+/// token with a header of generous size. Bigger input is rejected before any decoding.
+pub const MAX_SEALED_LEN: usize = 2 * MAX_TOKEN_LEN + 2048;
+/// Longest `sub` that can be bound, in bytes. Auth0 `user_id`s are far shorter.
+pub const MAX_SUB_LEN: usize = 512;
+
+const TYP_PREFIX: &str = "tokenseal.v";
+const TYP_SUFFIX: &str = "+jwe";
+
+/// A 96-bit GCM initialization vector. Each seal needs a fresh one: AES-GCM loses
+/// confidentiality and integrity when an IV repeats under one key (NIST SP 800-38D §8).
+#[derive(Clone, Copy)]
+pub struct Nonce([u8; IV_LEN]);
+
+impl Nonce {
+    /// An IV from the operating system or JavaScript host RNG.
+    ///
+    /// # Errors
+    /// [`Error::Random`] when no randomness is available.
+    pub fn random() -> Result<Self> {
+        let mut iv = [0u8; IV_LEN];
+        getrandom::getrandom(&mut iv).map_err(|_| Error::Random)?;
+        Ok(Self(iv))
+    }
+
+    /// A caller-chosen IV. Only known-answer tests should need this: never reuse one.
+    #[must_use]
+    pub const fn from_bytes(iv: [u8; IV_LEN]) -> Self {
+        Self(iv)
+    }
+}
+
+/// What the protected header of a sealed value says. Public information: it is readable
+/// by anyone who holds the sealed value, so inspecting it needs no key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SealedHeader {
+    /// Format version marker, [`TYP_V1`].
+    pub typ: String,
+    /// Key management algorithm, always `dir`.
+    pub alg: String,
+    /// Content encryption algorithm, always `A256GCM`.
+    pub enc: String,
+    /// Id of the key that sealed the value.
+    pub kid: String,
+    /// The Auth0 `user_id` the value is bound to.
+    pub sub: String,
+    /// When it was sealed, seconds since the Unix epoch, if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct HeaderOut<'a> {
+    typ: &'static str,
+    alg: &'static str,
+    enc: &'static str,
+    kid: &'a str,
+    sub: &'a str,
+    iat: u64,
+}
+
+/// The five parts of a compact JWE, decoded where decoding needs no key.
+struct Parts<'a> {
+    encoded_header: &'a str,
+    header: SealedHeader,
+    iv: &'a str,
+    ciphertext: &'a str,
+    tag: &'a str,
+}
+
+/// Seals a refresh token for one user under the ring's primary key.
+///
+/// Deterministic in its inputs: the caller supplies the IV and the time, so the same
+/// call gives the same bytes (known-answer tests rely on this). Use [`Nonce::random`].
+///
+/// # Errors
+/// [`Error::UserIdInvalid`] when `sub` is empty, longer than [`MAX_SUB_LEN`] or holds
+/// control characters.
+pub fn seal(
+    token: &RefreshToken,
+    keys: &KeyRing,
+    sub: &str,
+    iat: u64,
+    iv: Nonce,
+) -> Result<String> {
+    validate_sub(sub)?;
+    let key = keys.primary();
+    let header = HeaderOut {
+        typ: TYP_V1,
+        alg: ALG_DIR,
+        enc: ENC_A256GCM,
+        kid: key.kid(),
+        sub,
+        iat,
+    };
+    let header_json = infallible(
+        serde_json::to_vec(&header),
+        "a struct of strings and integers always serializes",
+    );
+    let encoded_header = Base64UrlUnpadded::encode_string(&header_json);
+
+    let mut buffer = Zeroizing::new(token.expose_secret().as_bytes().to_vec());
+    let tag = key
+        .cipher()
+        .encrypt_in_place_detached(
+            GcmNonce::from_slice(&iv.0),
+            encoded_header.as_bytes(),
+            &mut buffer,
+        )
+        .expect("AES-GCM encryption fails only past 2^36 bytes; tokens are at most 4 KiB");
+
+    let mut out = String::with_capacity(encoded_header.len() + 2 * buffer.len() + 64);
+    out.push_str(&encoded_header);
+    out.push_str("..");
+    out.push_str(&Base64UrlUnpadded::encode_string(&iv.0));
+    out.push('.');
+    out.push_str(&Base64UrlUnpadded::encode_string(&buffer));
+    out.push('.');
+    out.push_str(&Base64UrlUnpadded::encode_string(&tag));
+    Ok(out)
+}
+
+/// Reads a sealed value's header without a key: shape, version, algorithms.
+///
+/// # Errors
+/// [`Error::SealedMalformed`], [`Error::HeaderInvalid`], [`Error::VersionUnsupported`]
+/// or [`Error::AlgorithmUnsupported`], checked in that order.
+pub fn inspect(sealed: &str) -> Result<SealedHeader> {
+    split(sealed).map(|parts| parts.header)
+}
+
+/// Opens a sealed value bound to `expected_sub`.
+///
+/// Checks run in a fixed order, each with its own error: the shape, the header
+/// (version first, then `alg`/`enc`), the binding, the key (by `kid`, no trial
+/// decryption), and last the authenticated decryption, whose failure is the single
+/// opaque [`Error::Decrypt`].
+///
+/// # Errors
+/// [`Error::SealedMalformed`], [`Error::HeaderInvalid`], [`Error::VersionUnsupported`],
+/// [`Error::AlgorithmUnsupported`], [`Error::SubjectMismatch`], [`Error::KeyUnknown`],
+/// [`Error::Decrypt`], and [`Error::TokenInvalid`] when an authentic plaintext is not a
+/// valid refresh token.
+pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshToken> {
+    let parts = split(sealed)?;
+    if parts.header.sub != expected_sub {
+        return Err(Error::SubjectMismatch);
+    }
+    let key = keys.get(&parts.header.kid).ok_or(Error::KeyUnknown)?;
+
+    let mut iv = [0u8; IV_LEN];
+    let mut tag = [0u8; TAG_LEN];
+    decode_exact(parts.iv, &mut iv)?;
+    decode_exact(parts.tag, &mut tag)?;
+    let mut buffer = Zeroizing::new(
+        Base64UrlUnpadded::decode_vec(parts.ciphertext).map_err(|_| Error::SealedMalformed)?,
+    );
+    key.cipher()
+        .decrypt_in_place_detached(
+            GcmNonce::from_slice(&iv),
+            parts.encoded_header.as_bytes(),
+            &mut buffer,
+            Tag::from_slice(&tag),
+        )
+        .map_err(|_| Error::Decrypt)?;
+    RefreshToken::from_bytes(&buffer)
+}
+
+fn split(sealed: &str) -> Result<Parts<'_>> {
+    if sealed.len() > MAX_SEALED_LEN {
+        return Err(Error::SealedMalformed);
+    }
+    let mut it = sealed.split('.');
+    let (Some(encoded_header), Some(encrypted_key), Some(iv), Some(ciphertext), Some(tag), None) = (
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+    ) else {
+        return Err(Error::SealedMalformed);
+    };
+    // With "dir" the JWE Encrypted Key is the empty octet sequence (RFC 7518 §4.5).
+    if !encrypted_key.is_empty() || encoded_header.is_empty() || iv.is_empty() || tag.is_empty() {
+        return Err(Error::SealedMalformed);
+    }
+    // Lengths are checked before decoding: a 12-byte IV is 16 characters, a 16-byte tag
+    // 22 (unpadded base64url).
+    if iv.len() != 16 || tag.len() != 22 {
+        return Err(Error::SealedMalformed);
+    }
+    let header_json =
+        Base64UrlUnpadded::decode_vec(encoded_header).map_err(|_| Error::SealedMalformed)?;
+    let header = parse_header(&header_json)?;
+    Ok(Parts {
+        encoded_header,
+        header,
+        iv,
+        ciphertext,
+        tag,
+    })
+}
+
+fn parse_header(json: &[u8]) -> Result<SealedHeader> {
+    // A JSON parser that keeps the lexically last of duplicate members is one of the
+    // two behaviours RFC 7515 §4 allows (serde_json's map and JavaScript's JSON.parse,
+    // as jose uses, both do this). The header is authenticated either way.
+    let header: Value = serde_json::from_slice(json).map_err(|_| Error::HeaderInvalid)?;
+    let text = |name: &str| match header.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::HeaderInvalid),
+    };
+    if !header.is_object() {
+        return Err(Error::HeaderInvalid);
+    }
+    // The format version comes first: a value from a newer tokenseal must say so, not
+    // fail on whatever else that version changed.
+    let typ = text("typ")?.ok_or(Error::HeaderInvalid)?;
+    match typ
+        .strip_prefix(TYP_PREFIX)
+        .and_then(|v| v.strip_suffix(TYP_SUFFIX))
+    {
+        Some("1") => {}
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(Error::VersionUnsupported)
+        }
+        _ => return Err(Error::HeaderInvalid),
+    }
+    let (Some(alg), Some(enc)) = (text("alg")?, text("enc")?) else {
+        return Err(Error::HeaderInvalid);
+    };
+    if alg != ALG_DIR || enc != ENC_A256GCM {
+        return Err(Error::AlgorithmUnsupported);
+    }
+    // RFC 7515 §4.1.11: extensions listed in "crit" must be understood; tokenseal
+    // understands none. Compression ("zip") is not used and would need its own review.
+    if header.get("crit").is_some() || header.get("zip").is_some() {
+        return Err(Error::HeaderInvalid);
+    }
+    let (Some(kid), Some(sub)) = (text("kid")?, text("sub")?) else {
+        return Err(Error::HeaderInvalid);
+    };
+    let iat = match header.get("iat") {
+        None => None,
+        Some(value) => Some(value.as_u64().ok_or(Error::HeaderInvalid)?),
+    };
+    Ok(SealedHeader {
+        typ,
+        alg,
+        enc,
+        kid,
+        sub,
+        iat,
+    })
+}
+
+fn decode_exact(encoded: &str, out: &mut [u8]) -> Result<()> {
+    let len = Base64UrlUnpadded::decode(encoded, out)
+        .map_err(|_| Error::SealedMalformed)?
+        .len();
+    if len == out.len() {
+        Ok(())
+    } else {
+        Err(Error::SealedMalformed)
+    }
+}
+
+/// Checks that a user id can be bound: non-empty, at most [`MAX_SUB_LEN`] bytes, no
+/// control characters.
+///
+/// # Errors
+/// [`Error::UserIdInvalid`].
+pub fn validate_sub(sub: &str) -> Result<()> {
+    if sub.is_empty() || sub.len() > MAX_SUB_LEN || sub.chars().any(char::is_control) {
+        Err(Error::UserIdInvalid)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{Key, KeyMaterial};
+
+    fn ring(kids: &[(&str, u8)]) -> KeyRing {
+        KeyRing::from_keys(
+            kids.iter()
+                .map(|(kid, fill)| Key::new(kid, KeyMaterial::new([*fill; 32])).expect("valid kid"))
+                .collect(),
+        )
+        .expect("distinct kids")
+    }
+
+    fn token() -> RefreshToken {
+        RefreshToken::new("1//0g-refresh-token-for-tests").expect("valid")
+    }
+
+    const SUB: &str = "google-oauth2|1234567890";
+
+    fn sealed() -> String {
+        seal(
+            &token(),
+            &ring(&[("k1", 1)]),
+            SUB,
+            1_700_000_000,
+            Nonce::from_bytes([9; 12]),
+        )
+        .expect("seals")
+    }
+
+    fn b64(s: &str) -> String {
+        Base64UrlUnpadded::encode_string(s.as_bytes())
+    }
+
+    /// Replaces the header of `sealed` with `json`, keeping the other parts.
+    fn with_header(json: &str) -> String {
+        let s = sealed();
+        let rest = &s[s.find('.').expect("has dots")..];
+        format!("{}{rest}", b64(json))
+    }
+
+    #[test]
+    fn round_trip_and_header_contents() {
+        let s = sealed();
+        assert_eq!(s.split('.').count(), 5);
+        assert_eq!(s.split('.').nth(1), Some(""));
+        let h = inspect(&s).expect("valid header");
+        assert_eq!(
+            h,
+            SealedHeader {
+                typ: TYP_V1.into(),
+                alg: "dir".into(),
+                enc: "A256GCM".into(),
+                kid: "k1".into(),
+                sub: SUB.into(),
+                iat: Some(1_700_000_000)
+            }
+        );
+        assert_eq!(open(&s, &ring(&[("k1", 1)]), SUB).expect("opens"), token());
+    }
+
+    #[test]
+    fn any_key_of_the_ring_opens_by_kid() {
+        let s = sealed();
+        let rotated = ring(&[("k2", 2), ("k1", 1)]);
+        assert_eq!(
+            open(&s, &rotated, SUB).expect("old key still opens"),
+            token()
+        );
+        let resealed = seal(&token(), &rotated, SUB, 1, Nonce::from_bytes([1; 12])).expect("seals");
+        assert_eq!(inspect(&resealed).expect("valid").kid, "k2");
+    }
+
+    #[test]
+    fn opening_checks_in_order() {
+        let keys = ring(&[("k1", 1)]);
+        // shape
+        for bad in [
+            "",
+            "a.b.c.d",
+            "a.b.c.d.e.f",
+            &sealed().replacen("..", ".AAAA.", 1),
+        ] {
+            assert_eq!(open(bad, &keys, SUB), Err(Error::SealedMalformed), "{bad}");
+        }
+        assert_eq!(
+            open(&"A".repeat(MAX_SEALED_LEN + 1), &keys, SUB),
+            Err(Error::SealedMalformed)
+        );
+        // header: not JSON, missing typ, duplicate member, crit, zip
+        assert_eq!(
+            open(&with_header("nope"), &keys, SUB),
+            Err(Error::HeaderInvalid)
+        );
+        assert_eq!(
+            open(
+                &with_header(r#"{"alg":"dir","enc":"A256GCM","kid":"k1","sub":"x"}"#),
+                &keys,
+                SUB
+            ),
+            Err(Error::HeaderInvalid)
+        );
+        // duplicate members: the lexically last wins (RFC 7515 §4), here a bad alg
+        let dup = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","alg":"none","enc":"A256GCM","kid":"k1","sub":"x"}"#;
+        assert_eq!(
+            open(&with_header(dup), &keys, SUB),
+            Err(Error::AlgorithmUnsupported)
+        );
+        let array = r#"["typ","tokenseal.v1+jwe"]"#;
+        assert_eq!(
+            open(&with_header(array), &keys, SUB),
+            Err(Error::HeaderInvalid)
+        );
+        let iat = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","iat":"soon"}"#;
+        assert_eq!(
+            open(&with_header(iat), &keys, SUB),
+            Err(Error::HeaderInvalid)
+        );
+        let crit = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","crit":["exp"]}"#;
+        assert_eq!(
+            open(&with_header(crit), &keys, SUB),
+            Err(Error::HeaderInvalid)
+        );
+        let zip = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","zip":"DEF"}"#;
+        assert_eq!(
+            open(&with_header(zip), &keys, SUB),
+            Err(Error::HeaderInvalid)
+        );
+        // version is read before the algorithm
+        let v2 =
+            r#"{"typ":"tokenseal.v2+jwe","alg":"RSA-OAEP","enc":"A256GCM","kid":"k1","sub":"x"}"#;
+        assert_eq!(
+            open(&with_header(v2), &keys, SUB),
+            Err(Error::VersionUnsupported)
+        );
+        let other = r#"{"typ":"JWT","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x"}"#;
+        assert_eq!(
+            open(&with_header(other), &keys, SUB),
+            Err(Error::HeaderInvalid)
+        );
+        // algorithms
+        let alg =
+            r#"{"typ":"tokenseal.v1+jwe","alg":"A256KW","enc":"A256GCM","kid":"k1","sub":"x"}"#;
+        assert_eq!(
+            open(&with_header(alg), &keys, SUB),
+            Err(Error::AlgorithmUnsupported)
+        );
+        let enc =
+            r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A128CBC-HS256","kid":"k1","sub":"x"}"#;
+        assert_eq!(
+            open(&with_header(enc), &keys, SUB),
+            Err(Error::AlgorithmUnsupported)
+        );
+        // binding before key
+        assert_eq!(
+            open(&sealed(), &ring(&[("zz", 1)]), "auth0|other"),
+            Err(Error::SubjectMismatch)
+        );
+        // key by kid
+        assert_eq!(
+            open(&sealed(), &ring(&[("k2", 1)]), SUB),
+            Err(Error::KeyUnknown)
+        );
+        // decryption: same kid, wrong key
+        assert_eq!(
+            open(&sealed(), &ring(&[("k1", 2)]), SUB),
+            Err(Error::Decrypt)
+        );
+    }
+
+    #[test]
+    fn a_changed_header_fails_to_decrypt_even_when_it_parses() {
+        // Same kid and sub, different iat: the header is authenticated as AAD.
+        let forged = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"google-oauth2|1234567890","iat":1}"#;
+        assert_eq!(
+            open(&with_header(forged), &ring(&[("k1", 1)]), SUB),
+            Err(Error::Decrypt)
+        );
+    }
+
+    #[test]
+    fn authentic_but_invalid_plaintext_is_a_token_error() {
+        let keys = ring(&[("k1", 1)]);
+        let s = sealed();
+        let parts: Vec<&str> = s.split('.').collect();
+        let mut buf = b"bad\ntoken".to_vec();
+        let tag = keys
+            .primary()
+            .cipher()
+            .encrypt_in_place_detached(
+                GcmNonce::from_slice(&[3; 12]),
+                parts[0].as_bytes(),
+                &mut buf,
+            )
+            .expect("encrypts");
+        let forged = format!(
+            "{}..{}.{}.{}",
+            parts[0],
+            Base64UrlUnpadded::encode_string(&[3; 12]),
+            Base64UrlUnpadded::encode_string(&buf),
+            Base64UrlUnpadded::encode_string(&tag)
+        );
+        assert_eq!(open(&forged, &keys, SUB), Err(Error::TokenInvalid));
+    }
+
+    #[test]
+    fn sub_is_validated_when_sealing() {
+        let keys = ring(&[("k1", 1)]);
+        let iv = Nonce::from_bytes([0; 12]);
+        assert_eq!(seal(&token(), &keys, "", 0, iv), Err(Error::UserIdInvalid));
+        assert_eq!(
+            seal(&token(), &keys, "a\nb", 0, iv),
+            Err(Error::UserIdInvalid)
+        );
+        assert_eq!(
+            seal(&token(), &keys, &"a".repeat(MAX_SUB_LEN + 1), 0, iv),
+            Err(Error::UserIdInvalid)
+        );
+    }
+
+    #[test]
+    fn random_nonces_differ() {
+        let keys = ring(&[("k1", 1)]);
+        let a = seal(&token(), &keys, SUB, 0, Nonce::random().expect("rng")).expect("seals");
+        let b = seal(&token(), &keys, SUB, 0, Nonce::random().expect("rng")).expect("seals");
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,439 @@
+//! The key ring: a JWK Set (RFC 7517 §5) of 256-bit symmetric keys.
+//!
+//! The first key is the primary: it seals. Every key opens, chosen by the `kid` in the
+//! sealed value's header, never by trying them in turn. Rotation follows the three
+//! steps Google Tink documents: add the new key (non-primary) wherever values are
+//! opened, then move it first, then retire the old key once nothing is sealed under it.
+
+use core::fmt;
+
+use aes_gcm::{Aes256Gcm, KeyInit};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use serde::Serialize;
+use serde_json::Value;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::error::{infallible, Error, Result};
+
+/// Length of every key, in bytes (AES-256, RFC 7518 §5.3).
+pub const KEY_LEN: usize = 32;
+
+/// Longest accepted `kid`, in bytes. A `kid` travels in every sealed value's header.
+pub const MAX_KID_LEN: usize = 128;
+
+/// Raw key bytes; zeroized on drop, never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct KeyMaterial([u8; KEY_LEN]);
+
+impl KeyMaterial {
+    /// Wraps 32 bytes of key material.
+    #[must_use]
+    pub const fn new(bytes: [u8; KEY_LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// Draws a fresh key from the operating system or JavaScript host RNG.
+    ///
+    /// # Errors
+    /// [`Error::Random`] when no randomness is available.
+    pub fn random() -> Result<Self> {
+        let mut bytes = [0u8; KEY_LEN];
+        getrandom::getrandom(&mut bytes).map_err(|_| Error::Random)?;
+        Ok(Self(bytes))
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new((&self.0).into())
+    }
+}
+
+impl fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// One key of the ring: its id and its AES-256-GCM state.
+pub struct Key {
+    kid: String,
+    material: KeyMaterial,
+    cipher: Aes256Gcm,
+}
+
+impl Key {
+    /// Builds a key from its id and material.
+    ///
+    /// # Errors
+    /// [`Error::KeyIdMissing`] (index 0) when `kid` is empty, longer than
+    /// [`MAX_KID_LEN`] or not printable ASCII.
+    pub fn new(kid: &str, material: KeyMaterial) -> Result<Self> {
+        if !valid_kid(kid) {
+            return Err(Error::KeyIdMissing { index: 0 });
+        }
+        let cipher = material.cipher();
+        Ok(Self {
+            kid: kid.to_owned(),
+            material,
+            cipher,
+        })
+    }
+
+    /// The key's id, as it appears in the `kid` of values it seals.
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub(crate) fn cipher(&self) -> &Aes256Gcm {
+        &self.cipher
+    }
+
+    /// This key as one JWK JSON object, key material included. Only key generation
+    /// should need this; the result zeroizes on drop.
+    #[must_use]
+    pub fn to_jwk_json(&self) -> Zeroizing<String> {
+        let k = Zeroizing::new(Base64UrlUnpadded::encode_string(&self.material.0));
+        let jwk = JwkOut {
+            kty: "oct",
+            kid: &self.kid,
+            alg: "A256GCM",
+            use_: "enc",
+            k: &k,
+        };
+        Zeroizing::new(infallible(
+            serde_json::to_string(&jwk),
+            "a struct of strings always serializes",
+        ))
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("k", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        // `material` zeroizes itself; the expanded cipher state is overwritten with the
+        // schedule of an all-zero key so no round key of the real one stays in memory.
+        self.cipher = Aes256Gcm::new(&[0u8; KEY_LEN].into());
+    }
+}
+
+/// An ordered set of keys. The first is the primary (it seals); all of them open.
+#[derive(Debug)]
+pub struct KeyRing {
+    keys: Vec<Key>,
+}
+
+#[derive(Serialize)]
+struct JwkOut<'a> {
+    kty: &'static str,
+    kid: &'a str,
+    alg: &'static str,
+    #[serde(rename = "use")]
+    use_: &'static str,
+    k: &'a str,
+}
+
+impl KeyRing {
+    /// Parses a JWK Set JSON string.
+    ///
+    /// # Errors
+    /// [`Error::KeySetNotJson`], [`Error::KeySetEmpty`], or the key error of the first
+    /// offending key ([`Error::KeyType`], [`Error::KeyAlgorithm`],
+    /// [`Error::KeyEncoding`], [`Error::KeyLength`], [`Error::KeyIdMissing`],
+    /// [`Error::KeyIdDuplicate`]). No error carries key material.
+    pub fn from_jwk_set(json: &str) -> Result<Self> {
+        let mut set: Value = serde_json::from_str(json).map_err(|_| Error::KeySetNotJson)?;
+        let result = match set.get("keys") {
+            Some(Value::Array(jwks)) if jwks.is_empty() => Err(Error::KeySetEmpty),
+            Some(Value::Array(jwks)) => jwks
+                .iter()
+                .enumerate()
+                .try_fold(
+                    Vec::with_capacity(jwks.len()),
+                    |mut keys: Vec<Key>, (index, jwk)| {
+                        let key = parse_jwk(jwk, index)?;
+                        if keys.iter().any(|k| k.kid == key.kid) {
+                            return Err(Error::KeyIdDuplicate { index });
+                        }
+                        keys.push(key);
+                        Ok(keys)
+                    },
+                )
+                .map(|keys| Self { keys }),
+            _ => Err(Error::KeySetNotJson),
+        };
+        wipe_key_strings(&mut set);
+        result
+    }
+
+    /// Builds a ring from keys already in memory, first key primary.
+    ///
+    /// # Errors
+    /// [`Error::KeySetEmpty`] for no keys, [`Error::KeyIdDuplicate`] for a repeated id.
+    pub fn from_keys(keys: Vec<Key>) -> Result<Self> {
+        if keys.is_empty() {
+            return Err(Error::KeySetEmpty);
+        }
+        for (index, key) in keys.iter().enumerate() {
+            if keys[..index].iter().any(|k| k.kid == key.kid) {
+                return Err(Error::KeyIdDuplicate { index });
+            }
+        }
+        Ok(Self { keys })
+    }
+
+    /// The primary key: the one that seals.
+    #[must_use]
+    pub fn primary(&self) -> &Key {
+        self.keys
+            .first()
+            .expect("a KeyRing is never empty: both constructors check")
+    }
+
+    /// The key with this `kid`, if the ring holds it.
+    #[must_use]
+    pub fn get(&self, kid: &str) -> Option<&Key> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    /// All key ids, primary first.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|k| k.kid.as_str())
+    }
+
+    /// The ring as a JWK Set JSON string, key material included, zeroized on drop.
+    #[must_use]
+    pub fn to_jwk_set_json(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(String::from("{\"keys\":["));
+        for (i, key) in self.keys.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&key.to_jwk_json());
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
+/// A fresh key id: 12 base64url characters from 9 random bytes (72 bits), enough that
+/// two keys generated independently do not collide.
+///
+/// # Errors
+/// [`Error::Random`] when no randomness is available.
+pub fn random_kid() -> Result<String> {
+    let mut bytes = [0u8; 9];
+    getrandom::getrandom(&mut bytes).map_err(|_| Error::Random)?;
+    Ok(Base64UrlUnpadded::encode_string(&bytes))
+}
+
+/// Generates a new key with a fresh kid.
+///
+/// # Errors
+/// [`Error::Random`] when no randomness is available.
+pub fn generate_key() -> Result<Key> {
+    Key::new(&random_kid()?, KeyMaterial::random()?)
+}
+
+fn valid_kid(kid: &str) -> bool {
+    !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+/// Overwrites every `k` string of a parsed JWK Set before it is dropped.
+fn wipe_key_strings(set: &mut Value) {
+    if let Some(Value::Array(jwks)) = set.get_mut("keys") {
+        for jwk in jwks {
+            if let Some(Value::String(k)) = jwk.get_mut("k") {
+                k.zeroize();
+            }
+        }
+    }
+}
+
+fn parse_jwk(jwk: &Value, index: usize) -> Result<Key> {
+    let member = |name: &str| jwk.get(name);
+    if member("kty").and_then(Value::as_str) != Some("oct") {
+        return Err(Error::KeyType { index });
+    }
+    let kid = match member("kid").and_then(Value::as_str) {
+        Some(kid) if valid_kid(kid) => kid,
+        _ => return Err(Error::KeyIdMissing { index }),
+    };
+    let optional_is =
+        |name: &str, expected: &str| member(name).is_none_or(|v| v.as_str() == Some(expected));
+    if !optional_is("alg", "A256GCM") || !optional_is("use", "enc") {
+        return Err(Error::KeyAlgorithm { index });
+    }
+    let k = member("k")
+        .and_then(Value::as_str)
+        .ok_or(Error::KeyEncoding { index })?;
+    // Decode into a buffer larger than a key so that "valid base64url of the wrong
+    // length" and "not base64url" stay distinguishable.
+    let mut buf = Zeroizing::new([0u8; 2 * KEY_LEN]);
+    let decoded = match Base64UrlUnpadded::decode(k, &mut buf[..]) {
+        Ok(decoded) => decoded,
+        Err(base64ct::Error::InvalidLength) if k.len() > 4 * KEY_LEN => {
+            return Err(Error::KeyLength { index })
+        }
+        Err(_) => return Err(Error::KeyEncoding { index }),
+    };
+    let bytes: [u8; KEY_LEN] = decoded.try_into().map_err(|_| Error::KeyLength { index })?;
+    Key::new(kid, KeyMaterial::new(bytes)).map_err(|_| Error::KeyIdMissing { index })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K1: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"; // bytes 0..32
+
+    fn set(keys: &str) -> String {
+        format!("{{\"keys\":[{keys}]}}")
+    }
+
+    #[test]
+    fn parses_a_ring_with_primary_first() {
+        let json = set(&format!(
+            r#"{{"kty":"oct","kid":"new","k":"{K1}","alg":"A256GCM","use":"enc"}},{{"kty":"oct","kid":"old","k":"{K1}"}}"#
+        ));
+        let ring = KeyRing::from_jwk_set(&json).expect("valid ring");
+        assert_eq!(ring.primary().kid(), "new");
+        assert!(ring.get("old").is_some());
+        assert!(ring.get("nope").is_none());
+        assert_eq!(ring.kids().collect::<Vec<_>>(), ["new", "old"]);
+    }
+
+    #[test]
+    fn each_defect_has_its_own_error() {
+        let cases: &[(&str, Error)] = &[
+            ("not json", Error::KeySetNotJson),
+            ("[]", Error::KeySetNotJson),
+            ("{\"keys\":{}}", Error::KeySetNotJson),
+            ("{\"keys\":[]}", Error::KeySetEmpty),
+            (
+                &set(&format!(r#"{{"kty":"RSA","kid":"a","k":"{K1}"}}"#)),
+                Error::KeyType { index: 0 },
+            ),
+            (
+                &set(&format!(r#"{{"kid":"a","k":"{K1}"}}"#)),
+                Error::KeyType { index: 0 },
+            ),
+            (
+                &set(&format!(r#"{{"kty":"oct","k":"{K1}"}}"#)),
+                Error::KeyIdMissing { index: 0 },
+            ),
+            (
+                &set(&format!(r#"{{"kty":"oct","kid":"","k":"{K1}"}}"#)),
+                Error::KeyIdMissing { index: 0 },
+            ),
+            (
+                &set(&format!(r#"{{"kty":"oct","kid":7,"k":"{K1}"}}"#)),
+                Error::KeyIdMissing { index: 0 },
+            ),
+            (
+                &set(&format!(
+                    r#"{{"kty":"oct","kid":"a","k":"{K1}","alg":"A128GCM"}}"#
+                )),
+                Error::KeyAlgorithm { index: 0 },
+            ),
+            (
+                &set(&format!(
+                    r#"{{"kty":"oct","kid":"a","k":"{K1}","use":"sig"}}"#
+                )),
+                Error::KeyAlgorithm { index: 0 },
+            ),
+            (
+                &set(r#"{"kty":"oct","kid":"a"}"#),
+                Error::KeyEncoding { index: 0 },
+            ),
+            (
+                &set(r#"{"kty":"oct","kid":"a","k":5}"#),
+                Error::KeyEncoding { index: 0 },
+            ),
+            (
+                &set(r#"{"kty":"oct","kid":"a","k":"AAEC+/8="}"#),
+                Error::KeyEncoding { index: 0 },
+            ),
+            (
+                &set(&format!(r#"{{"kty":"oct","kid":"a","k":"{K1}="}}"#)),
+                Error::KeyEncoding { index: 0 },
+            ),
+            (
+                &set(r#"{"kty":"oct","kid":"a","k":"AAECAwQFBgcICQoLDA0ODw"}"#),
+                Error::KeyLength { index: 0 },
+            ),
+            (
+                &set(&format!(r#"{{"kty":"oct","kid":"a","k":"{K1}{K1}{K1}"}}"#)),
+                Error::KeyLength { index: 0 },
+            ),
+            (
+                &set(&format!(
+                    r#"{{"kty":"oct","kid":"a","k":"{K1}"}},{{"kty":"oct","kid":"a","k":"{K1}"}}"#
+                )),
+                Error::KeyIdDuplicate { index: 1 },
+            ),
+            (
+                &set(&format!(
+                    r#"{{"kty":"oct","kid":"a","k":"{K1}"}},{{"kty":"oct","kid":"b","k":"AA"}}"#
+                )),
+                Error::KeyLength { index: 1 },
+            ),
+        ];
+        for (json, expected) in cases {
+            assert_eq!(
+                KeyRing::from_jwk_set(json).map(|_| ()),
+                Err(*expected),
+                "input: {json}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_and_debug_never_show_key_material() {
+        let json = set(&format!(r#"{{"kty":"oct","kid":"a","k":"{K1}"}}"#));
+        let ring = KeyRing::from_jwk_set(&json).expect("valid");
+        let shown = format!("{ring:?}");
+        assert!(!shown.contains(K1), "{shown}");
+        assert!(shown.contains("[redacted]"));
+        let bad = set(&format!(r#"{{"kty":"oct","kid":"a","k":"{K1}X"}}"#));
+        let err = KeyRing::from_jwk_set(&bad).expect_err("33 bytes");
+        assert!(!err.to_string().contains(K1));
+        assert_eq!(err.code(), "ERR_KEY_LENGTH");
+    }
+
+    #[test]
+    fn generated_keys_round_trip_through_jwk_set() {
+        let a = generate_key().expect("rng");
+        let b = generate_key().expect("rng");
+        assert_ne!(a.kid(), b.kid());
+        assert_eq!(a.kid().len(), 12);
+        let ring = KeyRing::from_keys(vec![a, b]).expect("distinct kids");
+        let json = ring.to_jwk_set_json();
+        let again = KeyRing::from_jwk_set(&json).expect("own output parses");
+        assert_eq!(
+            again.kids().collect::<Vec<_>>(),
+            ring.kids().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn from_keys_checks_empty_and_duplicates() {
+        assert_eq!(
+            KeyRing::from_keys(vec![]).map(|_| ()),
+            Err(Error::KeySetEmpty)
+        );
+        let k = || Key::new("same", KeyMaterial::new([7; KEY_LEN])).expect("valid kid");
+        assert_eq!(
+            KeyRing::from_keys(vec![k(), k()]).map(|_| ()),
+            Err(Error::KeyIdDuplicate { index: 1 })
+        );
+        assert!(Key::new("has space", KeyMaterial::new([7; KEY_LEN])).is_err());
+    }
+}

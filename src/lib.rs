@@ -1,0 +1,50 @@
+//! tokenseal seals the Google refresh token Auth0 receives at login into a standard JWE
+//! bound to the user, keeps every token out of what a browser client sees, and lets the
+//! app's backend open it again.
+//!
+//! The crate is the whole product logic; the Auth0 Action, the legacy Rule and the Node
+//! backend module are thin JavaScript adapters around its WebAssembly build.
+//!
+//! - [`jwe`]: the sealed format (compact JWE, `dir` + `A256GCM`, bound by `sub`).
+//! - [`keys`]: the key ring, a JWK Set whose first key seals and whose keys all open.
+//! - [`user`]: serde views of an Auth0 user as Rules, Actions and the Management API
+//!   show it.
+//! - [`sanitize()`]: a copy of a user with every token removed.
+//! - [`login`]: the one decision function, [`plan_login`], that says what a login does.
+//! - `wasm`: the JavaScript boundary (the only module that touches `wasm_bindgen`).
+//!
+//! The core takes time and randomness as parameters and does no I/O, so every decision
+//! is a pure function of its inputs.
+//!
+//! ```
+//! use tokenseal::{jwe, KeyRing, Nonce, RefreshToken};
+//!
+//! let keys = KeyRing::from_jwk_set(
+//!     r#"{"keys":[{"kty":"oct","kid":"2026-11","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]}"#,
+//! )?;
+//! let token = RefreshToken::new("1//0g-example")?;
+//! let sealed = jwe::seal(&token, &keys, "google-oauth2|1234", 1_700_000_000, Nonce::random()?)?;
+//! assert_eq!(jwe::open(&sealed, &keys, "google-oauth2|1234")?, token);
+//! assert_eq!(jwe::open(&sealed, &keys, "auth0|someone-else"), Err(tokenseal::Error::SubjectMismatch));
+//! # Ok::<(), tokenseal::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod jwe;
+pub mod keys;
+pub mod login;
+mod sanitize;
+pub mod token;
+pub mod user;
+mod wasm;
+
+pub use error::{Error, Result};
+pub use jwe::{Nonce, SealedHeader};
+pub use keys::{Key, KeyMaterial, KeyRing};
+pub use login::{plan_login, LoginInput, LoginPlan, OfflineAccess, Outcome, ReadPolicy};
+pub use sanitize::{sanitize, APP_METADATA_SECRET_FIELDS, IDENTITY_SECRET_FIELDS};
+pub use token::{RefreshToken, MAX_TOKEN_LEN};
+pub use user::{Identity, SecretField, User, GOOGLE_PROVIDER};
