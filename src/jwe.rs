@@ -14,7 +14,7 @@
 //! Any JOSE library opens these values with the key.
 
 use aes_gcm::aead::AeadInPlace;
-use aes_gcm::{Nonce as GcmNonce, Tag};
+use aes_gcm::{Aes256Gcm, Nonce as GcmNonce, Tag};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::Serialize;
 use serde_json::Value;
@@ -136,14 +136,7 @@ pub fn seal(
     let encoded_header = Base64UrlUnpadded::encode_string(&header_json);
 
     let mut buffer = Zeroizing::new(token.expose_secret().as_bytes().to_vec());
-    let tag = key
-        .cipher()
-        .encrypt_in_place_detached(
-            GcmNonce::from_slice(&iv.0),
-            encoded_header.as_bytes(),
-            &mut buffer,
-        )
-        .expect("AES-GCM encryption fails only past 2^36 bytes; tokens are at most 4 KiB");
+    let tag = encrypt_content(key.cipher(), &iv.0, encoded_header.as_bytes(), &mut buffer);
 
     let mut out = String::with_capacity(encoded_header.len() + 2 * buffer.len() + 64);
     out.push_str(&encoded_header);
@@ -191,15 +184,42 @@ pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshT
     let mut buffer = Zeroizing::new(
         Base64UrlUnpadded::decode_vec(parts.ciphertext).map_err(|_| Error::SealedMalformed)?,
     );
-    key.cipher()
-        .decrypt_in_place_detached(
-            GcmNonce::from_slice(&iv),
-            parts.encoded_header.as_bytes(),
-            &mut buffer,
-            Tag::from_slice(&tag),
-        )
-        .map_err(|_| Error::Decrypt)?;
+    decrypt_content(
+        key.cipher(),
+        &iv,
+        parts.encoded_header.as_bytes(),
+        &mut buffer,
+        &tag,
+    )?;
     RefreshToken::from_bytes(&buffer)
+}
+
+/// The content-encryption layer of RFC 7516 §5.1 steps 15-16 with A256GCM: encrypts
+/// `buffer` in place and returns the tag. The AAD is the encoded protected header.
+fn encrypt_content(
+    cipher: &Aes256Gcm,
+    iv: &[u8; IV_LEN],
+    aad: &[u8],
+    buffer: &mut [u8],
+) -> [u8; TAG_LEN] {
+    let tag = cipher
+        .encrypt_in_place_detached(GcmNonce::from_slice(iv), aad, buffer)
+        .expect("AES-GCM encryption fails only past 2^36 bytes; tokens are at most 4 KiB");
+    tag.into()
+}
+
+/// Inverse of [`encrypt_content`] (RFC 7516 §5.2 step 16): decrypts in place after the
+/// tag verifies; on failure the buffer content is unspecified and must be discarded.
+fn decrypt_content(
+    cipher: &Aes256Gcm,
+    iv: &[u8; IV_LEN],
+    aad: &[u8],
+    buffer: &mut [u8],
+    tag: &[u8; TAG_LEN],
+) -> Result<()> {
+    cipher
+        .decrypt_in_place_detached(GcmNonce::from_slice(iv), aad, buffer, Tag::from_slice(tag))
+        .map_err(|_| Error::Decrypt)
 }
 
 fn split(sealed: &str) -> Result<Parts<'_>> {
@@ -534,6 +554,50 @@ mod tests {
         assert_eq!(
             seal(&token(), &keys, &"a".repeat(MAX_SUB_LEN + 1), 0, iv),
             Err(Error::UserIdInvalid)
+        );
+    }
+
+    /// RFC 7516 Appendix A.1's content encryption, checked byte for byte, and its
+    /// tampered twin (tests/vectors/rfc7516-a1.json).
+    #[test]
+    fn rfc7516_a1_content_encryption() {
+        let v: Value = serde_json::from_str(include_str!("../tests/vectors/rfc7516-a1.json"))
+            .expect("vector file is JSON");
+        let text = |name: &str| v[name].as_str().expect("string member");
+        let cek: Vec<u8> = v["cek_bytes"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|b| b.as_u64().expect("byte") as u8)
+            .collect();
+        let key = KeyMaterial::new(cek.try_into().expect("32 bytes"));
+        let cipher = Key::new("rfc", key).expect("valid kid").cipher().clone();
+        let iv: [u8; IV_LEN] = Base64UrlUnpadded::decode_vec(text("iv"))
+            .expect("b64")
+            .try_into()
+            .expect("12 bytes");
+        let aad = text("encoded_protected_header").as_bytes();
+
+        let mut buffer = text("plaintext").as_bytes().to_vec();
+        let tag = encrypt_content(&cipher, &iv, aad, &mut buffer);
+        assert_eq!(
+            Base64UrlUnpadded::encode_string(&buffer),
+            text("ciphertext")
+        );
+        assert_eq!(Base64UrlUnpadded::encode_string(&tag), text("tag"));
+
+        decrypt_content(&cipher, &iv, aad, &mut buffer, &tag).expect("authentic");
+        assert_eq!(buffer, text("plaintext").as_bytes());
+
+        let mut buffer = Base64UrlUnpadded::decode_vec(text("ciphertext")).expect("b64");
+        let bad_tag: [u8; TAG_LEN] =
+            Base64UrlUnpadded::decode_vec(v["tampered"]["tag"].as_str().expect("string"))
+                .expect("b64")
+                .try_into()
+                .expect("16 bytes");
+        assert_eq!(
+            decrypt_content(&cipher, &iv, aad, &mut buffer, &bad_tag),
+            Err(Error::Decrypt)
         );
     }
 
