@@ -11,7 +11,7 @@
 //!   show it.
 //! - [`sanitize()`]: a copy of a user with every token removed.
 //! - [`login`]: the one decision function, [`plan_login`], that says what a login does.
-//! - `wasm`: the JavaScript boundary (the only module that touches `wasm_bindgen`).
+//! - [`wasm`]: the JavaScript boundary (the only module that touches `wasm_bindgen`).
 //!
 //! The core takes time and randomness as parameters and does no I/O, so every decision
 //! is a pure function of its inputs.
@@ -39,7 +39,7 @@ pub mod login;
 mod sanitize;
 pub mod token;
 pub mod user;
-mod wasm;
+pub mod wasm;
 
 pub use error::{Error, Result};
 pub use jwe::{Nonce, SealedHeader};

@@ -1,0 +1,473 @@
+//! The crate's behaviour through its JavaScript boundary, run in Node by
+//! `wasm-pack test --node`: every export, every error code as `.code` on a JS `Error`,
+//! and the hostile inputs that must not trap the module.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Object, Reflect, JSON};
+use serde_json::{json, Value};
+use tokenseal::wasm;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const USER: &str = "google-oauth2|1001";
+const TOKEN: &str = "1//0g-wasm-boundary-token";
+const K_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+const K_B: &str = "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8";
+
+fn ring(keys: &[(&str, &str)]) -> String {
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|(kid, k)| json!({"kty": "oct", "kid": kid, "k": k}))
+        .collect();
+    json!({ "keys": keys }).to_string()
+}
+
+fn ring_a() -> String {
+    ring(&[("a", K_A)])
+}
+
+fn js(value: Value) -> JsValue {
+    JSON::parse(&value.to_string()).expect("valid JSON")
+}
+
+fn rust(value: &JsValue) -> Value {
+    serde_json::from_str(&String::from(JSON::stringify(value).expect("stringifies"))).expect("JSON")
+}
+
+/// The `.code` of a thrown error, checking it is a real `Error` named TokenSealError
+/// whose message and text hold no secret.
+fn code(error: JsValue) -> String {
+    assert!(
+        error.is_instance_of::<js_sys::Error>(),
+        "throws an Error object"
+    );
+    let e: js_sys::Error = error.clone().into();
+    assert_eq!(String::from(e.name()), "TokenSealError");
+    let text = String::from(e.to_string());
+    for secret in [TOKEN, K_A, K_B] {
+        assert!(!text.contains(secret), "error text leaks a secret: {text}");
+    }
+    Reflect::get(&error, &"code".into())
+        .expect("has code")
+        .as_string()
+        .expect("code is a string")
+}
+
+fn sealed_a() -> String {
+    wasm::seal(TOKEN, &ring_a(), USER).expect("seals")
+}
+
+fn with_header(sealed: &str, header: Value) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let rest = &sealed[sealed.find('.').expect("dot")..];
+    format!(
+        "{}{rest}",
+        Base64UrlUnpadded::encode_string(header.to_string().as_bytes())
+    )
+}
+
+fn google_user(token: Option<&str>, app_metadata: Value) -> Value {
+    let mut identity = json!({"provider": "google-oauth2", "connection": "google-oauth2", "user_id": "1001", "isSocial": true});
+    if let Some(t) = token {
+        identity["refresh_token"] = json!(t);
+    }
+    json!({"user_id": USER, "identities": [identity], "app_metadata": app_metadata, "nickname": "ada"})
+}
+
+fn plan(input: Value) -> Value {
+    rust(&wasm::plan_login(js(input), &ring_a()).expect("plans"))
+}
+
+#[wasm_bindgen_test]
+fn seal_then_open_round_trips() {
+    assert_eq!(
+        wasm::open(&sealed_a(), &ring_a(), USER).expect("opens"),
+        TOKEN
+    );
+}
+
+#[wasm_bindgen_test]
+fn sealed_value_is_a_compact_dir_jwe() {
+    let sealed = sealed_a();
+    let parts: Vec<&str> = sealed.split('.').collect();
+    assert_eq!((parts.len(), parts[1]), (5, ""));
+    let header = rust(&wasm::inspect(&sealed).expect("inspects"));
+    assert_eq!(header["typ"], "tokenseal.v1+jwe");
+    assert_eq!(
+        (header["alg"].clone(), header["enc"].clone()),
+        (json!("dir"), json!("A256GCM"))
+    );
+    assert_eq!(
+        (header["kid"].clone(), header["sub"].clone()),
+        (json!("a"), json!(USER))
+    );
+    assert!(
+        header["iat"].as_u64().is_some_and(|t| t > 1_700_000_000),
+        "iat comes from the JS clock"
+    );
+    assert!(!header.to_string().contains(TOKEN));
+}
+
+#[wasm_bindgen_test]
+fn every_seal_uses_a_fresh_iv() {
+    let (a, b) = (sealed_a(), sealed_a());
+    assert_ne!(a.split('.').nth(2), b.split('.').nth(2));
+}
+
+#[wasm_bindgen_test]
+fn open_for_another_user_is_subject_mismatch() {
+    assert_eq!(
+        code(wasm::open(&sealed_a(), &ring_a(), "auth0|other").expect_err("bound")),
+        "ERR_SUBJECT_MISMATCH"
+    );
+}
+
+#[wasm_bindgen_test]
+fn open_with_a_retired_key_is_key_unknown() {
+    assert_eq!(
+        code(wasm::open(&sealed_a(), &ring(&[("b", K_B)]), USER).expect_err("no kid a")),
+        "ERR_KEY_UNKNOWN"
+    );
+}
+
+#[wasm_bindgen_test]
+fn open_with_the_wrong_key_is_opaque_decrypt() {
+    assert_eq!(
+        code(wasm::open(&sealed_a(), &ring(&[("a", K_B)]), USER).expect_err("wrong key")),
+        "ERR_DECRYPT"
+    );
+}
+
+#[wasm_bindgen_test]
+fn malformed_values_are_sealed_malformed() {
+    for bad in [
+        "",
+        "a.b.c",
+        "x..y.z.w",
+        &sealed_a().replacen("..", ".e30.", 1),
+    ] {
+        assert_eq!(
+            code(wasm::open(bad, &ring_a(), USER).expect_err("malformed")),
+            "ERR_SEALED_MALFORMED"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn header_version_and_algorithm_errors() {
+    let s = sealed_a();
+    let base =
+        json!({"typ": "tokenseal.v1+jwe", "alg": "dir", "enc": "A256GCM", "kid": "a", "sub": USER});
+    let mut no_typ = base.clone();
+    no_typ.as_object_mut().expect("object").remove("typ");
+    let mut v9 = base.clone();
+    v9["typ"] = json!("tokenseal.v9+jwe");
+    let mut alg = base.clone();
+    alg["alg"] = json!("RSA-OAEP");
+    for (header, expected) in [
+        (no_typ, "ERR_HEADER_INVALID"),
+        (v9, "ERR_VERSION_UNSUPPORTED"),
+        (alg, "ERR_ALG_UNSUPPORTED"),
+    ] {
+        assert_eq!(
+            code(wasm::open(&with_header(&s, header), &ring_a(), USER).expect_err("bad header")),
+            expected
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_rewritten_subject_fails_authentication() {
+    let forged = with_header(
+        &sealed_a(),
+        json!({"typ": "tokenseal.v1+jwe", "alg": "dir", "enc": "A256GCM", "kid": "a", "sub": "auth0|thief"}),
+    );
+    assert_eq!(
+        code(wasm::open(&forged, &ring_a(), "auth0|thief").expect_err("AAD")),
+        "ERR_DECRYPT"
+    );
+}
+
+#[wasm_bindgen_test]
+fn key_set_errors_each_have_a_code() {
+    let one = |jwk: Value| json!({ "keys": [jwk] }).to_string();
+    let cases = [
+        ("{nope".to_owned(), "ERR_KEYSET_JSON"),
+        (json!({"keys": []}).to_string(), "ERR_KEYSET_EMPTY"),
+        (
+            one(json!({"kty": "RSA", "kid": "a", "k": K_A})),
+            "ERR_KEY_TYPE",
+        ),
+        (
+            one(json!({"kty": "oct", "kid": "a", "k": "AAEC"})),
+            "ERR_KEY_LENGTH",
+        ),
+        (
+            one(json!({"kty": "oct", "kid": "a", "k": "not base64!"})),
+            "ERR_KEY_ENCODING",
+        ),
+        (one(json!({"kty": "oct", "k": K_A})), "ERR_KEY_KID_MISSING"),
+        (
+            one(json!({"kty": "oct", "kid": "a", "k": K_A, "alg": "HS256"})),
+            "ERR_KEY_ALG",
+        ),
+        (ring(&[("a", K_A), ("a", K_B)]), "ERR_KEY_KID_DUPLICATE"),
+    ];
+    for (keys, expected) in cases {
+        assert_eq!(
+            code(wasm::seal(TOKEN, &keys, USER).expect_err("bad keys")),
+            expected,
+            "{expected}"
+        );
+        assert_eq!(
+            code(wasm::open("a..b.c.d", &keys, USER).expect_err("bad keys")),
+            expected
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn invalid_tokens_and_user_ids_are_refused() {
+    for token in ["", "has\nnewline", &"t".repeat(1 << 20)] {
+        assert_eq!(
+            code(wasm::seal(token, &ring_a(), USER).expect_err("bad token")),
+            "ERR_TOKEN_INVALID"
+        );
+    }
+    assert_eq!(
+        code(wasm::seal(TOKEN, &ring_a(), "").expect_err("empty sub")),
+        "ERR_USER_ID_INVALID"
+    );
+}
+
+#[wasm_bindgen_test]
+fn rotation_opens_old_values_and_seals_with_the_new_primary() {
+    let old = sealed_a();
+    let rotated = ring(&[("b", K_B), ("a", K_A)]);
+    assert_eq!(
+        wasm::open(&old, &rotated, USER).expect("old key still opens"),
+        TOKEN
+    );
+    let new = wasm::seal(TOKEN, &rotated, USER).expect("seals");
+    assert_eq!(rust(&wasm::inspect(&new).expect("inspects"))["kid"], "b");
+}
+
+#[wasm_bindgen_test]
+fn inspect_rejects_junk() {
+    assert_eq!(
+        code(wasm::inspect("junk").expect_err("junk")),
+        "ERR_SEALED_MALFORMED"
+    );
+}
+
+#[wasm_bindgen_test]
+fn sanitize_removes_tokens_and_keeps_the_rest() {
+    let mut user = google_user(
+        Some(TOKEN),
+        json!({"refresh_token": TOKEN, "sealed_refresh_tokens": {"google-oauth2": "x"}, "plan": "pro"}),
+    );
+    user["identities"][0]["access_token"] = json!("ya29.secret-access");
+    user["identities"][0]["id_token"] = json!("eyJ.secret.id");
+    user["identities"][0]["expires_in"] = json!(3599);
+    let clean = rust(&wasm::sanitize(js(user)).expect("sanitizes"));
+    let text = clean.to_string();
+    assert!(
+        !text.contains(TOKEN) && !text.contains("ya29") && !text.contains("eyJ.secret"),
+        "{text}"
+    );
+    assert_eq!(clean["app_metadata"], json!({"plan": "pro"}));
+    assert_eq!(clean["nickname"], "ada");
+    assert_eq!(clean["identities"][0]["isSocial"], true);
+}
+
+#[wasm_bindgen_test]
+fn sanitize_does_not_touch_a_frozen_input() {
+    let user = js(google_user(Some(TOKEN), json!({})));
+    let identities = Reflect::get(&user, &"identities".into()).expect("identities");
+    let first = Reflect::get(&identities, &0.into()).expect("first");
+    Object::freeze(&first.clone().into());
+    Object::freeze(&user.clone().into());
+    let clean = rust(&wasm::sanitize(user.clone()).expect("sanitizes a frozen user"));
+    assert!(clean["identities"][0].get("refresh_token").is_none());
+    assert_eq!(
+        Reflect::get(&first, &"refresh_token".into())
+            .expect("still there")
+            .as_string()
+            .as_deref(),
+        Some(TOKEN)
+    );
+}
+
+#[wasm_bindgen_test]
+fn sanitize_refuses_non_objects_and_cycles() {
+    assert_eq!(
+        code(wasm::sanitize(JsValue::from_str("str")).expect_err("string")),
+        "ERR_USER_INVALID"
+    );
+    assert_eq!(
+        code(wasm::sanitize(JsValue::UNDEFINED).expect_err("undefined")),
+        "ERR_USER_INVALID"
+    );
+    let cyclic = Object::new();
+    Reflect::set(&cyclic, &"self".into(), &cyclic).expect("set");
+    assert_eq!(
+        code(wasm::sanitize(cyclic.into()).expect_err("cycle")),
+        "ERR_USER_INVALID"
+    );
+}
+
+#[wasm_bindgen_test]
+fn deep_nesting_is_an_error_and_the_module_survives() {
+    let deep = format!(
+        r#"{{"user_id":"x","deep":{}{}}}"#,
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let value = JSON::parse(&deep).expect("JS parses deep JSON");
+    assert_eq!(
+        code(wasm::sanitize(value.clone()).expect_err("too deep")),
+        "ERR_USER_INVALID"
+    );
+    let input = Object::new();
+    Reflect::set(&input, &"user".into(), &value).expect("set");
+    assert_eq!(
+        code(wasm::plan_login(input.into(), &ring_a()).expect_err("too deep")),
+        "ERR_INPUT_INVALID"
+    );
+    // The instance did not trap: it still works.
+    assert_eq!(
+        wasm::open(&sealed_a(), &ring_a(), USER).expect("still works"),
+        TOKEN
+    );
+}
+
+#[wasm_bindgen_test]
+fn check_user_validates_management_api_answers() {
+    assert!(wasm::check_user(js(google_user(Some(TOKEN), json!({})))).is_ok());
+    assert_eq!(
+        code(wasm::check_user(js(json!({"user_id": 5}))).expect_err("bad")),
+        "ERR_USER_INVALID"
+    );
+    assert_eq!(
+        code(wasm::check_user(js(json!({"user_id": "x", "identities": {}}))).expect_err("bad")),
+        "ERR_USER_INVALID"
+    );
+}
+
+#[wasm_bindgen_test]
+fn plan_first_rule_login_seals_with_camel_case_fields() {
+    let p =
+        plan(json!({"user": google_user(Some(TOKEN), json!({"plan": "pro"})), "read": "never"}));
+    assert_eq!(
+        (p["outcome"].clone(), p["readUser"].clone()),
+        (json!("sealed"), json!(false))
+    );
+    assert_eq!(p["offlineAccess"], "stored");
+    assert_eq!(p["metadataWrites"][0]["key"], "sealed_refresh_tokens");
+    let sealed = p["metadataWrites"][0]["value"]["google-oauth2"]
+        .as_str()
+        .expect("sealed string");
+    assert_eq!(wasm::open(sealed, &ring_a(), USER).expect("opens"), TOKEN);
+    assert_eq!(p["appMetadata"]["plan"], "pro");
+    assert!(!p["sanitizedUser"].to_string().contains(TOKEN));
+}
+
+#[wasm_bindgen_test]
+fn plan_returning_login_does_nothing() {
+    let stored = json!({"sealed_refresh_tokens": {"google-oauth2": sealed_a()}});
+    let p = plan(
+        json!({"user": google_user(None, stored), "connectionStrategy": "google-oauth2", "loginsCount": 12}),
+    );
+    assert_eq!(p["outcome"], "unchanged");
+    assert_eq!(p["metadataWrites"], json!([]));
+    assert_eq!(p["appMetadata"], Value::Null);
+    assert_eq!(p["readUser"], false);
+}
+
+#[wasm_bindgen_test]
+fn plan_asks_for_a_read_then_uses_the_fresh_user() {
+    let action_user = google_user(None, json!({}));
+    let first =
+        plan(json!({"user": action_user, "connectionStrategy": "google-oauth2", "loginsCount": 1}));
+    assert_eq!(first["readUser"], true);
+    assert_eq!(first["offlineAccess"], "missing");
+    let second = plan(
+        json!({"user": action_user, "freshUser": google_user(Some(TOKEN), json!({})),
+                             "connectionStrategy": "google-oauth2", "loginsCount": 1}),
+    );
+    assert_eq!(
+        (second["readUser"].clone(), second["outcome"].clone()),
+        (json!(false), json!("sealed"))
+    );
+}
+
+#[wasm_bindgen_test]
+fn plan_migrates_legacy_plaintext() {
+    let p =
+        plan(json!({"user": google_user(None, json!({"refresh_token": TOKEN})), "read": "never"}));
+    assert_eq!(p["outcome"], "migrated");
+    assert_eq!(
+        p["metadataWrites"][1],
+        json!({"key": "refresh_token", "value": null})
+    );
+    assert_eq!(p["appMetadata"]["refresh_token"], Value::Null);
+}
+
+#[wasm_bindgen_test]
+fn plan_sets_the_namespaced_claim() {
+    let p = plan(
+        json!({"user": google_user(None, json!({})), "read": "never", "claimNamespace": "https://app.example.com/"}),
+    );
+    assert_eq!(
+        p["claims"],
+        json!([{"name": "https://app.example.com/google_offline_access", "value": "missing"}])
+    );
+    let p = plan(
+        json!({"user": google_user(None, json!({})), "read": "never", "claimNamespace": "https://x.auth0.com/"}),
+    );
+    assert_eq!(
+        (p["claims"].clone(), p["notices"].clone()),
+        (json!([]), json!(["ERR_NAMESPACE_INVALID"]))
+    );
+}
+
+#[wasm_bindgen_test]
+fn plan_input_errors_are_typed() {
+    let bad_input = wasm::plan_login(
+        js(json!({"user": google_user(None, json!({})), "read": "sometimes"})),
+        &ring_a(),
+    );
+    assert_eq!(code(bad_input.expect_err("bad read")), "ERR_INPUT_INVALID");
+    let bad_user = wasm::plan_login(js(json!({"user": {"identities": []}})), &ring_a());
+    assert_eq!(code(bad_user.expect_err("no user_id")), "ERR_USER_INVALID");
+    let bad_keys = wasm::plan_login(js(json!({"user": google_user(None, json!({}))})), "[]");
+    assert_eq!(code(bad_keys.expect_err("bad keys")), "ERR_KEYSET_JSON");
+}
+
+#[wasm_bindgen_test]
+fn plan_never_rebinds_a_value_copied_from_another_user() {
+    let theirs = wasm::seal(TOKEN, &ring_a(), "google-oauth2|victim").expect("seals");
+    let p = plan(
+        json!({"user": google_user(None, json!({"sealed_refresh_tokens": {"google-oauth2": theirs}})), "read": "never"}),
+    );
+    assert_eq!(
+        (p["metadataWrites"].clone(), p["offlineAccess"].clone()),
+        (json!([]), json!("missing"))
+    );
+    assert_eq!(p["notices"], json!(["ERR_SUBJECT_MISMATCH"]));
+}
+
+#[wasm_bindgen_test]
+fn generated_key_sets_are_valid_and_distinct() {
+    let a: Value = serde_json::from_str(&wasm::generate_key_set().expect("rng")).expect("JSON");
+    let b: Value = serde_json::from_str(&wasm::generate_key_set().expect("rng")).expect("JSON");
+    assert_eq!(a["keys"][0]["kty"], "oct");
+    assert_eq!(a["keys"][0]["alg"], "A256GCM");
+    assert_ne!(a["keys"][0]["kid"], b["keys"][0]["kid"]);
+    assert_ne!(a["keys"][0]["k"], b["keys"][0]["k"]);
+    let sealed = wasm::seal(TOKEN, &a.to_string(), USER).expect("usable");
+    assert_eq!(
+        code(wasm::open(&sealed, &b.to_string(), USER).expect_err("other key")),
+        "ERR_KEY_UNKNOWN"
+    );
+}
