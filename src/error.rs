@@ -179,15 +179,3 @@ impl std::error::Error for Error {}
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
-
-/// Unwraps a result that cannot be an error, with the reason it cannot.
-///
-/// Like `Result::expect`, but the error value is never formatted: its `Debug` impl
-/// would pull string-escaping and formatting code into the WebAssembly module for a
-/// branch that never runs.
-pub(crate) fn infallible<T, E>(result: core::result::Result<T, E>, why: &'static str) -> T {
-    match result {
-        Ok(value) => value,
-        Err(_) => panic!("{why}"),
-    }
-}

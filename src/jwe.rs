@@ -13,14 +13,14 @@
 //! step 14), so any change to the header, and thus to the binding, fails to decrypt.
 //! Any JOSE library opens these values with the key.
 
+use crate::json::{Json, Object};
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, Nonce as GcmNonce, Tag};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::Serialize;
-use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::error::{infallible, Error, Result};
+use crate::error::{Error, Result};
 use crate::keys::KeyRing;
 use crate::token::{RefreshToken, MAX_TOKEN_LEN};
 
@@ -85,16 +85,6 @@ pub struct SealedHeader {
     pub iat: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct HeaderOut<'a> {
-    typ: &'static str,
-    alg: &'static str,
-    enc: &'static str,
-    kid: &'a str,
-    sub: &'a str,
-    iat: u64,
-}
-
 /// The five parts of a compact JWE, decoded where decoding needs no key.
 struct Parts<'a> {
     encoded_header: &'a str,
@@ -121,19 +111,16 @@ pub fn seal(
 ) -> Result<String> {
     validate_sub(sub)?;
     let key = keys.primary();
-    let header = HeaderOut {
-        typ: TYP_V1,
-        alg: ALG_DIR,
-        enc: ENC_A256GCM,
-        kid: key.kid(),
-        sub,
-        iat,
-    };
-    let header_json = infallible(
-        serde_json::to_vec(&header),
-        "a struct of strings and integers always serializes",
-    );
-    let encoded_header = Base64UrlUnpadded::encode_string(&header_json);
+    // Member order is part of the known-answer vectors: typ, alg, enc, kid, sub, iat.
+    let mut header = Object::new();
+    header.insert("typ", Json::from(TYP_V1));
+    header.insert("alg", Json::from(ALG_DIR));
+    header.insert("enc", Json::from(ENC_A256GCM));
+    header.insert("kid", Json::from(key.kid()));
+    header.insert("sub", Json::from(sub));
+    header.insert("iat", Json::from(iat));
+    let header_json = Json::Object(header).to_text();
+    let encoded_header = Base64UrlUnpadded::encode_string(header_json.as_bytes());
 
     let mut buffer = Zeroizing::new(token.expose_secret().as_bytes().to_vec());
     let tag = encrypt_content(key.cipher(), &iv.0, encoded_header.as_bytes(), &mut buffer);
@@ -196,6 +183,8 @@ pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshT
 
 /// The content-encryption layer of RFC 7516 §5.1 steps 15-16 with A256GCM: encrypts
 /// `buffer` in place and returns the tag. The AAD is the encoded protected header.
+/// IV and tag travel as fixed-size arrays: `GenericArray::from_slice` would assert their
+/// length at run time, and its formatted panic message costs kilobytes of wasm.
 fn encrypt_content(
     cipher: &Aes256Gcm,
     iv: &[u8; IV_LEN],
@@ -203,7 +192,7 @@ fn encrypt_content(
     buffer: &mut [u8],
 ) -> [u8; TAG_LEN] {
     let tag = cipher
-        .encrypt_in_place_detached(GcmNonce::from_slice(iv), aad, buffer)
+        .encrypt_in_place_detached(&GcmNonce::from(*iv), aad, buffer)
         .expect("AES-GCM encryption fails only past 2^36 bytes; tokens are at most 4 KiB");
     tag.into()
 }
@@ -218,7 +207,7 @@ fn decrypt_content(
     tag: &[u8; TAG_LEN],
 ) -> Result<()> {
     cipher
-        .decrypt_in_place_detached(GcmNonce::from_slice(iv), aad, buffer, Tag::from_slice(tag))
+        .decrypt_in_place_detached(&GcmNonce::from(*iv), aad, buffer, &Tag::from(*tag))
         .map_err(|_| Error::Decrypt)
 }
 
@@ -262,13 +251,13 @@ fn parse_header(json: &[u8]) -> Result<SealedHeader> {
     // A JSON parser that keeps the lexically last of duplicate members is one of the
     // two behaviours RFC 7515 §4 allows (serde_json's map and JavaScript's JSON.parse,
     // as jose uses, both do this). The header is authenticated either way.
-    let header: Value = serde_json::from_slice(json).map_err(|_| Error::HeaderInvalid)?;
+    let header = Json::parse_bytes(json).map_err(|_| Error::HeaderInvalid)?;
     let text = |name: &str| match header.get(name) {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(Error::HeaderInvalid),
     };
-    if !header.is_object() {
+    if header.as_object().is_none() {
         return Err(Error::HeaderInvalid);
     }
     // The format version comes first: a value from a newer tokenseal must say so, not
@@ -561,8 +550,9 @@ mod tests {
     /// tampered twin (tests/vectors/rfc7516-a1.json).
     #[test]
     fn rfc7516_a1_content_encryption() {
-        let v: Value = serde_json::from_str(include_str!("../tests/vectors/rfc7516-a1.json"))
-            .expect("vector file is JSON");
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/vectors/rfc7516-a1.json"))
+                .expect("vector file is JSON");
         let text = |name: &str| v[name].as_str().expect("string member");
         let cek: Vec<u8> = v["cek_bytes"]
             .as_array()
@@ -571,7 +561,8 @@ mod tests {
             .map(|b| b.as_u64().expect("byte") as u8)
             .collect();
         let key = KeyMaterial::new(cek.try_into().expect("32 bytes"));
-        let cipher = Key::new("rfc", key).expect("valid kid").cipher().clone();
+        let key = Key::new("rfc", key).expect("valid kid");
+        let cipher = key.cipher();
         let iv: [u8; IV_LEN] = Base64UrlUnpadded::decode_vec(text("iv"))
             .expect("b64")
             .try_into()
@@ -579,14 +570,14 @@ mod tests {
         let aad = text("encoded_protected_header").as_bytes();
 
         let mut buffer = text("plaintext").as_bytes().to_vec();
-        let tag = encrypt_content(&cipher, &iv, aad, &mut buffer);
+        let tag = encrypt_content(cipher, &iv, aad, &mut buffer);
         assert_eq!(
             Base64UrlUnpadded::encode_string(&buffer),
             text("ciphertext")
         );
         assert_eq!(Base64UrlUnpadded::encode_string(&tag), text("tag"));
 
-        decrypt_content(&cipher, &iv, aad, &mut buffer, &tag).expect("authentic");
+        decrypt_content(cipher, &iv, aad, &mut buffer, &tag).expect("authentic");
         assert_eq!(buffer, text("plaintext").as_bytes());
 
         let mut buffer = Base64UrlUnpadded::decode_vec(text("ciphertext")).expect("b64");
@@ -596,7 +587,7 @@ mod tests {
                 .try_into()
                 .expect("16 bytes");
         assert_eq!(
-            decrypt_content(&cipher, &iv, aad, &mut buffer, &bad_tag),
+            decrypt_content(cipher, &iv, aad, &mut buffer, &bad_tag),
             Err(Error::Decrypt)
         );
     }

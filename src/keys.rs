@@ -6,14 +6,14 @@
 //! opened, then move it first, then retire the old key once nothing is sealed under it.
 
 use core::fmt;
+use std::sync::OnceLock;
 
+use crate::json::{Json, Object};
 use aes_gcm::{Aes256Gcm, KeyInit};
 use base64ct::{Base64UrlUnpadded, Encoding};
-use serde::Serialize;
-use serde_json::Value;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::error::{infallible, Error, Result};
+use crate::error::{Error, Result};
 
 /// Length of every key, in bytes (AES-256, RFC 7518 §5.3).
 pub const KEY_LEN: usize = 32;
@@ -53,11 +53,13 @@ impl fmt::Debug for KeyMaterial {
     }
 }
 
-/// One key of the ring: its id and its AES-256-GCM state.
+/// One key of the ring: its id, its material, and its AES-256-GCM state, expanded the
+/// first time the key is used: a ring of many keys costs only the schedules of the keys
+/// actually used, and a ring kept for many calls expands each key once.
 pub struct Key {
     kid: String,
     material: KeyMaterial,
-    cipher: Aes256Gcm,
+    cipher: OnceLock<Aes256Gcm>,
 }
 
 impl Key {
@@ -70,11 +72,10 @@ impl Key {
         if !valid_kid(kid) {
             return Err(Error::KeyIdMissing { index: 0 });
         }
-        let cipher = material.cipher();
         Ok(Self {
             kid: kid.to_owned(),
             material,
-            cipher,
+            cipher: OnceLock::new(),
         })
     }
 
@@ -84,26 +85,30 @@ impl Key {
         &self.kid
     }
 
+    /// The expanded AES-256-GCM state. With the `zeroize` features of the AES and
+    /// GHASH cores on (see Cargo.toml), it wipes its round keys when dropped.
     pub(crate) fn cipher(&self) -> &Aes256Gcm {
-        &self.cipher
+        self.cipher.get_or_init(|| self.material.cipher())
     }
 
     /// This key as one JWK JSON object, key material included. Only key generation
     /// should need this; the result zeroizes on drop.
     #[must_use]
     pub fn to_jwk_json(&self) -> Zeroizing<String> {
-        let k = Zeroizing::new(Base64UrlUnpadded::encode_string(&self.material.0));
-        let jwk = JwkOut {
-            kty: "oct",
-            kid: &self.kid,
-            alg: "A256GCM",
-            use_: "enc",
-            k: &k,
-        };
-        Zeroizing::new(infallible(
-            serde_json::to_string(&jwk),
-            "a struct of strings always serializes",
-        ))
+        let mut jwk = Object::new();
+        jwk.insert("kty", Json::from("oct"));
+        jwk.insert("kid", Json::from(self.kid.as_str()));
+        jwk.insert("alg", Json::from("A256GCM"));
+        jwk.insert("use", Json::from("enc"));
+        jwk.insert(
+            "k",
+            Json::String(Base64UrlUnpadded::encode_string(&self.material.0)),
+        );
+        let text = Zeroizing::new(Json::Object(jwk.clone()).to_text());
+        if let Some(Json::String(k)) = jwk.get_mut("k") {
+            k.zeroize();
+        }
+        text
     }
 }
 
@@ -116,28 +121,10 @@ impl fmt::Debug for Key {
     }
 }
 
-impl Drop for Key {
-    fn drop(&mut self) {
-        // `material` zeroizes itself; the expanded cipher state is overwritten with the
-        // schedule of an all-zero key so no round key of the real one stays in memory.
-        self.cipher = Aes256Gcm::new(&[0u8; KEY_LEN].into());
-    }
-}
-
 /// An ordered set of keys. The first is the primary (it seals); all of them open.
 #[derive(Debug)]
 pub struct KeyRing {
     keys: Vec<Key>,
-}
-
-#[derive(Serialize)]
-struct JwkOut<'a> {
-    kty: &'static str,
-    kid: &'a str,
-    alg: &'static str,
-    #[serde(rename = "use")]
-    use_: &'static str,
-    k: &'a str,
 }
 
 impl KeyRing {
@@ -149,10 +136,10 @@ impl KeyRing {
     /// [`Error::KeyEncoding`], [`Error::KeyLength`], [`Error::KeyIdMissing`],
     /// [`Error::KeyIdDuplicate`]). No error carries key material.
     pub fn from_jwk_set(json: &str) -> Result<Self> {
-        let mut set: Value = serde_json::from_str(json).map_err(|_| Error::KeySetNotJson)?;
+        let mut set = Json::parse(json).map_err(|_| Error::KeySetNotJson)?;
         let result = match set.get("keys") {
-            Some(Value::Array(jwks)) if jwks.is_empty() => Err(Error::KeySetEmpty),
-            Some(Value::Array(jwks)) => jwks
+            Some(Json::Array(jwks)) if jwks.is_empty() => Err(Error::KeySetEmpty),
+            Some(Json::Array(jwks)) => jwks
                 .iter()
                 .enumerate()
                 .try_fold(
@@ -247,22 +234,22 @@ fn valid_kid(kid: &str) -> bool {
 }
 
 /// Overwrites every `k` string of a parsed JWK Set before it is dropped.
-fn wipe_key_strings(set: &mut Value) {
-    if let Some(Value::Array(jwks)) = set.get_mut("keys") {
+fn wipe_key_strings(set: &mut Json) {
+    if let Some(Json::Array(jwks)) = set.get_mut("keys") {
         for jwk in jwks {
-            if let Some(Value::String(k)) = jwk.get_mut("k") {
+            if let Some(Json::String(k)) = jwk.get_mut("k") {
                 k.zeroize();
             }
         }
     }
 }
 
-fn parse_jwk(jwk: &Value, index: usize) -> Result<Key> {
+fn parse_jwk(jwk: &Json, index: usize) -> Result<Key> {
     let member = |name: &str| jwk.get(name);
-    if member("kty").and_then(Value::as_str) != Some("oct") {
+    if member("kty").and_then(Json::as_str) != Some("oct") {
         return Err(Error::KeyType { index });
     }
-    let kid = match member("kid").and_then(Value::as_str) {
+    let kid = match member("kid").and_then(Json::as_str) {
         Some(kid) if valid_kid(kid) => kid,
         _ => return Err(Error::KeyIdMissing { index }),
     };
@@ -272,7 +259,7 @@ fn parse_jwk(jwk: &Value, index: usize) -> Result<Key> {
         return Err(Error::KeyAlgorithm { index });
     }
     let k = member("k")
-        .and_then(Value::as_str)
+        .and_then(Json::as_str)
         .ok_or(Error::KeyEncoding { index })?;
     // Decode into a buffer larger than a key so that "valid base64url of the wrong
     // length" and "not base64url" stay distinguishable.

@@ -5,6 +5,7 @@
 //! The crate is the whole product logic; the Auth0 Action, the legacy Rule and the Node
 //! backend module are thin JavaScript adapters around its WebAssembly build.
 //!
+//! - [`json`]: the JSON documents tokenseal reads and writes (strict RFC 8259).
 //! - [`jwe`]: the sealed format (compact JWE, `dir` + `A256GCM`, bound by `sub`).
 //! - [`keys`]: the key ring, a JWK Set whose first key seals and whose keys all open.
 //! - [`user`]: serde views of an Auth0 user as Rules, Actions and the Management API
@@ -32,7 +33,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Builds a [`json::Json`] in tests from serde_json's `json!` syntax.
+#[cfg(test)]
+macro_rules! jv {
+    ($($body:tt)+) => {
+        $crate::json::Json::parse(&serde_json::json!($($body)+).to_string()).expect("test JSON is valid")
+    };
+}
+
 pub mod error;
+pub mod json;
 pub mod jwe;
 pub mod keys;
 pub mod login;
@@ -42,6 +52,7 @@ pub mod user;
 pub mod wasm;
 
 pub use error::{Error, Result};
+pub use json::{Json, Object};
 pub use jwe::{Nonce, SealedHeader};
 pub use keys::{Key, KeyMaterial, KeyRing};
 pub use login::{plan_login, LoginInput, LoginPlan, OfflineAccess, Outcome, ReadPolicy};

@@ -7,8 +7,8 @@
 //! I/O: read the user when the plan says so (and plan again), write the metadata,
 //! set the claims, hand on the sanitized user.
 
+use crate::json::{Json, Object};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::jwe::{self, Nonce};
@@ -55,7 +55,7 @@ pub struct LoginInput {
     /// `event.stats.logins_count` / `context.stats.loginsCount`; 1 on the first login.
     pub logins_count: Option<u64>,
     /// The `/authorize` query (`event.request.query`, `context.request.query`).
-    pub authorize_query: Option<Map<String, Value>>,
+    pub authorize_query: Option<Object>,
     /// When to read the user through the Management API.
     pub read: ReadPolicy,
     /// Namespace for the status claim (`TOKENSEAL_CLAIM_NAMESPACE`), if configured.
@@ -71,8 +71,8 @@ impl LoginInput {
     /// # Errors
     /// [`Error::UserInvalid`] when `user` or `freshUser` is not an Auth0 user,
     /// [`Error::InputInvalid`] for anything else of the wrong shape.
-    pub fn from_value(value: Value) -> Result<Self> {
-        let Value::Object(fields) = value else {
+    pub fn from_value(value: Json) -> Result<Self> {
+        let Json::Object(fields) = value else {
             return Err(Error::InputInvalid);
         };
         let mut user = None;
@@ -84,15 +84,15 @@ impl LoginInput {
         let mut claim_namespace = None;
         for (name, value) in fields {
             match (name.as_str(), value) {
-                (_, Value::Null) => {}
+                (_, Json::Null) => {}
                 ("user", value) => user = Some(User::from_value(value)?),
                 ("freshUser", value) => fresh_user = Some(User::from_value(value)?),
-                ("connectionStrategy", Value::String(s)) => connection_strategy = Some(s),
-                ("loginsCount", Value::Number(n)) => {
+                ("connectionStrategy", Json::String(s)) => connection_strategy = Some(s),
+                ("loginsCount", Json::Number(n)) => {
                     logins_count = Some(n.as_u64().ok_or(Error::InputInvalid)?)
                 }
-                ("authorizeQuery", Value::Object(query)) => authorize_query = Some(query),
-                ("read", Value::String(policy)) => {
+                ("authorizeQuery", Json::Object(query)) => authorize_query = Some(query),
+                ("read", Json::String(policy)) => {
                     read = match policy.as_str() {
                         "never" => ReadPolicy::Never,
                         "auto" => ReadPolicy::Auto,
@@ -100,7 +100,7 @@ impl LoginInput {
                         _ => return Err(Error::InputInvalid),
                     }
                 }
-                ("claimNamespace", Value::String(s)) => claim_namespace = Some(s),
+                ("claimNamespace", Json::String(s)) => claim_namespace = Some(s),
                 _ => return Err(Error::InputInvalid),
             }
         }
@@ -153,7 +153,7 @@ pub struct MetadataWrite {
     /// Top-level `app_metadata` member.
     pub key: &'static str,
     /// New value, or `null` to delete.
-    pub value: Value,
+    pub value: Json,
 }
 
 /// One `api.idToken.setCustomClaim(name, value)` call.
@@ -181,7 +181,7 @@ pub struct LoginPlan {
     /// The whole `app_metadata` after the writes, for a Rule's
     /// `auth0.users.updateAppMetadata`; deleted members are `null`, which deletes them
     /// under the Management API's merge semantics. `None` when nothing changes.
-    pub app_metadata: Option<Map<String, Value>>,
+    pub app_metadata: Option<Object>,
     /// Status for users with a Google identity; `None` for everyone else.
     pub offline_access: Option<OfflineAccess>,
     /// ID token claims to set.
@@ -190,7 +190,78 @@ pub struct LoginPlan {
     /// `ERR_DECRYPT` for a stored value that does not open). Safe to log.
     pub notices: Vec<&'static str>,
     /// The user with every token and sealed value removed (see [`crate::sanitize`]).
-    pub sanitized_user: Value,
+    pub sanitized_user: Json,
+}
+
+impl OfflineAccess {
+    /// The claim value: `"stored"` or `"missing"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Stored => "stored",
+            Self::Missing => "missing",
+        }
+    }
+}
+
+impl Outcome {
+    /// The name used in plans and logs, e.g. `"sealed"`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NotGoogle => "not_google",
+            Self::Sealed => "sealed",
+            Self::Replaced => "replaced",
+            Self::Rotated => "rotated",
+            Self::Migrated => "migrated",
+            Self::Unchanged => "unchanged",
+            Self::Missing => "missing",
+        }
+    }
+}
+
+impl LoginPlan {
+    /// The plan as the JSON the shims receive, member names in camelCase, the same as
+    /// its serde serialization.
+    #[must_use]
+    pub fn to_json(&self) -> Json {
+        let writes = self
+            .metadata_writes
+            .iter()
+            .map(|w| {
+                let mut o = Object::new();
+                o.insert("key", Json::from(w.key));
+                o.insert("value", w.value.clone());
+                Json::Object(o)
+            })
+            .collect();
+        let claims = self
+            .claims
+            .iter()
+            .map(|c| {
+                let mut o = Object::new();
+                o.insert("name", Json::from(c.name.as_str()));
+                o.insert("value", Json::from(c.value.as_str()));
+                Json::Object(o)
+            })
+            .collect();
+        let mut plan = Object::new();
+        plan.insert("readUser", Json::from(self.read_user));
+        plan.insert("outcome", Json::from(self.outcome.as_str()));
+        plan.insert("metadataWrites", Json::Array(writes));
+        plan.insert("appMetadata", Json::from(self.app_metadata.clone()));
+        plan.insert(
+            "offlineAccess",
+            Json::from(self.offline_access.map(OfflineAccess::as_str)),
+        );
+        plan.insert("claims", Json::Array(claims));
+        plan.insert(
+            "notices",
+            Json::Array(self.notices.iter().map(|&n| Json::from(n)).collect()),
+        );
+        plan.insert("sanitizedUser", self.sanitized_user.clone());
+        Json::Object(plan)
+    }
 }
 
 /// The stored sealed value, once looked at.
@@ -263,12 +334,12 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
 
     let metadata = user.app_metadata.clone().unwrap_or_default();
     let sealed_map = match metadata.get(SEALED_KEY) {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => map.clone(),
+        None | Some(Json::Null) => Object::new(),
+        Some(Json::Object(map)) => map.clone(),
         Some(_) => return Err(Error::UserInvalid),
     };
     let stored = match sealed_map.get(GOOGLE_PROVIDER) {
-        None | Some(Value::Null) => Stored::Absent,
+        None | Some(Json::Null) => Stored::Absent,
         Some(value) => match value
             .as_str()
             .ok_or(Error::SealedMalformed)
@@ -288,7 +359,7 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
         },
     };
     let legacy = match metadata.get(LEGACY_KEY) {
-        None | Some(Value::Null) => None,
+        None | Some(Json::Null) => None,
         Some(value) => {
             let token = SecretField::new(value.clone()).refresh_token();
             if token.is_err() {
@@ -349,21 +420,21 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
     if let Some(token) = &to_seal {
         let sealed = jwe::seal(token, keys, &user.user_id, now, iv)?;
         let mut map = sealed_map;
-        map.insert(GOOGLE_PROVIDER.to_owned(), Value::String(sealed));
+        map.insert(GOOGLE_PROVIDER.to_owned(), Json::String(sealed));
         new_sealed_map = Some(map);
     }
     let valid_after = new_sealed_map.is_some() || matches!(stored, Stored::Valid { .. });
     if let Some(map) = &new_sealed_map {
         metadata_writes.push(MetadataWrite {
             key: SEALED_KEY,
-            value: Value::Object(map.clone()),
+            value: Json::Object(map.clone()),
         });
     }
     // The plaintext goes only in a plan that keeps a valid sealed value.
     if legacy.is_some() && valid_after {
         metadata_writes.push(MetadataWrite {
             key: LEGACY_KEY,
-            value: Value::Null,
+            value: Json::Null,
         });
     }
     let app_metadata = (!metadata_writes.is_empty()).then(|| {
@@ -383,7 +454,7 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
     if let Some(namespace) = &input.claim_namespace {
         if valid_namespace(namespace) {
             claims.push(Claim {
-                name: format!("{namespace}{CLAIM_NAME}"),
+                name: [namespace.as_str(), CLAIM_NAME].concat(),
                 value: status,
             });
         } else {
@@ -420,12 +491,12 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
 /// space-delimited), the deprecated `approval_prompt=force`, or `connection_scope`
 /// asks for scopes (Auth0 forwards it to Google as additional scopes).
 #[must_use]
-pub fn consent_requested(query: Option<&Map<String, Value>>) -> bool {
+pub fn consent_requested(query: Option<&Object>) -> bool {
     let Some(query) = query else { return false };
     let values = |name: &str| -> Vec<&str> {
         match query.get(name) {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            Some(Json::String(s)) => vec![s.as_str()],
+            Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
             _ => Vec::new(),
         }
     };
@@ -455,9 +526,10 @@ pub fn valid_namespace(namespace: &str) -> bool {
         .to_ascii_lowercase();
     !host.is_empty()
         && !namespace.chars().any(|c| c.is_control() || c == ' ')
-        && !RESERVED_CLAIM_DOMAINS
-            .iter()
-            .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")))
+        && !RESERVED_CLAIM_DOMAINS.iter().any(|domain| {
+            host.strip_suffix(domain)
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+        })
 }
 
 #[cfg(test)]

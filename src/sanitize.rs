@@ -4,7 +4,7 @@
 //! It works on plain JSON rather than on [`crate::User`] so that it never fails on a
 //! field it does not understand: whatever it does not remove, it copies untouched.
 
-use serde_json::{Map, Value};
+use crate::json::{Json, Object};
 
 use crate::error::{Error, Result};
 
@@ -37,54 +37,51 @@ pub const APP_METADATA_SECRET_FIELDS: &[&str] = &["sealed_refresh_tokens", "refr
 ///
 /// # Errors
 /// [`Error::UserInvalid`] when `user` is not a JSON object.
-pub fn sanitize(user: &Value) -> Result<Value> {
+pub fn sanitize(user: &Json) -> Result<Json> {
     let object = user.as_object().ok_or(Error::UserInvalid)?;
-    let mut out = Map::with_capacity(object.len());
-    for (name, value) in object {
-        let cleaned = match name.as_str() {
+    let mut out = Object::new();
+    for (name, value) in object.iter() {
+        let cleaned = match name {
             "identities" => match value {
-                Value::Array(identities) => Some(Value::Array(
+                Json::Array(identities) => Some(Json::Array(
                     identities
                         .iter()
-                        .filter_map(Value::as_object)
-                        .map(|identity| Value::Object(without(identity, IDENTITY_SECRET_FIELDS)))
+                        .filter_map(Json::as_object)
+                        .map(|identity| Json::Object(without(identity, IDENTITY_SECRET_FIELDS)))
                         .collect(),
                 )),
                 _ => None,
             },
             "app_metadata" => match value {
-                Value::Object(metadata) => {
-                    Some(Value::Object(without(metadata, APP_METADATA_SECRET_FIELDS)))
+                Json::Object(metadata) => {
+                    Some(Json::Object(without(metadata, APP_METADATA_SECRET_FIELDS)))
                 }
-                Value::Null => Some(Value::Null),
+                Json::Null => Some(Json::Null),
                 _ => None,
             },
             _ => Some(value.clone()),
         };
         if let Some(cleaned) = cleaned {
-            out.insert(name.clone(), cleaned);
+            out.insert(name, cleaned);
         }
     }
-    Ok(Value::Object(out))
+    Ok(Json::Object(out))
 }
 
-fn without(object: &Map<String, Value>, removed: &[&str]) -> Map<String, Value> {
-    // Clone-then-remove rather than filter-and-collect: collecting into a map sorts,
-    // and the sort code costs more WebAssembly bytes than the whole sanitizer.
-    let mut copy = object.clone();
-    for name in removed {
-        copy.remove(*name);
-    }
-    copy
+fn without(object: &Object, removed: &[&str]) -> Object {
+    object
+        .iter()
+        .filter(|(name, _)| !removed.contains(name))
+        .map(|(name, value)| (name.to_owned(), value.clone()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn user() -> Value {
-        json!({
+    fn user() -> Json {
+        jv!({
             "user_id": "google-oauth2|1",
             "name": "Ada",
             "identities": [
@@ -105,7 +102,7 @@ mod tests {
         let clean = sanitize(&user()).expect("object");
         assert_eq!(
             clean,
-            json!({
+            jv!({
                 "user_id": "google-oauth2|1",
                 "name": "Ada",
                 "identities": [
@@ -130,19 +127,21 @@ mod tests {
 
     #[test]
     fn fails_closed_on_unexpected_shapes() {
-        let clean = sanitize(&json!({"user_id": "x", "identities": {"refresh_token": "1//r"}, "app_metadata": "1//r"}))
-            .expect("object");
-        assert_eq!(clean, json!({"user_id": "x"}));
-        let clean = sanitize(&json!({"user_id": "x", "identities": ["1//r", {"refresh_token": "1//r", "provider": "p"}]}))
+        let clean = sanitize(
+            &jv!({"user_id": "x", "identities": {"refresh_token": "1//r"}, "app_metadata": "1//r"}),
+        )
+        .expect("object");
+        assert_eq!(clean, jv!({"user_id": "x"}));
+        let clean = sanitize(&jv!({"user_id": "x", "identities": ["1//r", {"refresh_token": "1//r", "provider": "p"}]}))
             .expect("object");
         assert_eq!(
             clean,
-            json!({"user_id": "x", "identities": [{"provider": "p"}]})
+            jv!({"user_id": "x", "identities": [{"provider": "p"}]})
         );
-        assert_eq!(sanitize(&json!([1])), Err(Error::UserInvalid));
+        assert_eq!(sanitize(&jv!([1])), Err(Error::UserInvalid));
         assert_eq!(
-            sanitize(&json!({"app_metadata": null})).expect("object"),
-            json!({"app_metadata": null})
+            sanitize(&jv!({"app_metadata": null})).expect("object"),
+            jv!({"app_metadata": null})
         );
     }
 }

@@ -17,8 +17,8 @@
 
 use core::fmt;
 
+use crate::json::{Json, Object};
 use serde::Serialize;
-use serde_json::{Map, Value};
 use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
@@ -30,12 +30,12 @@ pub const GOOGLE_PROVIDER: &str = "google-oauth2";
 /// A JSON value that holds, or claims to hold, a secret. Never printed; string content
 /// is zeroized on drop.
 #[derive(Clone, Default, PartialEq)]
-pub struct SecretField(Value);
+pub struct SecretField(Json);
 
 impl SecretField {
     /// Wraps a JSON value that holds a secret.
     #[must_use]
-    pub fn new(value: Value) -> Self {
+    pub fn new(value: Json) -> Self {
         Self(value)
     }
 
@@ -65,7 +65,7 @@ impl fmt::Debug for SecretField {
 
 impl Drop for SecretField {
     fn drop(&mut self) {
-        if let Value::String(s) = &mut self.0 {
+        if let Json::String(s) = &mut self.0 {
             s.zeroize();
         }
     }
@@ -90,7 +90,7 @@ pub struct Identity {
     pub connection: Option<String>,
     /// The provider's own user id (a string, or a number for some providers).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<Value>,
+    pub user_id: Option<Json>,
     /// The IdP refresh token (Rules and Management API reads only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<SecretField>,
@@ -105,7 +105,7 @@ pub struct Identity {
     pub id_token: Option<SecretField>,
     /// Every other field (`isSocial`, `profileData`, `expires_in`, ...), kept as is.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub other: Object,
 }
 
 impl Identity {
@@ -114,16 +114,16 @@ impl Identity {
     /// # Errors
     /// [`Error::UserInvalid`] when the value is not an object, or `provider` or
     /// `connection` is present and not a string.
-    pub fn from_value(value: Value) -> Result<Self> {
-        let Value::Object(fields) = value else {
+    pub fn from_value(value: Json) -> Result<Self> {
+        let Json::Object(fields) = value else {
             return Err(Error::UserInvalid);
         };
         let mut identity = Self::default();
         for (name, value) in fields {
             match (name.as_str(), value) {
-                ("provider", Value::String(provider)) => identity.provider = provider,
-                ("connection", Value::String(connection)) => identity.connection = Some(connection),
-                ("provider" | "connection", Value::Null) => {}
+                ("provider", Json::String(provider)) => identity.provider = provider,
+                ("connection", Json::String(connection)) => identity.connection = Some(connection),
+                ("provider" | "connection", Json::Null) => {}
                 ("provider" | "connection", _) => return Err(Error::UserInvalid),
                 ("user_id", value) => identity.user_id = Some(value),
                 ("refresh_token", value) => identity.refresh_token = Some(SecretField(value)),
@@ -142,11 +142,11 @@ impl Identity {
 
     /// The identity as JSON again, every field in place.
     #[must_use]
-    pub fn to_value(&self) -> Value {
-        let mut map = self.other.clone();
-        map.insert("provider".into(), Value::String(self.provider.clone()));
+    pub fn to_value(&self) -> Json {
+        let mut map = Object::new();
+        map.insert("provider", Json::String(self.provider.clone()));
         let optional = [
-            ("connection", self.connection.clone().map(Value::String)),
+            ("connection", self.connection.clone().map(Json::String)),
             ("user_id", self.user_id.clone()),
             (
                 "refresh_token",
@@ -164,10 +164,13 @@ impl Identity {
         ];
         for (name, value) in optional {
             if let Some(value) = value {
-                map.insert(name.into(), value);
+                map.insert(name, value);
             }
         }
-        Value::Object(map)
+        for (name, value) in self.other.iter() {
+            map.insert(name, value.clone());
+        }
+        Json::Object(map)
     }
 
     /// True for Google identities (`provider == "google-oauth2"`).
@@ -187,10 +190,10 @@ pub struct User {
     pub identities: Vec<Identity>,
     /// The user's `app_metadata`, absent or `null` when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_metadata: Option<Map<String, Value>>,
+    pub app_metadata: Option<Object>,
     /// Every other field, kept as is.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub other: Object,
 }
 
 impl User {
@@ -205,26 +208,26 @@ impl User {
     /// [`Error::UserInvalid`] when the value does not have Auth0's user shape: not an
     /// object, no string `user_id`, `identities` not an array of objects, or
     /// `app_metadata` not an object. The error never repeats the input.
-    pub fn from_value(value: Value) -> Result<Self> {
-        let Value::Object(fields) = value else {
+    pub fn from_value(value: Json) -> Result<Self> {
+        let Json::Object(fields) = value else {
             return Err(Error::UserInvalid);
         };
         let mut user_id = None;
         let mut identities = Vec::new();
         let mut app_metadata = None;
-        let mut other = Map::new();
+        let mut other = Object::new();
         for (name, value) in fields {
             match (name.as_str(), value) {
-                ("user_id", Value::String(id)) => user_id = Some(id),
-                ("identities", Value::Array(items)) => {
+                ("user_id", Json::String(id)) => user_id = Some(id),
+                ("identities", Json::Array(items)) => {
                     identities = items
                         .into_iter()
                         .map(Identity::from_value)
                         .collect::<Result<_>>()?;
                 }
-                ("identities", Value::Null) => {}
-                ("app_metadata", Value::Object(map)) => app_metadata = Some(map),
-                ("app_metadata", Value::Null) => {}
+                ("identities", Json::Null) => {}
+                ("app_metadata", Json::Object(map)) => app_metadata = Some(map),
+                ("app_metadata", Json::Null) => {}
                 ("user_id" | "identities" | "app_metadata", _) => return Err(Error::UserInvalid),
                 (_, value) => {
                     other.insert(name, value);
@@ -239,30 +242,33 @@ impl User {
         })
     }
 
-    /// Reads a user from JSON text. serde_json stops at 128 levels of nesting, so deep
+    /// Reads a user from JSON text. Nesting deeper than [`crate::json::MAX_DEPTH`] is refused, so deep
     /// hostile input is a typed error, not a stack overflow.
     ///
     /// # Errors
     /// [`Error::UserInvalid`], as for [`User::from_value`], and for text that is not JSON.
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
+        Json::parse(json)
             .map_err(|_| Error::UserInvalid)
             .and_then(Self::from_value)
     }
 
     /// The user as JSON again, every field in place.
     #[must_use]
-    pub fn to_value(&self) -> Value {
-        let mut map = self.other.clone();
-        map.insert("user_id".into(), Value::String(self.user_id.clone()));
+    pub fn to_value(&self) -> Json {
+        let mut map = Object::new();
+        map.insert("user_id", Json::String(self.user_id.clone()));
         map.insert(
-            "identities".into(),
-            Value::Array(self.identities.iter().map(Identity::to_value).collect()),
+            "identities",
+            Json::Array(self.identities.iter().map(Identity::to_value).collect()),
         );
         if let Some(metadata) = &self.app_metadata {
-            map.insert("app_metadata".into(), Value::Object(metadata.clone()));
+            map.insert("app_metadata", Json::Object(metadata.clone()));
         }
-        Value::Object(map)
+        for (name, value) in self.other.iter() {
+            map.insert(name, value.clone());
+        }
+        Json::Object(map)
     }
 
     /// The first Google identity, primary or linked.
@@ -275,10 +281,9 @@ impl User {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn rule_user() -> Value {
-        json!({
+    fn rule_user() -> Json {
+        jv!({
             "user_id": "google-oauth2|111",
             "email": "ada@example.com",
             "identities": [{
@@ -296,7 +301,11 @@ mod tests {
         let original = rule_user();
         let user = User::from_value(original.clone()).expect("valid user");
         assert_eq!(user.to_value(), original);
-        assert_eq!(serde_json::to_value(&user).expect("serializes"), original);
+        let via_serde = serde_json::to_value(&user).expect("serializes");
+        assert_eq!(
+            via_serde,
+            serde_json::from_str::<serde_json::Value>(&original.to_text()).expect("JSON")
+        );
     }
 
     #[test]
@@ -311,7 +320,7 @@ mod tests {
             "1//refresh"
         );
 
-        let action = User::from_value(json!({
+        let action = User::from_value(jv!({
             "user_id": "google-oauth2|111",
             "identities": [{"connection": "google-oauth2", "provider": "google-oauth2", "user_id": "111",
                             "isSocial": true, "profileData": {"email": "ada@example.com"}}],
@@ -324,7 +333,7 @@ mod tests {
             .refresh_token
             .is_none());
 
-        let linked = User::from_value(json!({
+        let linked = User::from_value(jv!({
             "user_id": "auth0|abc",
             "identities": [
                 {"provider": "auth0", "connection": "Username-Password-Authentication", "user_id": "abc", "isSocial": false},
@@ -335,19 +344,19 @@ mod tests {
         .expect("management API user with a linked identity");
         assert_eq!(
             linked.google_identity().and_then(|i| i.user_id.clone()),
-            Some(json!(222))
+            Some(jv!(222))
         );
     }
 
     #[test]
     fn hostile_shapes_are_typed_errors() {
         for bad in [
-            json!("a string"),
-            json!({"identities": []}),
-            json!({"user_id": 5}),
-            json!({"user_id": "x", "identities": {"0": {}}}),
-            json!({"user_id": "x", "identities": ["str"]}),
-            json!({"user_id": "x", "app_metadata": "str"}),
+            jv!("a string"),
+            jv!({"identities": []}),
+            jv!({"user_id": 5}),
+            jv!({"user_id": "x", "identities": {"0": {}}}),
+            jv!({"user_id": "x", "identities": ["str"]}),
+            jv!({"user_id": "x", "app_metadata": "str"}),
         ] {
             assert_eq!(User::from_value(bad).map(|_| ()), Err(Error::UserInvalid));
         }
@@ -358,7 +367,7 @@ mod tests {
 
     #[test]
     fn bad_token_values_fail_only_when_used() {
-        let user = User::from_value(json!({
+        let user = User::from_value(jv!({
             "user_id": "x",
             "identities": [{"provider": "google-oauth2", "refresh_token": 42, "access_token": {"a": 1}}]
         }))
@@ -372,7 +381,7 @@ mod tests {
             Some(Err(Error::TokenInvalid))
         );
         let huge = "x".repeat(1 << 20);
-        let user = User::from_value(json!({"user_id": "x", "identities": [{"provider": "google-oauth2", "refresh_token": huge}]}))
+        let user = User::from_value(jv!({"user_id": "x", "identities": [{"provider": "google-oauth2", "refresh_token": huge}]}))
             .expect("shape is fine");
         let field = user.identities[0].refresh_token.as_ref().expect("present");
         assert_eq!(field.refresh_token().map(|_| ()), Err(Error::TokenInvalid));

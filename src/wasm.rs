@@ -1,24 +1,29 @@
 //! The WebAssembly boundary: the only module that touches `wasm_bindgen` and `JsValue`.
 //!
-//! Objects coming in (users, login input) cross as JSON text: `JSON.stringify` on the
-//! JavaScript side, then serde_json, whose 128-level nesting limit turns hostile deep
-//! input into a typed error. Walking a JavaScript object graph directly has no such
-//! limit and would exhaust the wasm stack, which traps and leaves the instance unusable
-//! for every later login of the same Action instance. Objects going out are built with
-//! `serde-wasm-bindgen` in JSON-compatible mode (plain objects, numbers).
+//! JSON documents (users, login input, plans) cross as JSON text: `JSON.stringify` and
+//! [`Json::parse`] on the way in, [`Json::to_text`] and `JSON.parse` on the way out.
+//! The parser's nesting limit turns hostile deep input into a typed error; walking a
+//! JavaScript object graph directly has no such limit and would exhaust the wasm
+//! stack, which traps and leaves the instance unusable for every later login of the
+//! same Action instance. Text also keeps numbers exact without float code in the
+//! module. Typed results (the sealed header) are built with `serde-wasm-bindgen`.
 //!
 //! Every failure is thrown as a JavaScript `Error` whose `.code` is the stable
 //! [`Error::code`] and whose message is the fixed [`Error::message`].
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
 
 use crate::error::Error;
+use crate::json::Json;
 use crate::jwe::{self, Nonce};
 use crate::keys::{generate_key, KeyRing};
 use crate::login::{self, LoginInput};
 use crate::token::RefreshToken;
-use crate::user::User;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -62,11 +67,16 @@ export interface TokenSealError extends Error { code: string }
 /// # Errors
 /// Throws `ERR_TOKEN_INVALID`, `ERR_USER_ID_INVALID`, a key-set code, or `ERR_RANDOM`.
 #[wasm_bindgen(js_name = seal)]
-pub fn seal(token: &str, key_set_json: &str, user_id: &str) -> Result<String, JsValue> {
-    let token = RefreshToken::new(token).map_err(to_js)?;
-    let keys = KeyRing::from_jwk_set(key_set_json).map_err(to_js)?;
-    let iv = Nonce::random().map_err(to_js)?;
-    jwe::seal(&token, &keys, user_id, now(), iv).map_err(to_js)
+pub fn seal(
+    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+    #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
+    #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+) -> Result<String, JsValue> {
+    let token = RefreshToken::new(&text(&token, Error::TokenInvalid)?).map_err(to_js)?;
+    let user_id = text(&user_id, Error::UserIdInvalid)?;
+    with_keys(&key_set_json, |keys| {
+        jwe::seal(&token, keys, &user_id, now(), Nonce::random()?)
+    })
 }
 
 /// Opens a sealed value bound to `userId` and returns the refresh token.
@@ -76,11 +86,16 @@ pub fn seal(token: &str, key_set_json: &str, user_id: &str) -> Result<String, Js
 /// `ERR_VERSION_UNSUPPORTED`, `ERR_ALG_UNSUPPORTED`, `ERR_SUBJECT_MISMATCH`,
 /// `ERR_KEY_UNKNOWN`, `ERR_DECRYPT` or `ERR_TOKEN_INVALID`.
 #[wasm_bindgen(js_name = open)]
-pub fn open(sealed: &str, key_set_json: &str, user_id: &str) -> Result<String, JsValue> {
-    let keys = KeyRing::from_jwk_set(key_set_json).map_err(to_js)?;
-    jwe::open(sealed, &keys, user_id)
-        .map(|token| token.expose_secret().to_owned())
-        .map_err(to_js)
+pub fn open(
+    #[wasm_bindgen(unchecked_param_type = "string")] sealed: JsValue,
+    #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
+    #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+) -> Result<String, JsValue> {
+    let sealed = text(&sealed, Error::SealedMalformed)?;
+    let user_id = text(&user_id, Error::UserIdInvalid)?;
+    with_keys(&key_set_json, |keys| {
+        jwe::open(&sealed, keys, &user_id).map(|token| token.expose_secret().to_owned())
+    })
 }
 
 /// Reads the public header of a sealed value (no key needed, nothing secret returned).
@@ -89,8 +104,11 @@ pub fn open(sealed: &str, key_set_json: &str, user_id: &str) -> Result<String, J
 /// Throws `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`, `ERR_VERSION_UNSUPPORTED` or
 /// `ERR_ALG_UNSUPPORTED`.
 #[wasm_bindgen(js_name = inspect, unchecked_return_type = "SealedHeader")]
-pub fn inspect(sealed: &str) -> Result<JsValue, JsValue> {
-    to_js_value(&jwe::inspect(sealed).map_err(to_js)?)
+pub fn inspect(
+    #[wasm_bindgen(unchecked_param_type = "string")] sealed: JsValue,
+) -> Result<JsValue, JsValue> {
+    let sealed = text(&sealed, Error::SealedMalformed)?;
+    to_js_value(&jwe::inspect(&sealed).map_err(to_js)?)
 }
 
 /// Returns a copy of `user` with every token and sealed value removed.
@@ -102,10 +120,8 @@ pub fn inspect(sealed: &str) -> Result<JsValue, JsValue> {
 pub fn sanitize(
     #[wasm_bindgen(unchecked_param_type = "Auth0User")] user: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let json = stringify(&user, Error::UserInvalid)?;
-    let value: serde_json::Value =
-        serde_json::from_str(&json).map_err(|_| to_js(Error::UserInvalid))?;
-    to_js_value(&crate::sanitize::sanitize(&value).map_err(to_js)?)
+    let user = from_js(&user, Error::UserInvalid)?;
+    to_js_json(&crate::sanitize::sanitize(&user).map_err(to_js)?)
 }
 
 /// The login decision: every effect the Action or Rule must carry out.
@@ -116,15 +132,13 @@ pub fn sanitize(
 #[wasm_bindgen(js_name = planLogin, unchecked_return_type = "LoginPlan")]
 pub fn plan_login(
     #[wasm_bindgen(unchecked_param_type = "LoginInput")] input: JsValue,
-    key_set_json: &str,
+    #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let json = stringify(&input, Error::InputInvalid)?;
-    let value: serde_json::Value =
-        serde_json::from_str(&json).map_err(|_| to_js(Error::InputInvalid))?;
-    let input = LoginInput::from_value(value).map_err(to_js)?;
-    let keys = KeyRing::from_jwk_set(key_set_json).map_err(to_js)?;
-    let iv = Nonce::random().map_err(to_js)?;
-    to_js_value(&login::plan_login(&input, &keys, now(), iv).map_err(to_js)?)
+    let input = LoginInput::from_value(from_js(&input, Error::InputInvalid)?).map_err(to_js)?;
+    let plan = with_keys(&key_set_json, |keys| {
+        login::plan_login(&input, keys, now(), Nonce::random()?)
+    })?;
+    to_js_json(&plan.to_json())
 }
 
 /// A new JWK Set with one fresh 256-bit key and a random `kid`, for the
@@ -134,22 +148,47 @@ pub fn plan_login(
 /// Throws `ERR_RANDOM` when no randomness is available.
 #[wasm_bindgen(js_name = generateKeySet)]
 pub fn generate_key_set() -> Result<String, JsValue> {
-    let key = generate_key().map_err(to_js)?;
-    let ring = KeyRing::from_keys(vec![key]).map_err(to_js)?;
+    let ring = generate_key()
+        .and_then(|key| KeyRing::from_keys(vec![key]))
+        .map_err(to_js)?;
     Ok(ring.to_jwk_set_json().as_str().to_owned())
 }
 
-/// Re-reads user JSON the way [`plan_login`] does and reports the typed error, if any.
-/// Lets a shim check a Management API answer before planning with it.
-///
-/// # Errors
-/// Throws `ERR_USER_INVALID`.
-#[wasm_bindgen(js_name = checkUser)]
-pub fn check_user(
-    #[wasm_bindgen(unchecked_param_type = "Auth0User")] user: JsValue,
-) -> Result<(), JsValue> {
-    let json = stringify(&user, Error::UserInvalid)?;
-    User::from_json(&json).map(|_| ()).map_err(to_js)
+thread_local! {
+    /// The last key set parsed, by its exact JSON text. An Action instance sees the same
+    /// `TOKENSEAL_KEYS` secret on every login, so parsing and validating it once per
+    /// instance takes that work off every later login. The text is zeroized when
+    /// replaced; the ring zeroizes its keys when dropped.
+    static KEY_RING: RefCell<Option<(Zeroizing<String>, Rc<KeyRing>)>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the key ring parsed from `key_set_json`, reusing the cached one when
+/// the text is unchanged. A key set that fails to parse is not cached.
+fn with_keys<T>(
+    key_set_json: &JsValue,
+    f: impl FnOnce(&KeyRing) -> Result<T, Error>,
+) -> Result<T, JsValue> {
+    let json = Zeroizing::new(text(key_set_json, Error::KeySetNotJson)?);
+    let cached = KEY_RING.with_borrow(|cache| match cache {
+        Some((text, ring)) if **text == *json => Some(Rc::clone(ring)),
+        _ => None,
+    });
+    let ring = match cached {
+        Some(ring) => ring,
+        None => {
+            let ring = Rc::new(KeyRing::from_jwk_set(&json).map_err(to_js)?);
+            KEY_RING.set(Some((json, Rc::clone(&ring))));
+            ring
+        }
+    };
+    f(&ring).map_err(to_js)
+}
+
+/// A JavaScript string argument. wasm-bindgen's release glue does not check the types
+/// of `&str` parameters, and a number passed there faults inside the module; taking a
+/// `JsValue` and checking it turns that into a typed error.
+fn text(value: &JsValue, error: Error) -> Result<String, JsValue> {
+    value.as_string().ok_or_else(|| to_js(error))
 }
 
 fn now() -> u64 {
@@ -157,11 +196,19 @@ fn now() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
 
-fn stringify(value: &JsValue, error: Error) -> Result<String, JsValue> {
+/// A JavaScript value as a [`Json`] document, through `JSON.stringify` (which throws on
+/// cycles and BigInt, and yields nothing for `undefined` and functions: all `error`).
+fn from_js(value: &JsValue, error: Error) -> Result<Json, JsValue> {
     js_sys::JSON::stringify(value)
         .ok()
         .and_then(|text| text.as_string())
+        .and_then(|text| Json::parse(&text).ok())
         .ok_or_else(|| to_js(error))
+}
+
+/// A [`Json`] document as a plain JavaScript value, through `JSON.parse`.
+fn to_js_json(value: &Json) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(&value.to_text()).map_err(|_| to_js(Error::InputInvalid))
 }
 
 fn to_js_value<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {

@@ -14,6 +14,22 @@ const TOKEN: &str = "1//0g-wasm-boundary-token";
 const K_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 const K_B: &str = "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8";
 
+fn seal(token: &str, keys: &str, user: &str) -> Result<String, JsValue> {
+    wasm::seal(token.into(), keys.into(), user.into())
+}
+
+fn open(sealed: &str, keys: &str, user: &str) -> Result<String, JsValue> {
+    wasm::open(sealed.into(), keys.into(), user.into())
+}
+
+fn inspect(sealed: &str) -> Result<JsValue, JsValue> {
+    wasm::inspect(sealed.into())
+}
+
+fn plan_login(input: JsValue, keys: &str) -> Result<JsValue, JsValue> {
+    wasm::plan_login(input, keys.into())
+}
+
 fn ring(keys: &[(&str, &str)]) -> String {
     let keys: Vec<Value> = keys
         .iter()
@@ -54,7 +70,7 @@ fn code(error: JsValue) -> String {
 }
 
 fn sealed_a() -> String {
-    wasm::seal(TOKEN, &ring_a(), USER).expect("seals")
+    seal(TOKEN, &ring_a(), USER).expect("seals")
 }
 
 fn with_header(sealed: &str, header: Value) -> String {
@@ -75,15 +91,12 @@ fn google_user(token: Option<&str>, app_metadata: Value) -> Value {
 }
 
 fn plan(input: Value) -> Value {
-    rust(&wasm::plan_login(js(input), &ring_a()).expect("plans"))
+    rust(&plan_login(js(input), &ring_a()).expect("plans"))
 }
 
 #[wasm_bindgen_test]
 fn seal_then_open_round_trips() {
-    assert_eq!(
-        wasm::open(&sealed_a(), &ring_a(), USER).expect("opens"),
-        TOKEN
-    );
+    assert_eq!(open(&sealed_a(), &ring_a(), USER).expect("opens"), TOKEN);
 }
 
 #[wasm_bindgen_test]
@@ -91,7 +104,7 @@ fn sealed_value_is_a_compact_dir_jwe() {
     let sealed = sealed_a();
     let parts: Vec<&str> = sealed.split('.').collect();
     assert_eq!((parts.len(), parts[1]), (5, ""));
-    let header = rust(&wasm::inspect(&sealed).expect("inspects"));
+    let header = rust(&inspect(&sealed).expect("inspects"));
     assert_eq!(header["typ"], "tokenseal.v1+jwe");
     assert_eq!(
         (header["alg"].clone(), header["enc"].clone()),
@@ -117,7 +130,7 @@ fn every_seal_uses_a_fresh_iv() {
 #[wasm_bindgen_test]
 fn open_for_another_user_is_subject_mismatch() {
     assert_eq!(
-        code(wasm::open(&sealed_a(), &ring_a(), "auth0|other").expect_err("bound")),
+        code(open(&sealed_a(), &ring_a(), "auth0|other").expect_err("bound")),
         "ERR_SUBJECT_MISMATCH"
     );
 }
@@ -125,7 +138,7 @@ fn open_for_another_user_is_subject_mismatch() {
 #[wasm_bindgen_test]
 fn open_with_a_retired_key_is_key_unknown() {
     assert_eq!(
-        code(wasm::open(&sealed_a(), &ring(&[("b", K_B)]), USER).expect_err("no kid a")),
+        code(open(&sealed_a(), &ring(&[("b", K_B)]), USER).expect_err("no kid a")),
         "ERR_KEY_UNKNOWN"
     );
 }
@@ -133,7 +146,7 @@ fn open_with_a_retired_key_is_key_unknown() {
 #[wasm_bindgen_test]
 fn open_with_the_wrong_key_is_opaque_decrypt() {
     assert_eq!(
-        code(wasm::open(&sealed_a(), &ring(&[("a", K_B)]), USER).expect_err("wrong key")),
+        code(open(&sealed_a(), &ring(&[("a", K_B)]), USER).expect_err("wrong key")),
         "ERR_DECRYPT"
     );
 }
@@ -147,7 +160,7 @@ fn malformed_values_are_sealed_malformed() {
         &sealed_a().replacen("..", ".e30.", 1),
     ] {
         assert_eq!(
-            code(wasm::open(bad, &ring_a(), USER).expect_err("malformed")),
+            code(open(bad, &ring_a(), USER).expect_err("malformed")),
             "ERR_SEALED_MALFORMED"
         );
     }
@@ -170,7 +183,7 @@ fn header_version_and_algorithm_errors() {
         (alg, "ERR_ALG_UNSUPPORTED"),
     ] {
         assert_eq!(
-            code(wasm::open(&with_header(&s, header), &ring_a(), USER).expect_err("bad header")),
+            code(open(&with_header(&s, header), &ring_a(), USER).expect_err("bad header")),
             expected
         );
     }
@@ -183,7 +196,7 @@ fn a_rewritten_subject_fails_authentication() {
         json!({"typ": "tokenseal.v1+jwe", "alg": "dir", "enc": "A256GCM", "kid": "a", "sub": "auth0|thief"}),
     );
     assert_eq!(
-        code(wasm::open(&forged, &ring_a(), "auth0|thief").expect_err("AAD")),
+        code(open(&forged, &ring_a(), "auth0|thief").expect_err("AAD")),
         "ERR_DECRYPT"
     );
 }
@@ -215,12 +228,12 @@ fn key_set_errors_each_have_a_code() {
     ];
     for (keys, expected) in cases {
         assert_eq!(
-            code(wasm::seal(TOKEN, &keys, USER).expect_err("bad keys")),
+            code(seal(TOKEN, &keys, USER).expect_err("bad keys")),
             expected,
             "{expected}"
         );
         assert_eq!(
-            code(wasm::open("a..b.c.d", &keys, USER).expect_err("bad keys")),
+            code(open("a..b.c.d", &keys, USER).expect_err("bad keys")),
             expected
         );
     }
@@ -230,12 +243,12 @@ fn key_set_errors_each_have_a_code() {
 fn invalid_tokens_and_user_ids_are_refused() {
     for token in ["", "has\nnewline", &"t".repeat(1 << 20)] {
         assert_eq!(
-            code(wasm::seal(token, &ring_a(), USER).expect_err("bad token")),
+            code(seal(token, &ring_a(), USER).expect_err("bad token")),
             "ERR_TOKEN_INVALID"
         );
     }
     assert_eq!(
-        code(wasm::seal(TOKEN, &ring_a(), "").expect_err("empty sub")),
+        code(seal(TOKEN, &ring_a(), "").expect_err("empty sub")),
         "ERR_USER_ID_INVALID"
     );
 }
@@ -245,17 +258,17 @@ fn rotation_opens_old_values_and_seals_with_the_new_primary() {
     let old = sealed_a();
     let rotated = ring(&[("b", K_B), ("a", K_A)]);
     assert_eq!(
-        wasm::open(&old, &rotated, USER).expect("old key still opens"),
+        open(&old, &rotated, USER).expect("old key still opens"),
         TOKEN
     );
-    let new = wasm::seal(TOKEN, &rotated, USER).expect("seals");
-    assert_eq!(rust(&wasm::inspect(&new).expect("inspects"))["kid"], "b");
+    let new = seal(TOKEN, &rotated, USER).expect("seals");
+    assert_eq!(rust(&inspect(&new).expect("inspects"))["kid"], "b");
 }
 
 #[wasm_bindgen_test]
 fn inspect_rejects_junk() {
     assert_eq!(
-        code(wasm::inspect("junk").expect_err("junk")),
+        code(inspect("junk").expect_err("junk")),
         "ERR_SEALED_MALFORMED"
     );
 }
@@ -331,27 +344,80 @@ fn deep_nesting_is_an_error_and_the_module_survives() {
     let input = Object::new();
     Reflect::set(&input, &"user".into(), &value).expect("set");
     assert_eq!(
-        code(wasm::plan_login(input.into(), &ring_a()).expect_err("too deep")),
+        code(plan_login(input.into(), &ring_a()).expect_err("too deep")),
         "ERR_INPUT_INVALID"
     );
     // The instance did not trap: it still works.
     assert_eq!(
-        wasm::open(&sealed_a(), &ring_a(), USER).expect("still works"),
+        open(&sealed_a(), &ring_a(), USER).expect("still works"),
         TOKEN
     );
 }
 
 #[wasm_bindgen_test]
-fn check_user_validates_management_api_answers() {
-    assert!(wasm::check_user(js(google_user(Some(TOKEN), json!({})))).is_ok());
+fn arguments_of_the_wrong_type_are_typed_errors_not_faults() {
+    let keys: JsValue = ring_a().into();
+    let number = JsValue::from_f64(12345.0);
+    let cases = [
+        (
+            wasm::seal(number.clone(), keys.clone(), USER.into()),
+            "ERR_TOKEN_INVALID",
+        ),
+        (
+            wasm::seal(TOKEN.into(), number.clone(), USER.into()),
+            "ERR_KEYSET_JSON",
+        ),
+        (
+            wasm::seal(TOKEN.into(), keys.clone(), Object::new().into()),
+            "ERR_USER_ID_INVALID",
+        ),
+        (
+            wasm::open(sealed_a().into(), keys.clone(), JsValue::from_f64(7.0)),
+            "ERR_USER_ID_INVALID",
+        ),
+        (
+            wasm::open(JsValue::UNDEFINED, keys.clone(), USER.into()),
+            "ERR_SEALED_MALFORMED",
+        ),
+        (
+            wasm::open(sealed_a().into(), JsValue::NULL, USER.into()),
+            "ERR_KEYSET_JSON",
+        ),
+    ];
+    for (result, expected) in cases {
+        assert_eq!(code(result.expect_err("wrong type")), expected);
+    }
     assert_eq!(
-        code(wasm::check_user(js(json!({"user_id": 5}))).expect_err("bad")),
-        "ERR_USER_INVALID"
+        code(wasm::inspect(JsValue::TRUE).expect_err("bool")),
+        "ERR_SEALED_MALFORMED"
     );
     assert_eq!(
-        code(wasm::check_user(js(json!({"user_id": "x", "identities": {}}))).expect_err("bad")),
-        "ERR_USER_INVALID"
+        code(
+            wasm::plan_login(js(json!({"user": google_user(None, json!({}))})), number)
+                .expect_err("keys")
+        ),
+        "ERR_KEYSET_JSON"
     );
+    assert_eq!(
+        open(&sealed_a(), &ring_a(), USER).expect("still works"),
+        TOKEN
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_changed_key_set_is_parsed_again() {
+    // The boundary caches the parsed ring by its text: a new text must not reuse it.
+    let sealed = sealed_a();
+    assert_eq!(open(&sealed, &ring_a(), USER).expect("opens"), TOKEN);
+    assert_eq!(
+        code(open(&sealed, &ring(&[("a", K_B)]), USER).expect_err("other key")),
+        "ERR_DECRYPT"
+    );
+    assert_eq!(
+        code(open(&sealed, "{}", USER).expect_err("bad set")),
+        "ERR_KEYSET_JSON"
+    );
+    assert_eq!(open(&sealed, &ring_a(), USER).expect("opens again"), TOKEN);
 }
 
 #[wasm_bindgen_test]
@@ -367,7 +433,7 @@ fn plan_first_rule_login_seals_with_camel_case_fields() {
     let sealed = p["metadataWrites"][0]["value"]["google-oauth2"]
         .as_str()
         .expect("sealed string");
-    assert_eq!(wasm::open(sealed, &ring_a(), USER).expect("opens"), TOKEN);
+    assert_eq!(open(sealed, &ring_a(), USER).expect("opens"), TOKEN);
     assert_eq!(p["appMetadata"]["plan"], "pro");
     assert!(!p["sanitizedUser"].to_string().contains(TOKEN));
 }
@@ -433,20 +499,20 @@ fn plan_sets_the_namespaced_claim() {
 
 #[wasm_bindgen_test]
 fn plan_input_errors_are_typed() {
-    let bad_input = wasm::plan_login(
+    let bad_input = plan_login(
         js(json!({"user": google_user(None, json!({})), "read": "sometimes"})),
         &ring_a(),
     );
     assert_eq!(code(bad_input.expect_err("bad read")), "ERR_INPUT_INVALID");
-    let bad_user = wasm::plan_login(js(json!({"user": {"identities": []}})), &ring_a());
+    let bad_user = plan_login(js(json!({"user": {"identities": []}})), &ring_a());
     assert_eq!(code(bad_user.expect_err("no user_id")), "ERR_USER_INVALID");
-    let bad_keys = wasm::plan_login(js(json!({"user": google_user(None, json!({}))})), "[]");
+    let bad_keys = plan_login(js(json!({"user": google_user(None, json!({}))})), "[]");
     assert_eq!(code(bad_keys.expect_err("bad keys")), "ERR_KEYSET_JSON");
 }
 
 #[wasm_bindgen_test]
 fn plan_never_rebinds_a_value_copied_from_another_user() {
-    let theirs = wasm::seal(TOKEN, &ring_a(), "google-oauth2|victim").expect("seals");
+    let theirs = seal(TOKEN, &ring_a(), "google-oauth2|victim").expect("seals");
     let p = plan(
         json!({"user": google_user(None, json!({"sealed_refresh_tokens": {"google-oauth2": theirs}})), "read": "never"}),
     );
@@ -465,9 +531,9 @@ fn generated_key_sets_are_valid_and_distinct() {
     assert_eq!(a["keys"][0]["alg"], "A256GCM");
     assert_ne!(a["keys"][0]["kid"], b["keys"][0]["kid"]);
     assert_ne!(a["keys"][0]["k"], b["keys"][0]["k"]);
-    let sealed = wasm::seal(TOKEN, &a.to_string(), USER).expect("usable");
+    let sealed = seal(TOKEN, &a.to_string(), USER).expect("usable");
     assert_eq!(
-        code(wasm::open(&sealed, &b.to_string(), USER).expect_err("other key")),
+        code(open(&sealed, &b.to_string(), USER).expect_err("other key")),
         "ERR_KEY_UNKNOWN"
     );
 }

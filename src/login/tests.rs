@@ -2,6 +2,8 @@
 
 use serde_json::{json, Value};
 
+use crate::json::Json;
+
 use super::*;
 use crate::keys::{Key, KeyMaterial};
 
@@ -9,6 +11,11 @@ const USER_ID: &str = "google-oauth2|1001";
 const TOKEN: &str = "1//0g-first-refresh-token";
 const NEW_TOKEN: &str = "1//0g-second-refresh-token";
 const NOW: u64 = 1_763_000_000;
+
+/// A plan's JSON as serde_json, for comparisons with `json!` literals.
+fn sj(value: &Json) -> Value {
+    serde_json::from_str(&value.to_text()).expect("our JSON is JSON")
+}
 
 fn ring(kids: &[(&str, u8)]) -> KeyRing {
     KeyRing::from_keys(
@@ -50,7 +57,8 @@ fn user(token: Option<&str>, app_metadata: Value) -> Value {
 /// Builds the input the way a shim sends it, then plans.
 fn plan_with(keys: &KeyRing, input: Value) -> Result<LoginPlan> {
     plan_login(
-        &LoginInput::from_value(input).expect("valid input"),
+        &LoginInput::from_value(Json::parse(&input.to_string()).expect("JSON"))
+            .expect("valid input"),
         keys,
         NOW,
         Nonce::from_bytes([7; 12]),
@@ -243,12 +251,12 @@ fn legacy_plaintext_is_sealed_then_deleted_in_the_same_plan() {
         p.metadata_writes.iter().map(|w| w.key).collect::<Vec<_>>(),
         [SEALED_KEY, LEGACY_KEY]
     );
-    assert_eq!(p.metadata_writes[1].value, Value::Null);
+    assert_eq!(p.metadata_writes[1].value, Json::Null);
     assert_eq!(written_token(&p, &primary(), USER_ID), TOKEN);
     let md = p.app_metadata.expect("changed");
     assert_eq!(
         (md[LEGACY_KEY].clone(), md["plan"].clone()),
-        (Value::Null, json!("pro"))
+        (Json::Null, Json::from("pro"))
     );
 }
 
@@ -261,7 +269,7 @@ fn legacy_plaintext_next_to_a_valid_value_is_deleted() {
         p.metadata_writes,
         [MetadataWrite {
             key: LEGACY_KEY,
-            value: Value::Null
+            value: Json::Null
         }]
     );
 }
@@ -296,7 +304,7 @@ fn users_without_google_are_left_alone() {
     assert!(p.metadata_writes.is_empty() && p.claims.is_empty() && !p.read_user);
     assert_eq!(p.offline_access, None);
     // Still sanitized for the client.
-    assert_eq!(p.sanitized_user["app_metadata"], json!({}));
+    assert_eq!(sj(&p.sanitized_user["app_metadata"]), json!({}));
 }
 
 #[test]
@@ -423,9 +431,12 @@ fn the_plan_carries_a_sanitized_user() {
     let p = plan(
         json!({"user": user(Some(TOKEN), json!({LEGACY_KEY: TOKEN, "plan": "pro"})), "read": "never"}),
     );
-    let text = p.sanitized_user.to_string();
+    let text = p.sanitized_user.to_text();
     assert!(!text.contains(TOKEN) && !text.contains("ya29"), "{text}");
-    assert_eq!(p.sanitized_user["app_metadata"], json!({"plan": "pro"}));
+    assert_eq!(
+        sj(&p.sanitized_user["app_metadata"]),
+        json!({"plan": "pro"})
+    );
     assert_eq!(p.sanitized_user["email"], "ada@example.com");
 }
 
@@ -457,7 +468,7 @@ fn input_and_user_shapes_are_typed_errors() {
     ];
     for (input, expected) in bad_inputs {
         assert_eq!(
-            LoginInput::from_value(input.clone()).map(|_| ()),
+            LoginInput::from_value(Json::parse(&input.to_string()).expect("JSON")).map(|_| ()),
             Err(expected),
             "{input}"
         );
