@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up and runs every test of tokenseal: formatting, lints, native Rust tests
+# (unit, integration, known-answer vectors, proptest, doctests), the wasm-bindgen tests
+# in Node, the release build, and the Node test suites. Fails on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+. scripts/env.sh
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "cargo clippy (native and wasm32, all targets, warnings are errors)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "native tests: cargo test"
+cargo test
+
+step "wasm-bindgen tests in Node: wasm-pack test --node"
+wasm-pack --log-level warn test --node -- --test wasm_boundary
+
+step "release build of pkg/ (wasm-pack, wasm-opt)"
+bash scripts/build.sh
+
+step "Node tests: node --test"
+node --test --test-reporter=spec tests/node/
