@@ -9,3 +9,4 @@ test -f pkg/tokenseal_bg.wasm || { echo "[build] pkg/tokenseal_bg.wasm was not p
 raw=$(wc -c <pkg/tokenseal_bg.wasm)
 gz=$(gzip -9 -c pkg/tokenseal_bg.wasm | wc -c)
 echo "[build] pkg/tokenseal_bg.wasm: $raw bytes ($gz gzipped)"
+node scripts/bundle.mjs

@@ -87,6 +87,25 @@ pub enum Error {
     InputInvalid,
     /// The operating system or JavaScript host could not provide random bytes.
     Random,
+    /// A setting in the Action's secrets has a value tokenseal does not know (for
+    /// example `AUTH0_DOMAIN` with `http://` to a non-loopback host).
+    ConfigInvalid,
+    /// A Management API read is needed but `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` or
+    /// `AUTH0_CLIENT_SECRET` is missing.
+    ConfigIncomplete,
+    /// The Management API refused the client credentials or the token (401/403).
+    ManagementUnauthorized,
+    /// A Management API call did not answer within its timeout.
+    ManagementTimeout,
+    /// The Management API was unreachable or answered 5xx, also after the retry.
+    ManagementUnavailable,
+    /// The Management API answered 429, also after the retry, or asked to wait longer
+    /// than the login can.
+    ManagementRateLimited,
+    /// The Management API answered with another error status (for example 404).
+    ManagementFailed,
+    /// The Management API answered 2xx with a body that is not what Auth0 documents.
+    ManagementResponse,
 }
 
 impl Error {
@@ -115,6 +134,14 @@ impl Error {
             Self::NamespaceInvalid => "ERR_NAMESPACE_INVALID",
             Self::InputInvalid => "ERR_INPUT_INVALID",
             Self::Random => "ERR_RANDOM",
+            Self::ConfigInvalid => "ERR_CONFIG_INVALID",
+            Self::ConfigIncomplete => "ERR_CONFIG_INCOMPLETE",
+            Self::ManagementUnauthorized => "ERR_MGMT_UNAUTHORIZED",
+            Self::ManagementTimeout => "ERR_MGMT_TIMEOUT",
+            Self::ManagementUnavailable => "ERR_MGMT_UNAVAILABLE",
+            Self::ManagementRateLimited => "ERR_MGMT_RATE_LIMITED",
+            Self::ManagementFailed => "ERR_MGMT_FAILED",
+            Self::ManagementResponse => "ERR_MGMT_RESPONSE",
         }
     }
 
@@ -145,6 +172,14 @@ impl Error {
             }
             Self::InputInvalid => "login input does not have the documented shape",
             Self::Random => "no random bytes available",
+            Self::ConfigInvalid => "a tokenseal secret has an unsupported value",
+            Self::ConfigIncomplete => "AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET are needed to read IdP tokens",
+            Self::ManagementUnauthorized => "the Management API refused the client credentials or token",
+            Self::ManagementTimeout => "the Management API did not answer in time",
+            Self::ManagementUnavailable => "the Management API is unreachable or failing",
+            Self::ManagementRateLimited => "the Management API rate limit was hit",
+            Self::ManagementFailed => "the Management API answered with an error",
+            Self::ManagementResponse => "the Management API answer has an unexpected shape",
         }
     }
 

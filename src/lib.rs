@@ -5,6 +5,7 @@
 //! The crate is the whole product logic; the Auth0 Action, the legacy Rule and the Node
 //! backend module are thin JavaScript adapters around its WebAssembly build.
 //!
+//! - [`action`]: the Action's configuration and Management API call policy.
 //! - [`json`]: the JSON documents tokenseal reads and writes (strict RFC 8259).
 //! - [`jwe`]: the sealed format (compact JWE, `dir` + `A256GCM`, bound by `sub`).
 //! - [`keys`]: the key ring, a JWK Set whose first key seals and whose keys all open.
@@ -41,6 +42,7 @@ macro_rules! jv {
     };
 }
 
+pub mod action;
 pub mod error;
 pub mod json;
 pub mod jwe;

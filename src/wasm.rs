@@ -18,6 +18,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
+use crate::action;
 use crate::error::Error;
 use crate::json::Json;
 use crate::jwe::{self, Nonce};
@@ -58,6 +59,17 @@ export interface LoginPlan {
 }
 /** The public header of a sealed value. */
 export interface SealedHeader { typ: string; alg: "dir"; enc: "A256GCM"; kid: string; sub: string; iat?: number }
+/** The Action's settings, from event.secrets. */
+export interface ActionConfig {
+  read: "auto" | "always";
+  claimNamespace: string | null;
+  denyOnError: boolean;
+  management: { tokenUrl: string; audience: string; usersUrl: string; cacheKey: string; timeoutMs: number; budgetMs: number } | null;
+  notices: string[];
+}
+/** One Management API response as the Action saw it; status 0 means no response. */
+export interface CallResult { status: number; timedOut?: boolean; retryAfter?: string | null; attempt: number; remainingMs: number; cachedToken?: boolean }
+export type Verdict = { action: "done" } | { action: "retry"; waitMs: number } | { action: "reauthenticate" } | { action: "fail"; code: string };
 /** Errors thrown by tokenseal carry a stable code. */
 export interface TokenSealError extends Error { code: string }
 "#;
@@ -139,6 +151,57 @@ pub fn plan_login(
         login::plan_login(&input, keys, now(), Nonce::random()?)
     })?;
     to_js_json(&plan.to_json())
+}
+
+/// The Action's settings from `event.secrets`: read policy, claim namespace, deny on
+/// error, Management API endpoints, and notices for settings that were refused.
+///
+/// # Errors
+/// Throws `ERR_INPUT_INVALID` when `secrets` is not a plain object.
+#[wasm_bindgen(js_name = actionConfig, unchecked_return_type = "ActionConfig")]
+pub fn action_config(
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] secrets: JsValue,
+) -> Result<JsValue, JsValue> {
+    let secrets = from_js(&secrets, Error::InputInvalid)?;
+    to_js_json(&action::action_config(&secrets).to_json())
+}
+
+/// What to do after a Management API response: `{ action: "done" | "retry" |
+/// "reauthenticate" | "fail", waitMs?, code? }`.
+///
+/// # Errors
+/// Throws `ERR_INPUT_INVALID` when `call` does not have the documented shape.
+#[wasm_bindgen(js_name = judgeResponse, unchecked_return_type = "Verdict")]
+pub fn judge_response(
+    #[wasm_bindgen(unchecked_param_type = "CallResult")] call: JsValue,
+) -> Result<JsValue, JsValue> {
+    let call = from_js(&call, Error::InputInvalid)?;
+    let number = |name: &str| call.get(name).and_then(Json::as_u64);
+    let result = action::CallResult {
+        status: number("status")
+            .and_then(|s| u16::try_from(s).ok())
+            .ok_or_else(|| to_js(Error::InputInvalid))?,
+        timed_out: call.get("timedOut") == Some(&Json::Bool(true)),
+        retry_after: call.get("retryAfter").and_then(Json::as_str),
+        attempt: number("attempt")
+            .and_then(|a| u32::try_from(a).ok())
+            .unwrap_or(0),
+        remaining_ms: number("remainingMs").unwrap_or(0),
+        cached_token: call.get("cachedToken") == Some(&Json::Bool(true)),
+    };
+    to_js_json(&action::judge_response(&result).to_json())
+}
+
+/// Milliseconds to keep a Management API token in `api.cache`, from its `expires_in`
+/// (seconds); 0 means do not cache.
+#[wasm_bindgen(js_name = tokenCacheTtlMs)]
+pub fn token_cache_ttl_ms(#[wasm_bindgen(js_name = expiresIn)] expires_in: JsValue) -> f64 {
+    let seconds = expires_in
+        .as_f64()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| s as u64);
+    // A TTL is at most 24 h in milliseconds, far inside f64's exact integers.
+    action::token_cache_ttl_ms(seconds) as f64
 }
 
 /// A new JWK Set with one fresh 256-bit key and a random `kid`, for the

@@ -1,0 +1,193 @@
+// tokenseal: the Auth0 post-login Action adapter.
+//
+// scripts/bundle.mjs builds dist/action.js from this file and the core: it defines
+// `loadCore()` above this code, which returns the tokenseal core (the WebAssembly module,
+// compiled once per Action instance) or throws where WebAssembly is unavailable.
+//
+// Every decision comes from the core (planLogin, actionConfig, judgeResponse,
+// tokenCacheTtlMs). This file only moves data between Auth0's event/api objects, the
+// Management API and the core, and never logs more than a code: no token, key, client
+// secret or Management API token ever reaches the console.
+
+/** One short log line: Auth0 keeps 256 characters of each. */
+function log(codes) {
+  if (codes.length > 0) console.log(`tokenseal: ${codes.join(' ')}`.slice(0, 256));
+}
+
+/** The stable code of an error thrown by the core, or a generic one. */
+function codeOf(error) {
+  return error && typeof error.code === 'string' && error.code.startsWith('ERR_') ? error.code : 'ERR_INTERNAL';
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * One HTTP call with a timeout. Resolves to what the core's judgeResponse needs plus
+ * the body; never rejects (status 0 means no response).
+ */
+async function call(url, init, timeoutMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const response = await fetch(url, { ...init, signal: controller.signal });
+    const body = await response.text();
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body, timedOut: false };
+  } catch (error) {
+    return { status: 0, retryAfter: null, body: '', timedOut: controller.signal.aborted };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Repeats a call as the core's verdicts say. Resolves to { body } or { code }. */
+async function judged(core, request, { budgetEndsAt, cachedToken, onReauthenticate }) {
+  // Terminates: the core grants one retry or one re-authentication per call, then fails.
+  for (let attempt = 0; ; attempt += 1) {
+    const response = await request();
+    const verdict = core.judgeResponse({
+      status: response.status,
+      timedOut: response.timedOut,
+      retryAfter: response.retryAfter,
+      attempt,
+      remainingMs: Math.max(0, budgetEndsAt - Date.now()),
+      cachedToken: cachedToken(),
+    });
+    if (verdict.action === 'done') return { body: parseJson(response.body) };
+    if (verdict.action === 'fail') return { code: verdict.code };
+    if (verdict.action === 'retry') await sleep(verdict.waitMs);
+    if (verdict.action === 'reauthenticate') {
+      const renewed = await onReauthenticate();
+      if (renewed.code) return renewed;
+    }
+  }
+}
+
+/** A Management API token: from api.cache, or by the client-credentials grant. */
+async function managementToken(core, management, secrets, cache, budgetEndsAt) {
+  const cached = cache.get(management.cacheKey);
+  if (cached && typeof cached.value === 'string') return { token: cached.value, fromCache: true };
+  const result = await judged(
+    core,
+    () =>
+      call(
+        management.tokenUrl,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            grant_type: 'client_credentials',
+            client_id: secrets.AUTH0_CLIENT_ID,
+            client_secret: secrets.AUTH0_CLIENT_SECRET,
+            audience: management.audience,
+          }),
+        },
+        management.timeoutMs,
+      ),
+    { budgetEndsAt, cachedToken: () => false, onReauthenticate: async () => ({}) },
+  );
+  if (result.code) return result;
+  const token = result.body && result.body.access_token;
+  if (typeof token !== 'string' || token.length === 0) return { code: 'ERR_MGMT_RESPONSE' };
+  const ttl = core.tokenCacheTtlMs(result.body.expires_in);
+  if (ttl > 0) cache.set(management.cacheKey, token, { ttl });
+  return { token, fromCache: false };
+}
+
+/** GET /api/v2/users/{id}: the user with its IdP tokens. Resolves to { user } or { code }. */
+async function readUser(core, management, secrets, userId, cache) {
+  const budgetEndsAt = Date.now() + management.budgetMs;
+  let auth = await managementToken(core, management, secrets, cache, budgetEndsAt);
+  if (auth.code) return auth;
+  const result = await judged(
+    core,
+    () =>
+      call(
+        management.usersUrl + encodeURIComponent(userId),
+        { headers: { authorization: `Bearer ${auth.token}` } },
+        management.timeoutMs,
+      ),
+    {
+      budgetEndsAt,
+      cachedToken: () => auth.fromCache,
+      onReauthenticate: async () => {
+        cache.delete(management.cacheKey);
+        auth = await managementToken(core, management, secrets, cache, budgetEndsAt);
+        return auth.code ? auth : {};
+      },
+    },
+  );
+  if (result.code) return result;
+  if (!result.body || typeof result.body !== 'object' || Array.isArray(result.body)) return { code: 'ERR_MGMT_RESPONSE' };
+  return { user: result.body };
+}
+
+/** Carries out a plan: metadata writes, claims. */
+function apply(plan, api) {
+  for (const write of plan.metadataWrites) api.user.setAppMetadata(write.key, write.value);
+  for (const claim of plan.claims) api.idToken.setCustomClaim(claim.name, claim.value);
+}
+
+exports.onExecutePostLogin = async (event, api) => {
+  const secrets = event.secrets || {};
+  let core;
+  try {
+    core = loadCore();
+  } catch {
+    // Without the core nothing can be decided; the one setting read here is whether to
+    // deny, because that is the admin's explicit instruction for any failure.
+    log(['ERR_WASM_UNAVAILABLE']);
+    if (secrets.TOKENSEAL_ON_ERROR === 'deny') api.access.deny('tokenseal: ERR_WASM_UNAVAILABLE');
+    return;
+  }
+
+  const codes = [];
+  let config = { read: 'auto', claimNamespace: null, denyOnError: false, management: null };
+  try {
+    config = core.actionConfig(secrets);
+    codes.push(...config.notices);
+    const input = {
+      user: event.user,
+      connectionStrategy: (event.connection && event.connection.strategy) || null,
+      loginsCount: (event.stats && event.stats.logins_count) ?? null,
+      authorizeQuery: (event.request && event.request.query) || null,
+      read: config.read,
+      claimNamespace: config.claimNamespace,
+    };
+    let plan = core.planLogin(input, secrets.TOKENSEAL_KEYS);
+    let failed = false;
+    if (plan.readUser) {
+      const read = config.management
+        ? await readUser(core, config.management, secrets, event.user.user_id, api.cache)
+        : { code: 'ERR_CONFIG_INCOMPLETE' };
+      if (read.user) {
+        try {
+          plan = core.planLogin({ ...input, freshUser: read.user }, secrets.TOKENSEAL_KEYS);
+        } catch (error) {
+          codes.push(codeOf(error)); // a malformed read: the first plan still stands
+          failed = true;
+        }
+      } else {
+        codes.push(read.code);
+        failed = true;
+      }
+    }
+    apply(plan, api);
+    codes.push(...plan.notices);
+    if (failed && config.denyOnError) api.access.deny(`tokenseal: ${codes.join(' ')}`.slice(0, 200));
+  } catch (error) {
+    codes.push(codeOf(error));
+    if (config.denyOnError) api.access.deny(`tokenseal: ${codeOf(error)}`);
+  } finally {
+    log(codes);
+  }
+};

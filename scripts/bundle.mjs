@@ -1,0 +1,100 @@
+// Builds the deployable single files from pkg/ (wasm-pack output) and the shims:
+//
+//   dist/action.js  CommonJS, exports onExecutePostLogin (js-shim/action.js)
+//   dist/rule.js    one function expression (rules/rule.js), for legacy Rules
+//
+// The .wasm is inlined brotli-compressed and base64-encoded, and inflated with Node's
+// built-in zlib at first use. wasm-bindgen's nodejs glue is wrapped in a factory that
+// takes the compiled WebAssembly.Module instead of reading a file, so the module is
+// compiled once per instance and loading the file never touches WebAssembly.
+//
+//   node scripts/bundle.mjs          (run by scripts/build.sh)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants } from 'node:zlib';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const read = (path) => readFileSync(join(root, path), 'utf8');
+const LIMIT = 100_000; // Auth0: Action and Rule code at most 100 kB
+
+function fail(message) {
+  console.error(`[bundle] ${message}`);
+  process.exit(1);
+}
+
+const wasm = readFileSync(join(root, 'pkg/tokenseal_bg.wasm'));
+const wasmBase64 = brotliCompressSync(wasm, {
+  params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: wasm.length },
+}).toString('base64');
+
+// The glue reads the .wasm from disk at load; that is the one line pair replaced.
+const LOAD = /const wasmPath = `\$\{__dirname\}\/tokenseal_bg\.wasm`;\nconst wasmBytes = require\('fs'\)\.readFileSync\(wasmPath\);\nconst wasmModule = new WebAssembly\.Module\(wasmBytes\);\n/;
+let glue = read('pkg/tokenseal.js');
+if (!LOAD.test(glue)) fail('pkg/tokenseal.js no longer loads the .wasm the expected way: update scripts/bundle.mjs');
+glue = glue
+  .replace(LOAD, 'const wasmModule = compiledModule;\n')
+  // Documentation comments are for pkg/ users; the bundle does not need them.
+  .replace(/^\s*\/\*\*[\s\S]*?\*\/\n/gm, '')
+  .replace(/^\s*\/\/.*\n/gm, '');
+
+const commit = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+})();
+const version = (read('Cargo.toml').match(/^version = "([^"]+)"/m) || fail('no version in Cargo.toml'))[1];
+
+/** The core factory: wasm-bindgen's glue, given a compiled module. */
+const factory = `function instantiateTokenseal(compiledModule, require) {
+  const module = { exports: {}, require };
+  const exports = module.exports;
+  const TextEncoder = globalThis.TextEncoder || require('util').TextEncoder;
+  const TextDecoder = globalThis.TextDecoder || require('util').TextDecoder;
+${glue}
+  return module.exports;
+}`;
+
+/** Inflates and compiles the inlined module; throws where WebAssembly is missing. */
+const compile = `function compileTokenseal(require) {
+  if (typeof WebAssembly !== 'object' || WebAssembly === null) throw new Error('WebAssembly is not available');
+  const bytes = require('zlib').brotliDecompressSync(Buffer.from(TOKENSEAL_WASM, 'base64'));
+  return new WebAssembly.Module(bytes);
+}`;
+
+const banner = (what) => `/*! tokenseal ${version} (${commit}): ${what}. Built by scripts/bundle.mjs; do not edit.
+ * Seals Google refresh tokens into app_metadata.sealed_refresh_tokens as user-bound JWEs.
+ * Source, tests and documentation: the tokenseal repository. */`;
+
+const action = `${banner('Auth0 post-login Action')}
+'use strict';
+const TOKENSEAL_WASM = '${wasmBase64}';
+${compile}
+${factory}
+let tokensealCore = null;
+let tokensealCoreError = null;
+/** The core, instantiated once per Action instance; throws where WebAssembly is missing. */
+function loadCore() {
+  if (tokensealCore) return tokensealCore;
+  if (tokensealCoreError) throw tokensealCoreError;
+  try {
+    tokensealCore = instantiateTokenseal(compileTokenseal(require), require);
+    return tokensealCore;
+  } catch (error) {
+    tokensealCoreError = error;
+    throw error;
+  }
+}
+${read('js-shim/action.js')}`;
+
+mkdirSync(join(root, 'dist'), { recursive: true });
+const outputs = [['dist/action.js', action]];
+for (const [path, text] of outputs) {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > LIMIT) fail(`${path} is ${bytes} bytes, over Auth0's ${LIMIT}-byte code limit`);
+  writeFileSync(join(root, path), text);
+  console.log(`[bundle] ${path}: ${bytes} bytes (wasm ${wasm.length} B, inlined brotli+base64 ${wasmBase64.length} B)`);
+}

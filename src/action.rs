@@ -1,0 +1,486 @@
+//! What the post-login Action needs besides the login decision: its configuration, read
+//! from `event.secrets`, and the policy of its Management API calls (when to retry, how
+//! long to wait, when to fetch a new token, how long to cache one). The JavaScript shim
+//! performs the calls; every decision about them is made here.
+
+use crate::error::Error;
+use crate::json::{Json, Object};
+use crate::login::{valid_namespace, ReadPolicy};
+
+/// Longest time the shim may spend on Management API calls in one login. Auth0 gives a
+/// trigger 20 s in all (Actions limitations); the rest is left for other Actions.
+pub const CALL_BUDGET_MS: u64 = 10_000;
+/// Timeout of one HTTP call.
+pub const CALL_TIMEOUT_MS: u64 = 4_000;
+/// Longest wait before the one retry, whatever `Retry-After` asks.
+pub const MAX_RETRY_WAIT_MS: u64 = 3_000;
+/// `api.cache` keeps entries at most 24 hours (Actions limitations).
+pub const MAX_CACHE_TTL_MS: u64 = 24 * 60 * 60 * 1000;
+/// Prefix of the `api.cache` key of the Management API token; the client id follows
+/// (Auth0 client ids are 32 characters, so the key stays under the 64-byte limit).
+pub const TOKEN_CACHE_PREFIX: &str = "tokenseal:m2m:";
+
+/// The Action's settings, from `event.secrets`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionConfig {
+    /// `TOKENSEAL_FETCH=always` reads on every Google login; otherwise only when needed.
+    pub read: ReadPolicy,
+    /// `TOKENSEAL_CLAIM_NAMESPACE`, when set and valid.
+    pub claim_namespace: Option<String>,
+    /// `TOKENSEAL_ON_ERROR=deny` denies the login on any failure; otherwise it goes on.
+    pub deny_on_error: bool,
+    /// Where and how to call the Management API; `None` when `AUTH0_DOMAIN`,
+    /// `AUTH0_CLIENT_ID` or `AUTH0_CLIENT_SECRET` is missing or invalid.
+    pub management: Option<ManagementApi>,
+    /// Codes of configuration problems, to log once per login.
+    pub notices: Vec<&'static str>,
+}
+
+/// The Management API endpoints derived from `AUTH0_DOMAIN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagementApi {
+    /// `{base}/oauth/token`, for the client-credentials grant.
+    pub token_url: String,
+    /// `{base}/api/v2/`: the audience of the token.
+    pub audience: String,
+    /// `{base}/api/v2/users/`: append the URL-encoded `user_id`.
+    pub users_url: String,
+    /// The `api.cache` key of the token.
+    pub cache_key: String,
+}
+
+/// Reads the Action's settings. Never fails: each problem becomes a notice and the
+/// safe default (no read, no claim, do not deny).
+#[must_use]
+pub fn action_config(secrets: &Json) -> ActionConfig {
+    let mut notices = Vec::new();
+    let text = |name: &str| {
+        secrets
+            .get(name)
+            .and_then(Json::as_str)
+            .filter(|s| !s.trim().is_empty())
+    };
+
+    let read = match text("TOKENSEAL_FETCH") {
+        None | Some("auto") => ReadPolicy::Auto,
+        Some("always") => ReadPolicy::Always,
+        Some(_) => {
+            notices.push(Error::ConfigInvalid.code());
+            ReadPolicy::Auto
+        }
+    };
+    let deny_on_error = match text("TOKENSEAL_ON_ERROR") {
+        None | Some("continue") => false,
+        Some("deny") => true,
+        Some(_) => {
+            notices.push(Error::ConfigInvalid.code());
+            false
+        }
+    };
+    let claim_namespace = text("TOKENSEAL_CLAIM_NAMESPACE").and_then(|ns| {
+        let ok = valid_namespace(ns);
+        if !ok {
+            notices.push(Error::NamespaceInvalid.code());
+        }
+        ok.then(|| ns.to_owned())
+    });
+    let management = match (
+        text("AUTH0_DOMAIN"),
+        text("AUTH0_CLIENT_ID"),
+        text("AUTH0_CLIENT_SECRET"),
+    ) {
+        (Some(domain), Some(client_id), Some(_)) => match management_base(domain) {
+            Some(base) => Some(ManagementApi {
+                token_url: [base.as_str(), "/oauth/token"].concat(),
+                audience: [base.as_str(), "/api/v2/"].concat(),
+                users_url: [base.as_str(), "/api/v2/users/"].concat(),
+                cache_key: [TOKEN_CACHE_PREFIX, client_id].concat(),
+            }),
+            None => {
+                notices.push(Error::ConfigInvalid.code());
+                None
+            }
+        },
+        _ => None,
+    };
+    ActionConfig {
+        read,
+        claim_namespace,
+        deny_on_error,
+        management,
+        notices,
+    }
+}
+
+/// The base URL of the tenant: `example.us.auth0.com` becomes
+/// `https://example.us.auth0.com`; a full `https://` URL is taken as it is (without a
+/// trailing slash); `http://` only for loopback hosts, for local runs, since the client
+/// secret travels in the request.
+fn management_base(domain: &str) -> Option<String> {
+    let domain = domain.trim().trim_end_matches('/');
+    let (scheme, host_port) = match domain.split_once("://") {
+        Some((scheme @ ("https" | "http"), rest)) => (scheme, rest),
+        Some(_) => return None,
+        None => ("https", domain),
+    };
+    let host = match host_port.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => host_port,
+    };
+    let host_ok = !host.is_empty()
+        && (host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            || host == "[::1]");
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    if !host_ok || (scheme == "http" && !loopback) {
+        return None;
+    }
+    Some([scheme, "://", host_port].concat())
+}
+
+/// One Management API response (or its absence), as the shim saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallResult<'a> {
+    /// HTTP status; `0` when no response came (network error or timeout).
+    pub status: u16,
+    /// True when the call was abandoned at [`CALL_TIMEOUT_MS`].
+    pub timed_out: bool,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<&'a str>,
+    /// 0 for the first attempt of this call, 1 for the retry.
+    pub attempt: u32,
+    /// Milliseconds left of [`CALL_BUDGET_MS`].
+    pub remaining_ms: u64,
+    /// True when the request used a token taken from `api.cache`.
+    pub cached_token: bool,
+}
+
+/// What to do after a Management API response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The call succeeded: use the body.
+    Done,
+    /// Wait this many milliseconds, then make the call once more.
+    RetryAfter(u64),
+    /// The cached token was refused: drop it, get a new one, and make the call again.
+    Reauthenticate,
+    /// Give up on the read, log this error, and go on (or deny if so configured).
+    Fail(Error),
+}
+
+/// Judges a response: one retry for 429 and 5xx, honouring `Retry-After` (seconds, RFC
+/// 9110 §10.2.3) when the budget allows; one re-authentication when a cached token is
+/// refused; everything else fails with a code that names the cause.
+#[must_use]
+pub fn judge_response(call: &CallResult<'_>) -> Verdict {
+    match call.status {
+        200..=299 => return Verdict::Done,
+        401 | 403 if call.cached_token && call.attempt == 0 => return Verdict::Reauthenticate,
+        401 | 403 => return Verdict::Fail(Error::ManagementUnauthorized),
+        _ => {}
+    }
+    let (retryable, error, default_wait) = match call.status {
+        0 if call.timed_out => (false, Error::ManagementTimeout, 0),
+        0 => (true, Error::ManagementUnavailable, 250),
+        429 => (true, Error::ManagementRateLimited, 1_000),
+        500..=599 => (true, Error::ManagementUnavailable, 250),
+        _ => (false, Error::ManagementFailed, 0),
+    };
+    if !retryable || call.attempt > 0 {
+        return Verdict::Fail(error);
+    }
+    let wait = call
+        .retry_after
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(default_wait, |seconds| seconds.saturating_mul(1000));
+    if wait <= MAX_RETRY_WAIT_MS && wait + CALL_TIMEOUT_MS <= call.remaining_ms {
+        Verdict::RetryAfter(wait)
+    } else {
+        Verdict::Fail(error)
+    }
+}
+
+/// How long to keep a Management API token in `api.cache`: its lifetime less a margin
+/// (a tenth, at least a minute), capped at Auth0's 24-hour maximum; 0 (do not cache)
+/// when the lifetime is unknown or too short.
+#[must_use]
+pub fn token_cache_ttl_ms(expires_in_seconds: Option<u64>) -> u64 {
+    let Some(lifetime) = expires_in_seconds else {
+        return 0;
+    };
+    let margin = (lifetime / 10).max(60);
+    lifetime
+        .saturating_sub(margin)
+        .saturating_mul(1000)
+        .min(MAX_CACHE_TTL_MS)
+}
+
+impl ActionConfig {
+    /// The configuration as the shim receives it (camelCase).
+    #[must_use]
+    pub fn to_json(&self) -> Json {
+        let mut o = Object::new();
+        o.insert(
+            "read",
+            Json::from(match self.read {
+                ReadPolicy::Never => "never",
+                ReadPolicy::Auto => "auto",
+                ReadPolicy::Always => "always",
+            }),
+        );
+        o.insert("claimNamespace", Json::from(self.claim_namespace.clone()));
+        o.insert("denyOnError", Json::from(self.deny_on_error));
+        let management = self.management.as_ref().map(|m| {
+            let mut api = Object::new();
+            api.insert("tokenUrl", Json::from(m.token_url.as_str()));
+            api.insert("audience", Json::from(m.audience.as_str()));
+            api.insert("usersUrl", Json::from(m.users_url.as_str()));
+            api.insert("cacheKey", Json::from(m.cache_key.as_str()));
+            api.insert("timeoutMs", Json::from(CALL_TIMEOUT_MS));
+            api.insert("budgetMs", Json::from(CALL_BUDGET_MS));
+            Json::Object(api)
+        });
+        o.insert("management", Json::from(management));
+        o.insert(
+            "notices",
+            Json::Array(self.notices.iter().map(|&n| Json::from(n)).collect()),
+        );
+        Json::Object(o)
+    }
+}
+
+impl Verdict {
+    /// The verdict as the shim receives it: `{ action: "done" | "retry" |
+    /// "reauthenticate" | "fail", waitMs?, code? }`.
+    #[must_use]
+    pub fn to_json(&self) -> Json {
+        let mut o = Object::new();
+        let action = match self {
+            Self::Done => "done",
+            Self::RetryAfter(ms) => {
+                o.insert("waitMs", Json::from(*ms));
+                "retry"
+            }
+            Self::Reauthenticate => "reauthenticate",
+            Self::Fail(error) => {
+                o.insert("code", Json::from(error.code()));
+                "fail"
+            }
+        };
+        o.insert("action", Json::from(action));
+        Json::Object(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(secrets: serde_json::Value) -> ActionConfig {
+        action_config(&Json::parse(&secrets.to_string()).expect("JSON"))
+    }
+
+    const M2M: [(&str, &str); 2] = [
+        ("AUTH0_CLIENT_ID", "abc"),
+        ("AUTH0_CLIENT_SECRET", "s3cret"),
+    ];
+
+    fn with_domain(domain: &str) -> Option<ManagementApi> {
+        let mut secrets = serde_json::json!({"AUTH0_DOMAIN": domain});
+        for (k, v) in M2M {
+            secrets[k] = v.into();
+        }
+        config(secrets).management
+    }
+
+    #[test]
+    fn domain_becomes_endpoints() {
+        let api = with_domain("example.us.auth0.com").expect("valid");
+        assert_eq!(api.token_url, "https://example.us.auth0.com/oauth/token");
+        assert_eq!(api.audience, "https://example.us.auth0.com/api/v2/");
+        assert_eq!(api.users_url, "https://example.us.auth0.com/api/v2/users/");
+        assert_eq!(api.cache_key, "tokenseal:m2m:abc");
+        assert_eq!(with_domain("https://example.us.auth0.com/"), Some(api));
+        let local = with_domain("http://127.0.0.1:4711").expect("loopback http is fine");
+        assert_eq!(local.audience, "http://127.0.0.1:4711/api/v2/");
+        assert!(with_domain("http://localhost:3000").is_some());
+    }
+
+    #[test]
+    fn unsafe_or_odd_domains_are_refused() {
+        for bad in [
+            "http://example.com",
+            "ftp://x",
+            "example.com/path",
+            "user@example.com",
+            "exa mple.com",
+            "https://",
+        ] {
+            assert_eq!(with_domain(bad), None, "{bad}");
+        }
+        let c = config(
+            serde_json::json!({"AUTH0_DOMAIN": "http://evil.example", "AUTH0_CLIENT_ID": "a", "AUTH0_CLIENT_SECRET": "b"}),
+        );
+        assert_eq!(c.notices, ["ERR_CONFIG_INVALID"]);
+    }
+
+    #[test]
+    fn options_and_their_defaults() {
+        let c = config(serde_json::json!({}));
+        assert_eq!(
+            (
+                c.read,
+                c.deny_on_error,
+                c.claim_namespace.clone(),
+                c.management.clone()
+            ),
+            (ReadPolicy::Auto, false, None, None)
+        );
+        assert!(c.notices.is_empty());
+        let c = config(
+            serde_json::json!({"TOKENSEAL_FETCH": "always", "TOKENSEAL_ON_ERROR": "deny",
+                                          "TOKENSEAL_CLAIM_NAMESPACE": "https://app.example.com/"}),
+        );
+        assert_eq!((c.read, c.deny_on_error), (ReadPolicy::Always, true));
+        assert_eq!(
+            c.claim_namespace.as_deref(),
+            Some("https://app.example.com/")
+        );
+        let c = config(
+            serde_json::json!({"TOKENSEAL_FETCH": "sometimes", "TOKENSEAL_ON_ERROR": "panic",
+                                          "TOKENSEAL_CLAIM_NAMESPACE": "https://x.auth0.com/"}),
+        );
+        assert_eq!(
+            (c.read, c.deny_on_error, c.claim_namespace),
+            (ReadPolicy::Auto, false, None)
+        );
+        assert_eq!(
+            c.notices,
+            [
+                "ERR_CONFIG_INVALID",
+                "ERR_CONFIG_INVALID",
+                "ERR_NAMESPACE_INVALID"
+            ]
+        );
+        // Missing M2M credentials: no reads, and no notice until a read is needed.
+        assert_eq!(
+            config(serde_json::json!({"AUTH0_DOMAIN": "a.auth0.com"})).management,
+            None
+        );
+    }
+
+    fn call(status: u16) -> CallResult<'static> {
+        CallResult {
+            status,
+            timed_out: false,
+            retry_after: None,
+            attempt: 0,
+            remaining_ms: CALL_BUDGET_MS,
+            cached_token: false,
+        }
+    }
+
+    #[test]
+    fn responses_are_judged() {
+        assert_eq!(judge_response(&call(200)), Verdict::Done);
+        assert_eq!(judge_response(&call(429)), Verdict::RetryAfter(1000));
+        assert_eq!(
+            judge_response(&CallResult {
+                retry_after: Some("2"),
+                ..call(429)
+            }),
+            Verdict::RetryAfter(2000)
+        );
+        assert_eq!(judge_response(&call(503)), Verdict::RetryAfter(250));
+        assert_eq!(judge_response(&call(0)), Verdict::RetryAfter(250));
+        // One retry only.
+        assert_eq!(
+            judge_response(&CallResult {
+                attempt: 1,
+                ..call(503)
+            }),
+            Verdict::Fail(Error::ManagementUnavailable)
+        );
+        assert_eq!(
+            judge_response(&CallResult {
+                attempt: 1,
+                ..call(429)
+            }),
+            Verdict::Fail(Error::ManagementRateLimited)
+        );
+        // A wait longer than allowed, or than the budget, fails at once.
+        assert_eq!(
+            judge_response(&CallResult {
+                retry_after: Some("30"),
+                ..call(429)
+            }),
+            Verdict::Fail(Error::ManagementRateLimited)
+        );
+        assert_eq!(
+            judge_response(&CallResult {
+                remaining_ms: 4_100,
+                ..call(429)
+            }),
+            Verdict::Fail(Error::ManagementRateLimited)
+        );
+        assert_eq!(
+            judge_response(&CallResult {
+                timed_out: true,
+                ..call(0)
+            }),
+            Verdict::Fail(Error::ManagementTimeout)
+        );
+        assert_eq!(
+            judge_response(&call(401)),
+            Verdict::Fail(Error::ManagementUnauthorized)
+        );
+        assert_eq!(
+            judge_response(&CallResult {
+                cached_token: true,
+                ..call(401)
+            }),
+            Verdict::Reauthenticate
+        );
+        assert_eq!(
+            judge_response(&CallResult {
+                cached_token: true,
+                attempt: 1,
+                ..call(401)
+            }),
+            Verdict::Fail(Error::ManagementUnauthorized)
+        );
+        assert_eq!(
+            judge_response(&call(404)),
+            Verdict::Fail(Error::ManagementFailed)
+        );
+        assert_eq!(
+            judge_response(&CallResult {
+                retry_after: Some("soon"),
+                ..call(429)
+            }),
+            Verdict::RetryAfter(1000)
+        );
+    }
+
+    #[test]
+    fn token_cache_lifetime() {
+        assert_eq!(token_cache_ttl_ms(Some(86_400)), 77_760_000); // a day less 10%
+        assert_eq!(token_cache_ttl_ms(Some(600)), 540_000); // less a minute
+        assert_eq!(token_cache_ttl_ms(Some(30)), 0);
+        assert_eq!(token_cache_ttl_ms(None), 0);
+        assert_eq!(token_cache_ttl_ms(Some(10 * 86_400)), MAX_CACHE_TTL_MS);
+    }
+
+    #[test]
+    fn verdicts_serialize_for_the_shim() {
+        assert_eq!(
+            Verdict::RetryAfter(5).to_json().to_text(),
+            r#"{"waitMs":5,"action":"retry"}"#
+        );
+        assert_eq!(
+            Verdict::Fail(Error::ManagementTimeout).to_json().to_text(),
+            r#"{"code":"ERR_MGMT_TIMEOUT","action":"fail"}"#
+        );
+    }
+}
