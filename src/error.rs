@@ -106,6 +106,20 @@ pub enum Error {
     ManagementFailed,
     /// The Management API answered 2xx with a body that is not what Auth0 documents.
     ManagementResponse,
+    /// The user's `app_metadata` holds no sealed Google refresh token.
+    SealedMissing,
+    /// Google answered `invalid_grant`: the refresh token is revoked or expired, and the
+    /// user must go through Google consent again (`access_type=offline`,
+    /// `prompt=consent`).
+    ReconsentRequired,
+    /// Google's token endpoint refused the request for another reason (for example
+    /// `invalid_client`).
+    ProviderRejected,
+    /// Google's token endpoint was unreachable, rate limited or failing.
+    ProviderUnavailable,
+    /// Google's token endpoint answered with a body that is not an OAuth 2.0 token
+    /// response.
+    ProviderResponse,
 }
 
 impl Error {
@@ -142,6 +156,11 @@ impl Error {
             Self::ManagementRateLimited => "ERR_MGMT_RATE_LIMITED",
             Self::ManagementFailed => "ERR_MGMT_FAILED",
             Self::ManagementResponse => "ERR_MGMT_RESPONSE",
+            Self::SealedMissing => "ERR_SEALED_MISSING",
+            Self::ReconsentRequired => "ERR_RECONSENT_REQUIRED",
+            Self::ProviderRejected => "ERR_PROVIDER_REJECTED",
+            Self::ProviderUnavailable => "ERR_PROVIDER_UNAVAILABLE",
+            Self::ProviderResponse => "ERR_PROVIDER_RESPONSE",
         }
     }
 
@@ -180,6 +199,11 @@ impl Error {
             Self::ManagementRateLimited => "the Management API rate limit was hit",
             Self::ManagementFailed => "the Management API answered with an error",
             Self::ManagementResponse => "the Management API answer has an unexpected shape",
+            Self::SealedMissing => "no sealed Google refresh token is stored for this user",
+            Self::ReconsentRequired => "Google refused the refresh token: the user must consent again",
+            Self::ProviderRejected => "Google's token endpoint refused the request",
+            Self::ProviderUnavailable => "Google's token endpoint is unreachable or failing",
+            Self::ProviderResponse => "Google's token endpoint answered with an unexpected body",
         }
     }
 

@@ -6,6 +6,7 @@
 //! backend module are thin JavaScript adapters around its WebAssembly build.
 //!
 //! - [`action`]: the Action's configuration and Management API call policy.
+//! - [`google`]: Google's token endpoint for backends: refresh request, typed answer.
 //! - [`json`]: the JSON documents tokenseal reads and writes (strict RFC 8259).
 //! - [`jwe`]: the sealed format (compact JWE, `dir` + `A256GCM`, bound by `sub`).
 //! - [`keys`]: the key ring, a JWK Set whose first key seals and whose keys all open.
@@ -44,6 +45,7 @@ macro_rules! jv {
 
 pub mod action;
 pub mod error;
+pub mod google;
 pub mod json;
 pub mod jwe;
 pub mod keys;

@@ -486,6 +486,12 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
     })
 }
 
+/// The sealed Google value in an `app_metadata` object, if one is stored as a string.
+#[must_use]
+pub fn stored_sealed_value(app_metadata: &Json) -> Option<&str> {
+    app_metadata.get(SEALED_KEY)?.get(GOOGLE_PROVIDER)?.as_str()
+}
+
 /// True when the `/authorize` request could make Google show its consent screen and so
 /// issue a new refresh token: `prompt` lists `consent` (OpenID Connect Core §3.1.2.1,
 /// space-delimited), the deprecated `approval_prompt=force`, or `connection_scope`

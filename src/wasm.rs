@@ -20,7 +20,8 @@ use zeroize::Zeroizing;
 
 use crate::action;
 use crate::error::Error;
-use crate::json::Json;
+use crate::google;
+use crate::json::{Json, Object};
 use crate::jwe::{self, Nonce};
 use crate::keys::{generate_key, KeyRing};
 use crate::login::{self, LoginInput};
@@ -70,6 +71,8 @@ export interface ActionConfig {
 /** One Management API response as the Action saw it; status 0 means no response. */
 export interface CallResult { status: number; timedOut?: boolean; retryAfter?: string | null; attempt: number; remainingMs: number; cachedToken?: boolean }
 export type Verdict = { action: "done" } | { action: "retry"; waitMs: number } | { action: "reauthenticate" } | { action: "fail"; code: string };
+/** A successful refresh at Google's token endpoint. */
+export interface AccessGrant { accessToken: string; expiresAt: number; scope: string | null; refreshToken: string | null; idToken: string | null }
 /** Errors thrown by tokenseal carry a stable code. */
 export interface TokenSealError extends Error { code: string }
 "#;
@@ -91,19 +94,30 @@ pub fn seal(
     })
 }
 
-/// Opens a sealed value bound to `userId` and returns the refresh token.
+/// Opens a sealed value bound to `userId` and returns the refresh token. `sealed` is the
+/// JWE itself, or the user's `app_metadata` object holding it.
 ///
 /// # Errors
-/// Throws a key-set code, `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`,
+/// Throws `ERR_SEALED_MISSING` when an `app_metadata` holds no sealed value, a key-set
+/// code, `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`,
 /// `ERR_VERSION_UNSUPPORTED`, `ERR_ALG_UNSUPPORTED`, `ERR_SUBJECT_MISMATCH`,
 /// `ERR_KEY_UNKNOWN`, `ERR_DECRYPT` or `ERR_TOKEN_INVALID`.
 #[wasm_bindgen(js_name = open)]
 pub fn open(
-    #[wasm_bindgen(unchecked_param_type = "string")] sealed: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | Record<string, unknown>")] sealed: JsValue,
     #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
     #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
 ) -> Result<String, JsValue> {
-    let sealed = text(&sealed, Error::SealedMalformed)?;
+    let sealed = match sealed.as_string() {
+        Some(jwe) => jwe,
+        None if sealed.is_object() => {
+            let app_metadata = from_js(&sealed, Error::SealedMalformed)?;
+            login::stored_sealed_value(&app_metadata)
+                .ok_or_else(|| to_js(Error::SealedMissing))?
+                .to_owned()
+        }
+        None => return Err(to_js(Error::SealedMalformed)),
+    };
     let user_id = text(&user_id, Error::UserIdInvalid)?;
     with_keys(&key_set_json, |keys| {
         jwe::open(&sealed, keys, &user_id).map(|token| token.expose_secret().to_owned())
@@ -202,6 +216,85 @@ pub fn token_cache_ttl_ms(#[wasm_bindgen(js_name = expiresIn)] expires_in: JsVal
         .map(|s| s as u64);
     // A TTL is at most 24 h in milliseconds, far inside f64's exact integers.
     action::token_cache_ttl_ms(seconds) as f64
+}
+
+/// The form body of a refresh request to Google's token endpoint.
+///
+/// # Errors
+/// Throws `ERR_TOKEN_INVALID` for a refresh token that is not one, `ERR_INPUT_INVALID`
+/// when the client id or secret is not a string.
+#[wasm_bindgen(js_name = refreshRequestBody)]
+pub fn refresh_request_body(
+    #[wasm_bindgen(js_name = refreshToken, unchecked_param_type = "string")] refresh_token: JsValue,
+    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string")] client_id: JsValue,
+    #[wasm_bindgen(js_name = clientSecret, unchecked_param_type = "string")] client_secret: JsValue,
+) -> Result<String, JsValue> {
+    let token = RefreshToken::new(&text(&refresh_token, Error::TokenInvalid)?).map_err(to_js)?;
+    let client_id = text(&client_id, Error::InputInvalid)?;
+    let client_secret = Zeroizing::new(text(&client_secret, Error::InputInvalid)?);
+    Ok(
+        google::refresh_request_body(&token, &client_id, &client_secret)
+            .as_str()
+            .to_owned(),
+    )
+}
+
+/// Reads Google's answer to a refresh: `{ accessToken, expiresAt, scope, refreshToken,
+/// idToken }` (`refreshToken` only when Google rotated it).
+///
+/// # Errors
+/// Throws `ERR_RECONSENT_REQUIRED` for `invalid_grant`, `ERR_PROVIDER_REJECTED`,
+/// `ERR_PROVIDER_UNAVAILABLE` or `ERR_PROVIDER_RESPONSE`.
+#[wasm_bindgen(js_name = parseRefreshResponse, unchecked_return_type = "AccessGrant")]
+pub fn parse_refresh_response(
+    status: u16,
+    body: &str,
+    #[wasm_bindgen(js_name = nowSeconds)] now_seconds: f64,
+) -> Result<JsValue, JsValue> {
+    let grant =
+        google::parse_refresh_response(status, body, seconds(now_seconds)).map_err(to_js)?;
+    let mut o = Object::new();
+    o.insert(
+        "accessToken",
+        Json::from(grant.access_token.expose_secret()),
+    );
+    o.insert("expiresAt", Json::from(grant.expires_at));
+    o.insert("scope", Json::from(grant.scope));
+    o.insert(
+        "refreshToken",
+        Json::from(
+            grant
+                .refresh_token
+                .as_ref()
+                .map(RefreshToken::expose_secret),
+        ),
+    );
+    o.insert("idToken", Json::from(grant.id_token));
+    to_js_json(&Json::Object(o))
+}
+
+/// True when an access token expiring at `expiresAt` (seconds; `null` for none) must be
+/// refreshed at `nowSeconds`, given a skew in seconds.
+#[wasm_bindgen(js_name = needsRefresh)]
+pub fn needs_refresh(
+    #[wasm_bindgen(js_name = expiresAt)] expires_at: Option<f64>,
+    #[wasm_bindgen(js_name = nowSeconds)] now_seconds: f64,
+    #[wasm_bindgen(js_name = skewSeconds)] skew_seconds: f64,
+) -> bool {
+    google::needs_refresh(
+        expires_at.map(seconds),
+        seconds(now_seconds),
+        seconds(skew_seconds),
+    )
+}
+
+/// A JavaScript number of seconds as `u64`; negative, NaN and infinite become 0.
+fn seconds(value: f64) -> u64 {
+    if value.is_finite() && value > 0.0 {
+        value as u64
+    } else {
+        0
+    }
 }
 
 /// A new JWK Set with one fresh 256-bit key and a random `kid`, for the

@@ -1,0 +1,286 @@
+//! Google's token endpoint, for the app's backend: the refresh request, a typed answer,
+//! and when to refresh.
+//!
+//! Refreshing follows RFC 6749 §6 as Google documents it ("Using OAuth 2.0 for Web
+//! Server Applications", refreshing an access token): `POST` to
+//! [`GOOGLE_TOKEN_ENDPOINT`] with `grant_type=refresh_token`, `refresh_token`,
+//! `client_id`, `client_secret`, form-encoded. The answer (RFC 6749 §5.1) carries
+//! `access_token`, `expires_in`, `scope`, `token_type`, maybe `id_token`, and a new
+//! `refresh_token` only when Google rotates it. An error answer (RFC 6749 §5.2) with
+//! `invalid_grant` means the refresh token is dead (revoked, unused for six months,
+//! expired for apps in "Testing", or beyond the per-account limit): the user must go
+//! through Google consent again.
+
+use core::fmt;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::error::{Error, Result};
+use crate::json::Json;
+use crate::token::RefreshToken;
+
+/// Google's OAuth 2.0 token endpoint.
+pub const GOOGLE_TOKEN_ENDPOINT: &str = "https://oauth2.googleapis.com/token";
+/// Google's token revocation endpoint (RFC 7009).
+pub const GOOGLE_REVOKE_ENDPOINT: &str = "https://oauth2.googleapis.com/revoke";
+/// Refresh this many seconds before an access token expires, so that a token handed to
+/// a caller stays valid for the request it makes.
+pub const DEFAULT_SKEW_SECONDS: u64 = 60;
+
+/// An access token: zeroized on drop, printed as `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// The token itself, for the `Authorization: Bearer` header.
+    #[must_use]
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken([redacted])")
+    }
+}
+
+/// A successful refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessGrant {
+    /// The new access token.
+    pub access_token: AccessToken,
+    /// When it expires, seconds since the Unix epoch: the `id_token`'s `exp` when one
+    /// came back (Google sets it to the access token's expiry), else `now + expires_in`.
+    pub expires_at: u64,
+    /// Granted scopes, space-separated, when Google says.
+    pub scope: Option<String>,
+    /// A new refresh token when Google rotated it; keep the old one otherwise.
+    pub refresh_token: Option<RefreshToken>,
+    /// The `id_token` when one came back (not verified here: it is used for its `exp`
+    /// only, never for identity).
+    pub id_token: Option<String>,
+}
+
+/// The form body of a refresh request (`application/x-www-form-urlencoded`), zeroized
+/// on drop since it holds the refresh token and the client secret.
+#[must_use]
+pub fn refresh_request_body(
+    refresh_token: &RefreshToken,
+    client_id: &str,
+    client_secret: &str,
+) -> Zeroizing<String> {
+    let mut body = Zeroizing::new(String::from("grant_type=refresh_token"));
+    for (name, value) in [
+        ("refresh_token", refresh_token.expose_secret()),
+        ("client_id", client_id),
+        ("client_secret", client_secret),
+    ] {
+        body.push('&');
+        body.push_str(name);
+        body.push('=');
+        form_encode(value, &mut body);
+    }
+    body
+}
+
+/// Reads the token endpoint's answer.
+///
+/// # Errors
+/// [`Error::ReconsentRequired`] for `invalid_grant`; [`Error::ProviderRejected`] for
+/// any other OAuth error (a wrong client, for example); [`Error::ProviderUnavailable`]
+/// for 429 and 5xx; [`Error::ProviderResponse`] for a success without a usable
+/// `access_token`, `token_type` Bearer, or expiry.
+pub fn parse_refresh_response(status: u16, body: &str, now: u64) -> Result<AccessGrant> {
+    let json = Json::parse(body).ok();
+    if !(200..300).contains(&status) {
+        let error = json
+            .as_ref()
+            .and_then(|j| j.get("error"))
+            .and_then(Json::as_str);
+        return Err(match (status, error) {
+            (_, Some("invalid_grant")) => Error::ReconsentRequired,
+            (429 | 500..=599, _) => Error::ProviderUnavailable,
+            _ => Error::ProviderRejected,
+        });
+    }
+    let json = json.ok_or(Error::ProviderResponse)?;
+    let text = |name: &str| json.get(name).and_then(Json::as_str);
+    let access_token = text("access_token")
+        .filter(|t| !t.is_empty())
+        .ok_or(Error::ProviderResponse)?;
+    if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
+        return Err(Error::ProviderResponse);
+    }
+    let id_token = text("id_token").map(str::to_owned);
+    let expires_at = id_token
+        .as_deref()
+        .and_then(jwt_exp)
+        .or_else(|| {
+            json.get("expires_in")
+                .and_then(Json::as_u64)
+                .map(|s| now.saturating_add(s))
+        })
+        .ok_or(Error::ProviderResponse)?;
+    let refresh_token = match text("refresh_token") {
+        Some(t) => Some(RefreshToken::new(t).map_err(|_| Error::ProviderResponse)?),
+        None => None,
+    };
+    Ok(AccessGrant {
+        access_token: AccessToken(access_token.to_owned()),
+        expires_at,
+        scope: text("scope").map(str::to_owned),
+        refresh_token,
+        id_token,
+    })
+}
+
+/// True when an access token expiring at `expires_at` (seconds since the epoch; `None`
+/// for no token) must be refreshed now: missing, or within `skew` seconds of expiry.
+#[must_use]
+pub fn needs_refresh(expires_at: Option<u64>, now: u64, skew: u64) -> bool {
+    expires_at.is_none_or(|at| now.saturating_add(skew) >= at)
+}
+
+/// The `exp` claim of a compact JWT, read without verifying it.
+fn jwt_exp(jwt: &str) -> Option<u64> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = Base64UrlUnpadded::decode_vec(payload).ok()?;
+    Json::parse_bytes(&bytes).ok()?.get("exp")?.as_u64()
+}
+
+/// `application/x-www-form-urlencoded` (WHATWG URL §5.2): unreserved bytes as they are,
+/// space as `+`, everything else as `%XX`.
+fn form_encode(value: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_763_769_600;
+
+    fn jwt(payload: &str) -> String {
+        format!(
+            "eyJhbGciOiJSUzI1NiJ9.{}.c2ln",
+            Base64UrlUnpadded::encode_string(payload.as_bytes())
+        )
+    }
+
+    #[test]
+    fn request_body_is_form_encoded() {
+        let token = RefreshToken::new("1//0g+a b&c=d").expect("valid");
+        assert_eq!(
+            *refresh_request_body(&token, "id.apps.googleusercontent.com", "s3c/ret"),
+            "grant_type=refresh_token&refresh_token=1%2F%2F0g%2Ba+b%26c%3Dd&client_id=id.apps.googleusercontent.com&client_secret=s3c%2Fret"
+        );
+    }
+
+    #[test]
+    fn a_refresh_answer_is_read() {
+        let body = r#"{"access_token":"ya29.new","expires_in":3599,"scope":"openid https://www.googleapis.com/auth/drive.file","token_type":"Bearer"}"#;
+        let grant = parse_refresh_response(200, body, NOW).expect("valid");
+        assert_eq!(grant.access_token.expose_secret(), "ya29.new");
+        assert_eq!(grant.expires_at, NOW + 3599);
+        assert_eq!(
+            grant.scope.as_deref(),
+            Some("openid https://www.googleapis.com/auth/drive.file")
+        );
+        assert_eq!((grant.refresh_token, grant.id_token), (None, None));
+        assert!(!format!("{:?}", grant.access_token).contains("ya29"));
+    }
+
+    #[test]
+    fn id_token_exp_wins_and_a_rotated_refresh_token_is_kept() {
+        let body = format!(
+            r#"{{"access_token":"ya29.x","expires_in":3599,"token_type":"bearer","id_token":"{}","refresh_token":"1//rotated"}}"#,
+            jwt(r#"{"iss":"https://accounts.google.com","exp":1763773000}"#)
+        );
+        let grant = parse_refresh_response(200, &body, NOW).expect("valid");
+        assert_eq!(grant.expires_at, 1_763_773_000);
+        assert_eq!(
+            grant
+                .refresh_token
+                .map(|t| t.expose_secret().to_owned())
+                .as_deref(),
+            Some("1//rotated")
+        );
+        // An unreadable id_token falls back to expires_in.
+        let body =
+            r#"{"access_token":"ya29.x","expires_in":10,"token_type":"Bearer","id_token":"junk"}"#;
+        assert_eq!(
+            parse_refresh_response(200, body, NOW)
+                .expect("valid")
+                .expires_at,
+            NOW + 10
+        );
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        let cases: [(u16, &str, Error); 8] = [
+            (
+                400,
+                r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
+                Error::ReconsentRequired,
+            ),
+            (
+                401,
+                r#"{"error":"invalid_client"}"#,
+                Error::ProviderRejected,
+            ),
+            (400, "not json", Error::ProviderRejected),
+            (503, "", Error::ProviderUnavailable),
+            (
+                429,
+                r#"{"error":"rate_limit_exceeded"}"#,
+                Error::ProviderUnavailable,
+            ),
+            (
+                200,
+                r#"{"expires_in":1,"token_type":"Bearer"}"#,
+                Error::ProviderResponse,
+            ),
+            (
+                200,
+                r#"{"access_token":"a","expires_in":1,"token_type":"mac"}"#,
+                Error::ProviderResponse,
+            ),
+            (
+                200,
+                r#"{"access_token":"a","token_type":"Bearer"}"#,
+                Error::ProviderResponse,
+            ),
+        ];
+        for (status, body, expected) in cases {
+            assert_eq!(
+                parse_refresh_response(status, body, NOW).map(|_| ()),
+                Err(expected),
+                "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn refresh_timing() {
+        assert!(needs_refresh(None, NOW, 60));
+        assert!(!needs_refresh(Some(NOW + 61), NOW, 60));
+        assert!(needs_refresh(Some(NOW + 60), NOW, 60));
+        assert!(needs_refresh(Some(NOW - 1), NOW, 0));
+    }
+}
