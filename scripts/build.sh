@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the WebAssembly package into pkg/ (wasm-pack, --target nodejs, release profile
-# tuned for size, wasm-opt -Oz) and prints its size.
+# Builds everything: the WebAssembly package pkg/ (wasm-pack, --target nodejs, release
+# profile tuned for size, wasm-opt -Oz), the deployable dist/action.js and dist/rule.js,
+# and the command line target/release/tokenseal (feature "cli").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -10,3 +11,5 @@ raw=$(wc -c <pkg/tokenseal_bg.wasm)
 gz=$(gzip -9 -c pkg/tokenseal_bg.wasm | wc -c)
 echo "[build] pkg/tokenseal_bg.wasm: $raw bytes ($gz gzipped)"
 node scripts/bundle.mjs
+cargo build --release --quiet --features cli --bin tokenseal
+echo "[build] target/release/tokenseal: $(wc -c <target/release/tokenseal) bytes"

@@ -14,6 +14,7 @@ cargo fmt --check
 
 step "cargo clippy (native and wasm32, all targets, warnings are errors)"
 cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --features cli -- -D warnings
 cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 step "native tests: cargo test"
@@ -22,8 +23,8 @@ cargo test
 step "wasm-bindgen tests in Node: wasm-pack test --node"
 wasm-pack --log-level warn test --node -- --test wasm_boundary
 
-step "release build of pkg/ (wasm-pack, wasm-opt)"
+step "release build: pkg/, dist/, target/release/tokenseal"
 bash scripts/build.sh
 
 step "Node tests: node --test"
-node --test --test-reporter=spec tests/node/
+node --test --test-reporter=spec tests/node/ tests/cli/

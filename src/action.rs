@@ -115,8 +115,9 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
 /// The base URL of the tenant: `example.us.auth0.com` becomes
 /// `https://example.us.auth0.com`; a full `https://` URL is taken as it is (without a
 /// trailing slash); `http://` only for loopback hosts, for local runs, since the client
-/// secret travels in the request.
-fn management_base(domain: &str) -> Option<String> {
+/// secret travels in the request. `None` for anything else.
+#[must_use]
+pub fn management_base(domain: &str) -> Option<String> {
     let domain = domain.trim().trim_end_matches('/');
     let (scheme, host_port) = match domain.split_once("://") {
         Some((scheme @ ("https" | "http"), rest)) => (scheme, rest),

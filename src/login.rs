@@ -264,6 +264,129 @@ impl LoginPlan {
     }
 }
 
+/// The `sealed_refresh_tokens` object and what its Google entry holds.
+struct StoredState {
+    sealed_map: Object,
+    stored: Stored,
+}
+
+/// Reads the stored sealed value of `app_metadata`; a value that does not open adds its
+/// error code to `notices`.
+fn read_stored(
+    metadata: &Object,
+    keys: &KeyRing,
+    user_id: &str,
+    notices: &mut Vec<&'static str>,
+) -> Result<StoredState> {
+    let sealed_map = match metadata.get(SEALED_KEY) {
+        None | Some(Json::Null) => Object::new(),
+        Some(Json::Object(map)) => map.clone(),
+        Some(_) => return Err(Error::UserInvalid),
+    };
+    let stored = match sealed_map.get(GOOGLE_PROVIDER) {
+        None | Some(Json::Null) => Stored::Absent,
+        Some(value) => match value
+            .as_str()
+            .ok_or(Error::SealedMalformed)
+            .and_then(|sealed| {
+                let token = jwe::open(sealed, keys, user_id)?;
+                let under_primary = jwe::inspect(sealed)?.kid == keys.primary().kid();
+                Ok(Stored::Valid {
+                    token,
+                    under_primary,
+                })
+            }) {
+            Ok(valid) => valid,
+            Err(error) => {
+                notices.push(error.code());
+                Stored::Unreadable
+            }
+        },
+    };
+    Ok(StoredState { sealed_map, stored })
+}
+
+/// Reads the legacy plaintext token; a value that is not a token adds a notice.
+fn read_legacy(metadata: &Object, notices: &mut Vec<&'static str>) -> Option<RefreshToken> {
+    match metadata.get(LEGACY_KEY) {
+        None | Some(Json::Null) => None,
+        Some(value) => {
+            let token = SecretField::new(value.clone()).refresh_token();
+            if token.is_err() {
+                notices.push(Error::TokenInvalid.code());
+            }
+            token.ok()
+        }
+    }
+}
+
+/// What the migration command does for one user found with plaintext.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Migration {
+    /// Nothing to do: no plaintext (the search index was stale, or the user was
+    /// migrated meanwhile).
+    NothingToDo,
+    /// PATCH `app_metadata` with this object (Management API top-level merge): the
+    /// sealed map with the Google value, and/or `refresh_token: null`.
+    Patch {
+        /// The `app_metadata` members to set; `null` deletes.
+        app_metadata: Object,
+        /// True when a new sealed value is written; false when a valid one was already
+        /// stored and only the plaintext goes.
+        sealed: bool,
+    },
+    /// Left as it is, with the reason: a plaintext that is not a token
+    /// (`ERR_TOKEN_INVALID`), or a stored sealed value that does not open, which is
+    /// never overwritten without a token read for the user.
+    Skip(&'static str),
+}
+
+/// Decides the migration of one user's legacy plaintext `app_metadata.refresh_token`,
+/// with the same rules as [`plan_login`]: seal it bound to `user.user_id` when nothing
+/// valid is stored, delete it only in the same write that keeps a valid sealed value,
+/// and never overwrite a stored value that does not open. Unlike a login, a Google
+/// identity is not required: the old rule's plaintext is a Google token wherever it is.
+///
+/// # Errors
+/// [`Error::UserIdInvalid`] and [`Error::UserInvalid`] as for [`plan_login`].
+pub fn plan_migration(user: &User, keys: &KeyRing, now: u64, iv: Nonce) -> Result<Migration> {
+    jwe::validate_sub(&user.user_id)?;
+    let metadata = user.app_metadata.clone().unwrap_or_default();
+    let mut notices = Vec::new();
+    let Some(legacy) = read_legacy(&metadata, &mut notices) else {
+        return Ok(match notices.first() {
+            Some(code) => Migration::Skip(code),
+            None => Migration::NothingToDo,
+        });
+    };
+    let StoredState {
+        mut sealed_map,
+        stored,
+    } = read_stored(&metadata, keys, &user.user_id, &mut notices)?;
+    let mut app_metadata = Object::new();
+    let sealed = match stored {
+        Stored::Unreadable => {
+            return Ok(Migration::Skip(
+                notices.first().copied().unwrap_or(Error::Decrypt.code()),
+            ))
+        }
+        Stored::Valid { .. } => false,
+        Stored::Absent => {
+            sealed_map.insert(
+                GOOGLE_PROVIDER,
+                Json::String(jwe::seal(&legacy, keys, &user.user_id, now, iv)?),
+            );
+            app_metadata.insert(SEALED_KEY, Json::Object(sealed_map));
+            true
+        }
+    };
+    app_metadata.insert(LEGACY_KEY, Json::Null);
+    Ok(Migration::Patch {
+        app_metadata,
+        sealed,
+    })
+}
+
 /// The stored sealed value, once looked at.
 enum Stored {
     Absent,
@@ -333,41 +456,9 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
     }
 
     let metadata = user.app_metadata.clone().unwrap_or_default();
-    let sealed_map = match metadata.get(SEALED_KEY) {
-        None | Some(Json::Null) => Object::new(),
-        Some(Json::Object(map)) => map.clone(),
-        Some(_) => return Err(Error::UserInvalid),
-    };
-    let stored = match sealed_map.get(GOOGLE_PROVIDER) {
-        None | Some(Json::Null) => Stored::Absent,
-        Some(value) => match value
-            .as_str()
-            .ok_or(Error::SealedMalformed)
-            .and_then(|sealed| {
-                let token = jwe::open(sealed, keys, &user.user_id)?;
-                let under_primary = jwe::inspect(sealed)?.kid == keys.primary().kid();
-                Ok(Stored::Valid {
-                    token,
-                    under_primary,
-                })
-            }) {
-            Ok(valid) => valid,
-            Err(error) => {
-                notices.push(error.code());
-                Stored::Unreadable
-            }
-        },
-    };
-    let legacy = match metadata.get(LEGACY_KEY) {
-        None | Some(Json::Null) => None,
-        Some(value) => {
-            let token = SecretField::new(value.clone()).refresh_token();
-            if token.is_err() {
-                notices.push(Error::TokenInvalid.code());
-            }
-            token.ok()
-        }
-    };
+    let StoredState { sealed_map, stored } =
+        read_stored(&metadata, keys, &user.user_id, &mut notices)?;
+    let legacy = read_legacy(&metadata, &mut notices);
     let fresh = fresh_user
         .unwrap_or(user)
         .google_identity()

@@ -510,3 +510,80 @@ fn plans_serialize_with_camel_case_names() {
     assert_eq!(v["offlineAccess"], "stored");
     assert_eq!(v["claims"][0]["value"], "stored");
 }
+
+fn migration(keys: &KeyRing, user: Value) -> Migration {
+    let user = User::from_value(Json::parse(&user.to_string()).expect("JSON")).expect("user");
+    plan_migration(&user, keys, NOW, Nonce::from_bytes([3; 12])).expect("plans")
+}
+
+#[test]
+fn migration_seals_plaintext_bound_to_the_user_and_keeps_other_members() {
+    let md = json!({LEGACY_KEY: TOKEN, "plan": "pro", SEALED_KEY: {"github": "other"}});
+    let Migration::Patch {
+        app_metadata,
+        sealed,
+    } = migration(&primary(), user(None, md))
+    else {
+        panic!("expected a patch")
+    };
+    assert!(sealed);
+    let patch = sj(&Json::Object(app_metadata));
+    assert_eq!(patch[LEGACY_KEY], Value::Null);
+    assert!(
+        patch.get("plan").is_none(),
+        "a merge patch carries only what changes"
+    );
+    assert_eq!(patch[SEALED_KEY]["github"], "other");
+    let value = patch[SEALED_KEY][GOOGLE_PROVIDER].as_str().expect("sealed");
+    assert_eq!(
+        jwe::open(value, &primary(), USER_ID)
+            .expect("opens")
+            .expose_secret(),
+        TOKEN
+    );
+}
+
+#[test]
+fn migration_without_a_google_identity_still_seals() {
+    let u = json!({"user_id": "auth0|unlinked", "identities": [{"provider": "auth0"}], "app_metadata": {LEGACY_KEY: TOKEN}});
+    assert!(matches!(
+        migration(&primary(), u),
+        Migration::Patch { sealed: true, .. }
+    ));
+}
+
+#[test]
+fn migration_only_deletes_plaintext_next_to_a_valid_value() {
+    let md = json!({LEGACY_KEY: TOKEN, SEALED_KEY: {GOOGLE_PROVIDER: seal_for(NEW_TOKEN, &primary(), USER_ID)}});
+    let Migration::Patch {
+        app_metadata,
+        sealed,
+    } = migration(&primary(), user(None, md))
+    else {
+        panic!("expected a patch")
+    };
+    assert!(!sealed);
+    assert_eq!(sj(&Json::Object(app_metadata)), json!({LEGACY_KEY: null}));
+}
+
+#[test]
+fn migration_skips_what_it_must_not_touch() {
+    let unreadable = json!({LEGACY_KEY: TOKEN, SEALED_KEY: {GOOGLE_PROVIDER: seal_for(TOKEN, &ring(&[("k1", 9)]), USER_ID)}});
+    assert_eq!(
+        migration(&primary(), user(None, unreadable)),
+        Migration::Skip("ERR_DECRYPT")
+    );
+    let foreign = json!({LEGACY_KEY: TOKEN, SEALED_KEY: {GOOGLE_PROVIDER: seal_for(TOKEN, &primary(), "google-oauth2|other")}});
+    assert_eq!(
+        migration(&primary(), user(None, foreign)),
+        Migration::Skip("ERR_SUBJECT_MISMATCH")
+    );
+    assert_eq!(
+        migration(&primary(), user(None, json!({LEGACY_KEY: 5}))),
+        Migration::Skip("ERR_TOKEN_INVALID")
+    );
+    assert_eq!(
+        migration(&primary(), user(None, json!({"plan": "pro"}))),
+        Migration::NothingToDo
+    );
+}
