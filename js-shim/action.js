@@ -2,7 +2,8 @@
 //
 // scripts/bundle.mjs builds dist/action.js from this file and the core: it defines
 // `loadCore()` above this code, which returns the tokenseal core (the WebAssembly module,
-// compiled once per Action instance) or throws where WebAssembly is unavailable.
+// compiled once per Action instance) or throws where WebAssembly is unavailable, and
+// `dropCore()`, which forgets an instance that trapped.
 //
 // Every decision comes from the core (planLogin, actionConfig, judgeResponse,
 // tokenCacheTtlMs). This file only moves data between Auth0's event/api objects, the
@@ -186,6 +187,9 @@ exports.onExecutePostLogin = async (event, api) => {
     if (failed && config.denyOnError) api.access.deny(`tokenseal: ${codes.join(' ')}`.slice(0, 200));
   } catch (error) {
     codes.push(codeOf(error));
+    // The core throws coded errors; anything else may be a trap, after which the
+    // instance must not be used again.
+    if (codeOf(error) === 'ERR_INTERNAL') dropCore();
     if (config.denyOnError) api.access.deny(`tokenseal: ${codeOf(error)}`);
   } finally {
     log(codes);

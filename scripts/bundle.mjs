@@ -10,10 +10,12 @@
 //
 //   node scripts/bundle.mjs          (run by scripts/build.sh)
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants } from 'node:zlib';
+import { builtinModules } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path) => readFileSync(join(root, path), 'utf8');
@@ -88,10 +90,49 @@ function loadCore() {
     throw error;
   }
 }
+/** Forgets the instance after a trap (a WebAssembly RuntimeError leaves it unusable);
+ * the next login instantiates a new one from the compiled bytes. */
+function dropCore() {
+  tokensealCore = null;
+}
 ${read('js-shim/action.js')}`;
 
+// The Rule: Auth0 stores a rule as one function expression and compiles it anew for each
+// container, so everything lives inside the function, and the instantiated core is kept
+// on the global object between runs in one container. `globalThis`, not `global`: some
+// rule runners (the auth0-simulator) define only the former. The cache entry carries the
+// build, so a container that ran an older rule never hands its core to a newer one.
+const build = `${version}+${createHash('sha256').update(wasm).digest('hex').slice(0, 16)}`;
+const rule = `function (user, context, callback) {
+${banner('legacy Auth0 Rule')}
+'use strict';
+const TOKENSEAL_BUILD = '${build}';
+const TOKENSEAL_WASM = '${wasmBase64}';
+${compile}
+${factory}
+/** The core, instantiated once per container and kept on globalThis; throws where
+ * WebAssembly (or require) is missing. */
+function loadCore() {
+  const cached = globalThis.__tokensealCore;
+  if (cached && cached.build === TOKENSEAL_BUILD && cached.core) return cached.core;
+  const core = instantiateTokenseal(compileTokenseal(require), require);
+  globalThis.__tokensealCore = { build: TOKENSEAL_BUILD, core };
+  return core;
+}
+${read('rules/rule.js')}}
+`;
+
+/** A rule can only require Node's built-in modules (Auth0 vets the rest). */
+function checkRuleRequires(text) {
+  for (const [, name] of text.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+    if (!builtinModules.includes(name.replace(/^node:/, ''))) fail(`dist/rule.js requires ${name}, which is not a Node built-in`);
+  }
+  if (!text.startsWith('function (user, context, callback) {') || !text.endsWith('}\n')) fail('dist/rule.js is not one function expression');
+}
+checkRuleRequires(rule);
+
 mkdirSync(join(root, 'dist'), { recursive: true });
-const outputs = [['dist/action.js', action]];
+const outputs = [['dist/action.js', action], ['dist/rule.js', rule]];
 for (const [path, text] of outputs) {
   const bytes = Buffer.byteLength(text);
   if (bytes > LIMIT) fail(`${path} is ${bytes} bytes, over Auth0's ${LIMIT}-byte code limit`);

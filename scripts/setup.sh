@@ -48,4 +48,13 @@ if [ ! -x node_modules/.bin/wasm-opt ] || ! npm ls --silent >/dev/null 2>&1; the
   say "installing npm dev dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# Test suites with their own pinned npm dependencies (the rules simulator, the OAuth
+# server), kept out of the root package so the product has no npm dependencies.
+for lock in tests/*/package-lock.json; do
+  dir=$(dirname "$lock")
+  if ! (cd "$dir" && npm ls --silent >/dev/null 2>&1); then
+    say "installing npm dependencies of $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 say "ok: $(wasm-pack --version), $(wasm-bindgen --version), wasm-opt $(node_modules/.bin/wasm-opt --version | awk '{print $3}'), node $(node --version)"

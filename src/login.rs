@@ -47,6 +47,9 @@ pub struct LoginInput {
     /// The user of this login: a Rule's `user` or an Action's `event.user`. Its
     /// `app_metadata` is the stored state.
     pub user: User,
+    /// The same user as the JSON document it came as; the sanitized copy is made from
+    /// it, so member order, `null`s and everything else stay as they came.
+    pub user_document: Json,
     /// The same user read through `GET /api/v2/users/{id}`, when the shim made that
     /// read; its identities carry the IdP tokens.
     pub fresh_user: Option<User>,
@@ -76,6 +79,7 @@ impl LoginInput {
             return Err(Error::InputInvalid);
         };
         let mut user = None;
+        let mut user_document = Json::Null;
         let mut fresh_user = None;
         let mut connection_strategy = None;
         let mut logins_count = None;
@@ -85,7 +89,10 @@ impl LoginInput {
         for (name, value) in fields {
             match (name.as_str(), value) {
                 (_, Json::Null) => {}
-                ("user", value) => user = Some(User::from_value(value)?),
+                ("user", value) => {
+                    user_document = value.clone();
+                    user = Some(User::from_value(value)?);
+                }
                 ("freshUser", value) => fresh_user = Some(User::from_value(value)?),
                 ("connectionStrategy", Json::String(s)) => connection_strategy = Some(s),
                 ("loginsCount", Json::Number(n)) => {
@@ -106,6 +113,7 @@ impl LoginInput {
         }
         Ok(Self {
             user: user.ok_or(Error::UserInvalid)?,
+            user_document,
             fresh_user,
             connection_strategy,
             logins_count,
@@ -429,7 +437,7 @@ enum Stored {
 pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Result<LoginPlan> {
     let user = &input.user;
     jwe::validate_sub(&user.user_id)?;
-    let sanitized_user = sanitize(&user.to_value())?;
+    let sanitized_user = sanitize(&input.user_document)?;
     let mut notices = Vec::new();
 
     // A read of some other user must never lend its tokens to this one.

@@ -441,6 +441,22 @@ fn the_plan_carries_a_sanitized_user() {
 }
 
 #[test]
+fn the_sanitized_user_keeps_order_and_nulls() {
+    let input = r#"{"user":{"z":1,"user_id":"google-oauth2|1001","identities":[{"provider":"google-oauth2","refresh_token":"1//x"}],"app_metadata":null,"a":2},"read":"never"}"#;
+    let p = plan_login(
+        &LoginInput::from_value(Json::parse(input).expect("JSON")).expect("input"),
+        &primary(),
+        NOW,
+        Nonce::from_bytes([1; 12]),
+    )
+    .expect("plans");
+    assert_eq!(
+        p.sanitized_user.to_text(),
+        r#"{"z":1,"user_id":"google-oauth2|1001","identities":[{"provider":"google-oauth2"}],"app_metadata":null,"a":2}"#
+    );
+}
+
+#[test]
 fn input_and_user_shapes_are_typed_errors() {
     let bad_inputs = [
         (json!([]), Error::InputInvalid),

@@ -1,0 +1,423 @@
+'use strict';
+// tokenseal: the Node backend module.
+//
+// It opens the sealed Google refresh token of a user (app_metadata.sealed_refresh_tokens
+// ["google-oauth2"], written by the post-login Action), keeps a valid Google access token
+// per user in memory, refreshes it at Google's token endpoint when the core says so,
+// seals and stores a refresh token that Google rotated, and tells the single-page app how
+// to send the user through Google consent again.
+//
+// Every decision comes from the core (pkg/tokenseal.js): open, seal, refreshRequestBody,
+// parseRefreshResponse, needsRefresh, judgeResponse, tokenCacheTtlMs. This file does I/O,
+// caching and concurrency only. It never logs, and no error it makes carries a refresh
+// token, an access token, a client secret or a key: messages are fixed text.
+//
+// What Auth0 forwards to Google (checked against Auth0's documentation; the doc source
+// is the auth0/docs-v2 repository under main/docs/ and, for older pages, auth0/docs
+// under articles/):
+// - `access_type=offline`: "To request a refresh token, include the access_type=offline
+//   parameter when calling the Auth0 /authorize endpoint" (auth0/docs
+//   articles/connections/social/google.md); the Authentication API's social login says
+//   any additional parameter "will be sent to the provider. For example,
+//   access_type=offline (for Google Refresh Tokens)" (auth0/docs
+//   articles/api/authentication/_login.md); docs-v2
+//   secure/tokens/access-tokens/identity-provider-access-tokens.mdx lists Google with
+//   "pass the parameter access_type=offline, as well the connection_scope parameter".
+// - `connection_scope`: extra Google scopes, a comma-separated list passed to Google
+//   (docs-v2 authenticate/identity-providers/adding-scopes-for-an-external-idp.mdx).
+// - `prompt=consent`: re-prompts the user at a social provider to grant permissions
+//   again (docs-v2 authenticate/identity-providers/social-identity-providers/
+//   reprompt-permissions.mdx; its examples name Facebook and GitHub, not Google: that
+//   Google receives it is the natural reading, not spelled out for Google).
+//   `approval_prompt=force` is Google's deprecated spelling, forwarded as an "additional
+//   parameter"; never send both: Google rejects a request carrying `prompt` and
+//   `approval_prompt` together ("Conflict params", thephpleague/oauth2-google#42).
+// - `connection=google-oauth2` sends the user straight to Google.
+
+const GOOGLE_TOKEN_ENDPOINT = 'https://oauth2.googleapis.com/token';
+const GOOGLE_CONNECTION = 'google-oauth2';
+const SEALED_KEY = 'sealed_refresh_tokens';
+/** The claim the Action sets (appended to the configured namespace). */
+const OFFLINE_ACCESS_CLAIM = 'google_offline_access';
+/** Superseded refresh tokens remembered per user, to recognise a stale user object. */
+const SUPERSEDED_KEPT = 4;
+
+let defaultCore;
+function loadDefaultCore() {
+  defaultCore = defaultCore || require('../pkg/tokenseal.js');
+  return defaultCore;
+}
+
+/** An error with a stable code and fixed text, shaped like the core's. */
+function failure(code, message) {
+  const error = new Error(message);
+  error.name = 'TokenSealError';
+  error.code = code;
+  return error;
+}
+
+/**
+ * The /authorize parameters that make Google show its consent screen and return a new
+ * refresh token (pass them in auth0-spa-js's `authorizationParams`).
+ * @param {{ connectionScope?: string | string[] }} [options] extra Google scopes
+ */
+function reconsentAuthorizeParams(options = {}) {
+  const params = { connection: GOOGLE_CONNECTION, access_type: 'offline', prompt: 'consent' };
+  const scope = options.connectionScope;
+  if (Array.isArray(scope) ? scope.length > 0 : typeof scope === 'string' && scope !== '') {
+    // Auth0 takes a comma-separated list (adding-scopes-for-an-external-idp.mdx).
+    params.connection_scope = Array.isArray(scope) ? scope.join(',') : scope;
+  }
+  return params;
+}
+
+/**
+ * One HTTP call with a timeout. Never rejects: status 0 means no response, with
+ * timedOut telling why. Nothing of the request or of a network error is kept.
+ */
+async function call(fetchImpl, url, init, timeoutMs) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const response = await fetchImpl(url, { ...init, signal: controller.signal });
+    const body = await response.text();
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body, timedOut: false };
+  } catch {
+    return { status: 0, retryAfter: null, body: '', timedOut: controller.signal.aborted };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A Management API client for the two user calls this module makes. */
+function managementClient(core, management, fetchImpl, now, timeoutMs) {
+  const baseUrl = String(management.baseUrl || `https://${management.domain}`).replace(/\/+$/, '');
+  const audience = management.audience || `${baseUrl}/api/v2/`;
+  const budgetMs = management.budgetMs || 10_000;
+  let cached = null; // { token, until }
+
+  /** Repeats a call as the core's verdicts say. Resolves to { body } or throws a coded error. */
+  async function judged(request, cachedToken, onReauthenticate) {
+    const budgetEndsAt = Date.now() + budgetMs;
+    // Terminates: the core grants one retry or one re-authentication per call, then fails.
+    for (let attempt = 0; ; attempt += 1) {
+      const response = await request();
+      const verdict = core.judgeResponse({
+        status: response.status,
+        timedOut: response.timedOut,
+        retryAfter: response.retryAfter,
+        attempt,
+        remainingMs: Math.max(0, budgetEndsAt - Date.now()),
+        cachedToken: cachedToken(),
+      });
+      if (verdict.action === 'done') return { body: parseJson(response.body) };
+      if (verdict.action === 'fail') throw failure(verdict.code, 'the Management API call failed');
+      if (verdict.action === 'retry') await sleep(verdict.waitMs);
+      if (verdict.action === 'reauthenticate') await onReauthenticate();
+    }
+  }
+
+  async function token() {
+    if (cached && now() < cached.until) return { token: cached.token, fromCache: true };
+    cached = null;
+    const result = await judged(
+      () => call(fetchImpl, `${baseUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          grant_type: 'client_credentials',
+          client_id: management.clientId,
+          client_secret: management.clientSecret,
+          audience,
+        }),
+      }, timeoutMs),
+      () => false,
+      async () => {},
+    );
+    const value = result.body && result.body.access_token;
+    if (typeof value !== 'string' || value === '') throw failure('ERR_MGMT_RESPONSE', 'the Management API token answer is unusable');
+    const ttl = core.tokenCacheTtlMs(result.body.expires_in);
+    if (ttl > 0) cached = { token: value, until: now() + ttl };
+    return { token: value, fromCache: false };
+  }
+
+  /** One authenticated users call; a refused cached token is replaced once. */
+  async function users(method, userId, body) {
+    let auth = await token();
+    const url = `${baseUrl}/api/v2/users/${encodeURIComponent(userId)}${method === 'GET' ? '?fields=app_metadata&include_fields=true' : ''}`;
+    const result = await judged(
+      () => call(fetchImpl, url, {
+        method,
+        headers: { authorization: `Bearer ${auth.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      }, timeoutMs),
+      () => auth.fromCache,
+      async () => {
+        cached = null;
+        auth = await token();
+      },
+    );
+    if (!isPlainObject(result.body)) throw failure('ERR_MGMT_RESPONSE', 'the Management API answer is unusable');
+    return result.body;
+  }
+
+  /** The user's sealed_refresh_tokens as stored now (an object; {} when absent). */
+  async function sealedMap(userId) {
+    const user = await users('GET', userId);
+    const appMetadata = user.app_metadata == null ? {} : user.app_metadata;
+    const map = isPlainObject(appMetadata) ? appMetadata[SEALED_KEY] : undefined;
+    if (map == null) return {};
+    // Like the login planner: never overwrite what cannot be read.
+    if (!isPlainObject(map)) throw failure('ERR_USER_INVALID', 'app_metadata.sealed_refresh_tokens is not an object');
+    return map;
+  }
+
+  return {
+    getUser: (userId) => users('GET', userId),
+    /** Writes the Google entry, keeping other providers' entries (PATCH merges top-level keys only). */
+    async setSealed(userId, sealed) {
+      const map = await sealedMap(userId);
+      await users('PATCH', userId, { app_metadata: { [SEALED_KEY]: { ...map, [GOOGLE_CONNECTION]: sealed } } });
+    },
+    /** Removes the Google entry; null removes sealed_refresh_tokens when nothing else is left. */
+    async clearSealed(userId) {
+      const map = await sealedMap(userId);
+      if (!(GOOGLE_CONNECTION in map)) return false;
+      const { [GOOGLE_CONNECTION]: removed, ...rest } = map;
+      await users('PATCH', userId, { app_metadata: { [SEALED_KEY]: Object.keys(rest).length > 0 ? rest : null } });
+      return true;
+    },
+  };
+}
+
+function bind(coreOrLoader) {
+  const getCore = typeof coreOrLoader === 'function' ? coreOrLoader : () => coreOrLoader;
+
+  /**
+   * Opens a sealed value: the JWE itself, or the user's app_metadata (the Google entry
+   * of sealed_refresh_tokens is read there). Throws the core's coded errors.
+   */
+  function openSealed(source, keySetJson, userId) {
+    return getCore().open(source, keySetJson, userId);
+  }
+
+  /**
+   * Google access tokens for the app's backend.
+   * @param {object} o
+   * @param {string} o.keys           the JWK Set (TOKENSEAL_KEYS)
+   * @param {string} o.clientId       the Google OAuth client of the Auth0 google-oauth2 connection
+   * @param {string} o.clientSecret
+   * @param {string} [o.tokenEndpoint]
+   * @param {number} [o.skewSeconds]  refresh this long before expiry
+   * @param {() => number} [o.now]    clock in milliseconds
+   * @param {typeof fetch} [o.fetch]
+   * @param {number} [o.timeoutMs]    per HTTP call
+   * @param {(userId: string) => Promise<object>} [o.loadUser] lets accessToken() take a user id
+   * @param {(userId: string, sealedJwe: string) => Promise<void>} [o.saveSealed] stores a rotated token
+   * @param {{ domain?: string, baseUrl?: string, audience?: string, clientId: string, clientSecret: string, budgetMs?: number }} [o.management]
+   *        a machine-to-machine application with read:users and update:users_app_metadata
+   * @param {object} [o.core]         the tokenseal core (tests)
+   */
+  function createGoogleTokens(o) {
+    if (!o || typeof o !== 'object') throw new TypeError('createGoogleTokens needs an options object');
+    const core = o.core || getCore();
+    const {
+      keys,
+      clientId,
+      clientSecret,
+      tokenEndpoint = GOOGLE_TOKEN_ENDPOINT,
+      skewSeconds = 60,
+      now = () => Date.now(),
+      fetch: fetchImpl = globalThis.fetch,
+      timeoutMs = 5000,
+      loadUser,
+      saveSealed,
+      management,
+    } = o;
+    for (const [name, value] of [['keys', keys], ['clientId', clientId], ['clientSecret', clientSecret], ['tokenEndpoint', tokenEndpoint]]) {
+      if (typeof value !== 'string' || value === '') throw new TypeError(`createGoogleTokens: ${name} must be a non-empty string`);
+    }
+    if (typeof fetchImpl !== 'function') throw new TypeError('createGoogleTokens: no fetch implementation');
+    if (!(Number.isFinite(skewSeconds) && skewSeconds >= 0)) throw new TypeError('createGoogleTokens: skewSeconds must be a number >= 0');
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createGoogleTokens: timeoutMs must be a number > 0');
+    if (management !== undefined) {
+      if (!isPlainObject(management) || !(management.domain || management.baseUrl)
+        || typeof management.clientId !== 'string' || typeof management.clientSecret !== 'string') {
+        throw new TypeError('createGoogleTokens: management needs domain (or baseUrl), clientId and clientSecret');
+      }
+    }
+    const mgmt = management ? managementClient(core, management, fetchImpl, now, timeoutMs) : null;
+    const nowSeconds = () => Math.floor(now() / 1000);
+
+    // userId -> { refreshToken, superseded: string[], accessToken, expiresAt, scope, unsaved }
+    const entries = new Map();
+    // userId -> Promise: one refresh (or save) at a time per user.
+    const inflight = new Map();
+
+    const fresh = (entry) => entry && entry.accessToken !== null && !entry.unsaved
+      && !core.needsRefresh(entry.expiresAt, nowSeconds(), skewSeconds);
+    const view = (entry) => ({ accessToken: entry.accessToken, expiresAt: entry.expiresAt, scope: entry.scope });
+
+    async function persist(userId, sealed) {
+      if (typeof saveSealed === 'function') {
+        try {
+          await saveSealed(userId, sealed);
+        } catch {
+          throw failure('ERR_SAVE_FAILED', 'saveSealed failed to store the rotated refresh token');
+        }
+      } else if (mgmt) {
+        await mgmt.setSealed(userId, sealed);
+      }
+      // Neither: the rotated token lives in this process only (documented).
+    }
+
+    /** The refresh token to use: the one sealed for the user, unless it is one we replaced. */
+    function currentRefreshToken(user) {
+      const opened = core.open(user.app_metadata == null ? {} : user.app_metadata, keys, user.user_id);
+      const entry = entries.get(user.user_id);
+      if (entry && (entry.refreshToken === opened || entry.superseded.includes(opened))) return entry;
+      // A value we have not seen: a new consent (or the first call). Start over with it.
+      const adopted = { refreshToken: opened, superseded: [], accessToken: null, expiresAt: null, scope: null, unsaved: null };
+      entries.set(user.user_id, adopted);
+      return adopted;
+    }
+
+    async function refresh(user) {
+      const userId = user.user_id;
+      let entry = entries.get(userId);
+      if (entry && entry.unsaved) {
+        // A rotated token whose save failed earlier: store it before anything else.
+        await persist(userId, entry.unsaved);
+        entry.unsaved = null;
+      }
+      if (fresh(entry)) return view(entry);
+      try {
+        entry = currentRefreshToken(user);
+      } catch (error) {
+        entries.delete(userId);
+        throw error;
+      }
+      const sent = entry.refreshToken;
+      const response = await call(fetchImpl, tokenEndpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: core.refreshRequestBody(sent, clientId, clientSecret),
+      }, timeoutMs);
+      if (response.status === 0) {
+        throw failure('ERR_PROVIDER_UNAVAILABLE', response.timedOut ? 'the token endpoint did not answer in time' : 'the token endpoint could not be reached');
+      }
+      let grant;
+      try {
+        grant = core.parseRefreshResponse(response.status, response.body, nowSeconds());
+      } catch (error) {
+        // invalid_grant: the refresh token is dead. Forget everything cached for the user;
+        // the sealed value stays where it is (clearSealed is the app's decision).
+        if (error && error.code === 'ERR_RECONSENT_REQUIRED') entries.delete(userId);
+        throw error;
+      }
+      entry.accessToken = grant.accessToken;
+      entry.expiresAt = grant.expiresAt;
+      entry.scope = grant.scope;
+      if (grant.refreshToken !== null && grant.refreshToken !== sent) {
+        // Google rotated it: use the new one from now on, and store it sealed.
+        entry.superseded = [sent, ...entry.superseded].slice(0, SUPERSEDED_KEPT);
+        entry.refreshToken = grant.refreshToken;
+        entry.unsaved = core.seal(grant.refreshToken, keys, userId);
+        await persist(userId, entry.unsaved);
+        entry.unsaved = null;
+      }
+      return view(entry);
+    }
+
+    function singleFlight(userId, run) {
+      const pending = inflight.get(userId);
+      if (pending) return pending;
+      const promise = run().finally(() => {
+        if (inflight.get(userId) === promise) inflight.delete(userId);
+      });
+      inflight.set(userId, promise);
+      return promise;
+    }
+
+    async function resolveUser(userOrId) {
+      let user = userOrId;
+      if (typeof userOrId === 'string') {
+        if (typeof loadUser === 'function') user = await loadUser(userOrId);
+        else if (mgmt) user = await mgmt.getUser(userOrId);
+        else throw failure('ERR_CONFIG_INCOMPLETE', 'a user id needs loadUser or management');
+        if (isPlainObject(user) && user.user_id === undefined) user = { ...user, user_id: userOrId };
+        if (isPlainObject(user) && user.user_id !== userOrId) throw failure('ERR_USER_INVALID', 'the loaded user has another user_id');
+      }
+      if (!isPlainObject(user) || typeof user.user_id !== 'string' || user.user_id === '') {
+        throw failure('ERR_USER_INVALID', 'accessToken needs a user with a string user_id');
+      }
+      return user;
+    }
+
+    /**
+     * A valid Google access token for the user: the cached one, or a new one from one
+     * shared refresh. Resolves to { accessToken, expiresAt (epoch seconds), scope }.
+     * @param {{ user_id: string, app_metadata?: object } | string} userOrId
+     */
+    async function accessToken(userOrId) {
+      const userId = typeof userOrId === 'string' ? userOrId : isPlainObject(userOrId) ? userOrId.user_id : undefined;
+      if (typeof userId !== 'string' || userId === '') {
+        throw failure('ERR_USER_INVALID', 'accessToken needs a user with a string user_id (or a user id)');
+      }
+      const entry = entries.get(userId);
+      if (fresh(entry)) return view(entry);
+      return singleFlight(userId, async () => refresh(await resolveUser(userOrId)));
+    }
+
+    /**
+     * Removes app_metadata.sealed_refresh_tokens["google-oauth2"] through the
+     * Management API (other providers' entries are kept; sealed_refresh_tokens becomes
+     * null when none is left), so the next login's claim says "missing". Resolves to
+     * true when something was removed. Never called by this module itself.
+     */
+    async function clearSealed(userId) {
+      if (!mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'clearSealed needs management');
+      if (typeof userId !== 'string' || userId === '') throw failure('ERR_USER_ID_INVALID', 'clearSealed needs a user id');
+      const pending = inflight.get(userId);
+      if (pending) await pending.catch(() => {});
+      entries.delete(userId);
+      return mgmt.clearSealed(userId);
+    }
+
+    /** Drops what is cached for a user (for example after the user logged out). */
+    function forget(userId) {
+      entries.delete(userId);
+    }
+
+    return { accessToken, clearSealed, forget };
+  }
+
+  return { openSealed, createGoogleTokens };
+}
+
+const bound = bind(loadDefaultCore);
+
+module.exports = {
+  openSealed: bound.openSealed,
+  createGoogleTokens: bound.createGoogleTokens,
+  reconsentAuthorizeParams,
+  /** The same API over another core (tests, or a core loaded some other way). */
+  withCore: (core) => ({ ...bind(core), reconsentAuthorizeParams }),
+  GOOGLE_TOKEN_ENDPOINT,
+  GOOGLE_CONNECTION,
+  OFFLINE_ACCESS_CLAIM,
+};
