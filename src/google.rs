@@ -51,8 +51,10 @@ impl fmt::Debug for AccessToken {
 pub struct AccessGrant {
     /// The new access token.
     pub access_token: AccessToken,
-    /// When it expires, seconds since the Unix epoch: the `id_token`'s `exp` when one
-    /// came back (Google sets it to the access token's expiry), else `now + expires_in`.
+    /// When it expires, seconds since the Unix epoch: `now + expires_in`, or the
+    /// `id_token`'s `exp` when one came back and is earlier. Google issues both for an
+    /// hour, and the exact `exp` avoids drift; taking the earlier of the two never
+    /// hands out an access token that has already expired when the lifetimes differ.
     pub expires_at: u64,
     /// Granted scopes, space-separated, when Google says.
     pub scope: Option<String>,
@@ -85,7 +87,7 @@ pub fn refresh_request_body(
     body
 }
 
-/// Reads the token endpoint's answer.
+/// Reads the token endpoint's answer; `status` 0 means no answer came.
 ///
 /// # Errors
 /// [`Error::ReconsentRequired`] for `invalid_grant`; [`Error::ProviderRejected`] for
@@ -101,7 +103,7 @@ pub fn parse_refresh_response(status: u16, body: &str, now: u64) -> Result<Acces
             .and_then(Json::as_str);
         return Err(match (status, error) {
             (_, Some("invalid_grant")) => Error::ReconsentRequired,
-            (429 | 500..=599, _) => Error::ProviderUnavailable,
+            (0 | 429 | 500..=599, _) => Error::ProviderUnavailable,
             _ => Error::ProviderRejected,
         });
     }
@@ -114,15 +116,15 @@ pub fn parse_refresh_response(status: u16, body: &str, now: u64) -> Result<Acces
         return Err(Error::ProviderResponse);
     }
     let id_token = text("id_token").map(str::to_owned);
-    let expires_at = id_token
-        .as_deref()
-        .and_then(jwt_exp)
-        .or_else(|| {
-            json.get("expires_in")
-                .and_then(Json::as_u64)
-                .map(|s| now.saturating_add(s))
-        })
-        .ok_or(Error::ProviderResponse)?;
+    let by_lifetime = json
+        .get("expires_in")
+        .and_then(Json::as_u64)
+        .map(|s| now.saturating_add(s));
+    let by_id_token = id_token.as_deref().and_then(jwt_exp);
+    let expires_at = match (by_lifetime, by_id_token) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).ok_or(Error::ProviderResponse)?,
+    };
     let refresh_token = match text("refresh_token") {
         Some(t) => Some(RefreshToken::new(t).map_err(|_| Error::ProviderResponse)?),
         None => None,
@@ -206,13 +208,42 @@ mod tests {
     }
 
     #[test]
-    fn id_token_exp_wins_and_a_rotated_refresh_token_is_kept() {
+    fn the_earlier_expiry_wins_and_a_rotated_refresh_token_is_kept() {
         let body = format!(
             r#"{{"access_token":"ya29.x","expires_in":3599,"token_type":"bearer","id_token":"{}","refresh_token":"1//rotated"}}"#,
             jwt(r#"{"iss":"https://accounts.google.com","exp":1763773000}"#)
         );
         let grant = parse_refresh_response(200, &body, NOW).expect("valid");
-        assert_eq!(grant.expires_at, 1_763_773_000);
+        assert_eq!(
+            grant.expires_at, 1_763_773_000,
+            "the id_token's exact exp, earlier than now + 3599"
+        );
+        // An id_token living longer than the access token must not extend it.
+        let body = format!(
+            r#"{{"access_token":"ya29.x","expires_in":2,"token_type":"Bearer","id_token":"{}"}}"#,
+            jwt(r#"{"exp":1763773000}"#)
+        );
+        assert_eq!(
+            parse_refresh_response(200, &body, NOW)
+                .expect("valid")
+                .expires_at,
+            NOW + 2
+        );
+        let body = format!(
+            r#"{{"access_token":"ya29.x","token_type":"Bearer","id_token":"{}"}}"#,
+            jwt(r#"{"exp":1763773000}"#)
+        );
+        assert_eq!(
+            parse_refresh_response(200, &body, NOW)
+                .expect("valid")
+                .expires_at,
+            1_763_773_000
+        );
+        let body = format!(
+            r#"{{"access_token":"ya29.x","expires_in":3599,"token_type":"bearer","id_token":"{}","refresh_token":"1//rotated"}}"#,
+            jwt(r#"{"iss":"https://accounts.google.com","exp":1763773000}"#)
+        );
+        let grant = parse_refresh_response(200, &body, NOW).expect("valid");
         assert_eq!(
             grant
                 .refresh_token
@@ -233,7 +264,8 @@ mod tests {
 
     #[test]
     fn errors_are_typed() {
-        let cases: [(u16, &str, Error); 8] = [
+        let cases: [(u16, &str, Error); 9] = [
+            (0, "", Error::ProviderUnavailable),
             (
                 400,
                 r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,

@@ -585,9 +585,14 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
     })
 }
 
-/// The sealed Google value in an `app_metadata` object, if one is stored as a string.
+/// The sealed Google value stored in a user's `app_metadata`, given either the
+/// `app_metadata` object or the whole user.
 #[must_use]
-pub fn stored_sealed_value(app_metadata: &Json) -> Option<&str> {
+pub fn stored_sealed_value(app_metadata_or_user: &Json) -> Option<&str> {
+    let app_metadata = match app_metadata_or_user.get("app_metadata") {
+        Some(inner @ Json::Object(_)) => inner,
+        _ => app_metadata_or_user,
+    };
     app_metadata.get(SEALED_KEY)?.get(GOOGLE_PROVIDER)?.as_str()
 }
 

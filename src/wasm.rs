@@ -95,10 +95,10 @@ pub fn seal(
 }
 
 /// Opens a sealed value bound to `userId` and returns the refresh token. `sealed` is the
-/// JWE itself, or the user's `app_metadata` object holding it.
+/// JWE itself, the user's `app_metadata` object holding it, or the whole user.
 ///
 /// # Errors
-/// Throws `ERR_SEALED_MISSING` when an `app_metadata` holds no sealed value, a key-set
+/// Throws `ERR_SEALED_MISSING` when an object holds no sealed value, a key-set
 /// code, `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`,
 /// `ERR_VERSION_UNSUPPORTED`, `ERR_ALG_UNSUPPORTED`, `ERR_SUBJECT_MISMATCH`,
 /// `ERR_KEY_UNKNOWN`, `ERR_DECRYPT` or `ERR_TOKEN_INVALID`.

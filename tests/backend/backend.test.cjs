@@ -1,0 +1,460 @@
+'use strict';
+// js-shim/backend.js against a real OAuth 2.0 server on loopback playing Google's token
+// endpoint (oidc-provider, see google-standin.mjs) and the local Management API stand-in
+// (tests/auth0-standin/management-api.cjs). Every server listens on 127.0.0.1, port 0,
+// and is closed by the test that started it.
+//
+// Install once: (cd tests/backend && npm ci). Run: node --test tests/backend/
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const http = require('node:http');
+const util = require('node:util');
+const path = require('node:path');
+
+const core = require('../../pkg/tokenseal.js');
+const backend = require('../../js-shim/backend.js');
+const { startManagementApi } = require('../auth0-standin/management-api.cjs');
+
+const standinModule = import(path.join(__dirname, 'google-standin.mjs'));
+const startGoogle = async (o) => (await standinModule).startGoogleStandin(o);
+
+const KEYS = core.generateKeySet();
+const OTHER_KEYS = core.generateKeySet();
+const USER_ID = 'google-oauth2|104200000000000000001';
+const OTHER_USER_ID = 'google-oauth2|104200000000000000002';
+const SKEW = 60;
+
+/** A clock the test moves; starts at the real time, as the provider's clock. */
+function clock() {
+  let offsetMs = 0;
+  return {
+    now: () => Date.now() + offsetMs,
+    advanceTo(epochSeconds) { offsetMs = epochSeconds * 1000 - Date.now(); },
+    advance(seconds) { offsetMs += seconds * 1000; },
+    // Back to the provider's (real) clock: tokens the provider issues after an advance
+    // carry an id_token exp on its clock, which the core takes as expiresAt.
+    reset() { offsetMs = 0; },
+  };
+}
+
+function userWith(refreshToken, userId = USER_ID, keys = KEYS, extra = {}) {
+  return {
+    user_id: userId,
+    app_metadata: { [`sealed_refresh_tokens`]: { ...extra, 'google-oauth2': core.seal(refreshToken, keys, userId) } },
+  };
+}
+
+function tokens(google, c, more = {}) {
+  return backend.createGoogleTokens({
+    keys: KEYS,
+    clientId: google.clientId,
+    clientSecret: google.clientSecret,
+    tokenEndpoint: google.tokenEndpoint,
+    skewSeconds: SKEW,
+    now: c.now,
+    ...more,
+  });
+}
+
+async function rejectsWithCode(promise, code) {
+  let caught;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught, `expected a rejection with ${code}`);
+  assert.equal(caught.code, code, `code ${caught.code} (${caught.message})`);
+  assert.ok(caught instanceof Error);
+  return caught;
+}
+
+test('openSealed opens the JWE and app_metadata, and refuses another user or nothing', async () => {
+  const user = userWith('1//0refresh-token-a');
+  const jwe = user.app_metadata.sealed_refresh_tokens['google-oauth2'];
+  assert.equal(backend.openSealed(jwe, KEYS, USER_ID), '1//0refresh-token-a');
+  assert.equal(backend.openSealed(user.app_metadata, KEYS, USER_ID), '1//0refresh-token-a');
+  assert.throws(() => backend.openSealed(jwe, KEYS, OTHER_USER_ID), { code: 'ERR_SUBJECT_MISMATCH' });
+  assert.throws(() => backend.openSealed(jwe, OTHER_KEYS, USER_ID), { code: 'ERR_KEY_UNKNOWN' });
+  assert.throws(() => backend.openSealed({}, KEYS, USER_ID), { code: 'ERR_SEALED_MISSING' });
+});
+
+test('reconsentAuthorizeParams: what the SPA passes to /authorize for Google consent', () => {
+  assert.deepEqual(backend.reconsentAuthorizeParams(), { connection: 'google-oauth2', access_type: 'offline', prompt: 'consent' });
+  assert.deepEqual(
+    backend.reconsentAuthorizeParams({ connectionScope: ['https://www.googleapis.com/auth/drive.file', 'https://www.googleapis.com/auth/calendar.readonly'] }),
+    {
+      connection: 'google-oauth2',
+      access_type: 'offline',
+      prompt: 'consent',
+      connection_scope: 'https://www.googleapis.com/auth/drive.file,https://www.googleapis.com/auth/calendar.readonly',
+    },
+  );
+  assert.ok(!('approval_prompt' in backend.reconsentAuthorizeParams()), 'Google refuses prompt and approval_prompt together');
+});
+
+test('a refresh returns an access token that works at the provider (userinfo, introspection)', async () => {
+  const google = await startGoogle({ accessTokenTtl: 600 });
+  try {
+    const rt = await google.issueRefreshToken('acct-works');
+    const c = clock();
+    const result = await tokens(google, c).accessToken(userWith(rt));
+    assert.equal(typeof result.accessToken, 'string');
+    assert.equal(google.refreshRequests().length, 1);
+    const request = google.refreshRequests()[0];
+    assert.equal(request.contentType, 'application/x-www-form-urlencoded');
+    assert.equal(request.params.refresh_token, rt);
+    assert.equal(request.params.client_id, google.clientId);
+    assert.equal(request.status, 200);
+    // expiresAt comes from the id_token's exp (openid scope), as Google sets it.
+    const idToken = request.response.id_token;
+    const exp = JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url').toString()).exp;
+    assert.equal(result.expiresAt, exp);
+    assert.equal(result.scope, 'openid email offline_access');
+
+    const info = await google.userinfo(result.accessToken);
+    assert.equal(info.status, 200);
+    assert.equal(info.body.sub, 'acct-works');
+    const intro = await google.introspect(result.accessToken);
+    assert.equal(intro.active, true);
+    assert.equal(intro.sub, 'acct-works');
+    assert.equal(intro.client_id, google.clientId);
+    assert.equal(intro.exp, result.expiresAt);
+  } finally {
+    await google.close();
+  }
+});
+
+test('no refresh while the cached token is valid; a user id works with loadUser', async () => {
+  const google = await startGoogle({ accessTokenTtl: 600 });
+  try {
+    const user = userWith(await google.issueRefreshToken('acct-cache'));
+    const c = clock();
+    let loads = 0;
+    const t = tokens(google, c, { loadUser: async (id) => { loads += 1; assert.equal(id, USER_ID); return user; } });
+    const first = await t.accessToken(user);
+    for (let i = 0; i < 20; i += 1) {
+      c.advance(10); // 200 s in all, far from expiresAt - skew
+      assert.deepEqual(await t.accessToken(i % 2 ? user : USER_ID), first);
+    }
+    assert.equal(google.refreshRequests().length, 1, 'one refresh for 21 calls');
+    assert.equal(loads, 0, 'the cached path does not even load the user');
+  } finally {
+    await google.close();
+  }
+});
+
+test('expiry is honoured: exactly one new refresh at expiresAt - skew, not before', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300 });
+  try {
+    const user = userWith(await google.issueRefreshToken('acct-expiry'));
+    const c = clock();
+    const t = tokens(google, c);
+    const first = await t.accessToken(user);
+    c.advanceTo(first.expiresAt - SKEW - 1);
+    assert.equal((await t.accessToken(user)).accessToken, first.accessToken);
+    assert.equal(google.refreshRequests().length, 1, 'still valid one second before the skew window');
+    c.advanceTo(first.expiresAt - SKEW);
+    const second = await t.accessToken(user);
+    assert.notEqual(second.accessToken, first.accessToken);
+    assert.equal(google.refreshRequests().length, 2, 'exactly one new refresh');
+    assert.ok(second.expiresAt >= first.expiresAt);
+    c.reset();
+    assert.equal((await t.accessToken(user)).accessToken, second.accessToken);
+    assert.equal(google.refreshRequests().length, 2);
+    assert.ok(!('refresh_token' in google.refreshRequests()[0].response), 'the answer had no refresh token (as at Google)');
+    assert.equal(google.refreshRequests()[1].params.refresh_token, google.refreshRequests()[0].params.refresh_token, 'the old refresh token is kept');
+    assert.equal((await google.userinfo(second.accessToken)).status, 200);
+  } finally {
+    await google.close();
+  }
+});
+
+test('100 concurrent accessToken() calls for one user share one refresh request', async () => {
+  const google = await startGoogle({ accessTokenTtl: 600 });
+  try {
+    const user = userWith(await google.issueRefreshToken('acct-concurrent'));
+    const t = tokens(google, clock());
+    const results = await Promise.all(Array.from({ length: 100 }, () => t.accessToken(user)));
+    assert.equal(google.refreshRequests().length, 1);
+    assert.equal(new Set(results.map((r) => r.accessToken)).size, 1);
+    // Two users at once: one refresh each.
+    const other = userWith(await google.issueRefreshToken('acct-concurrent-2'), OTHER_USER_ID);
+    const both = await Promise.all(Array.from({ length: 50 }, (_, i) => t.accessToken(i % 2 ? user : other)));
+    assert.equal(google.refreshRequests().length, 2);
+    assert.equal(new Set(both.map((r) => r.accessToken)).size, 2);
+  } finally {
+    await google.close();
+  }
+});
+
+test('a failed shared refresh rejects every waiter once, and is not kept in flight', async () => {
+  const google = await startGoogle();
+  try {
+    const user = userWith(await google.issueRefreshToken('acct-fail'));
+    const t = tokens(google, clock(), { clientSecret: 'GOCSPX-wrong-secret' });
+    const settled = await Promise.allSettled(Array.from({ length: 20 }, () => t.accessToken(user)));
+    assert.ok(settled.every((s) => s.status === 'rejected' && s.reason.code === 'ERR_PROVIDER_REJECTED'));
+    assert.equal(google.requests.length, 1, 'one request for 20 callers');
+    await rejectsWithCode(t.accessToken(user), 'ERR_PROVIDER_REJECTED');
+    assert.equal(google.requests.length, 2, 'the failed promise was cleared: a later call tries again');
+  } finally {
+    await google.close();
+  }
+});
+
+test('a revoked refresh token: ERR_RECONSENT_REQUIRED, cached token dropped, nothing cleared', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300 });
+  const mgmtApi = await startManagementApi({
+    users: [{ user_id: USER_ID, identities: [{ provider: 'google-oauth2', connection: 'google-oauth2', user_id: '1042' }] }],
+    clients: [{ clientId: 'm2m', clientSecret: 'm2m-secret-value-1234', scopes: ['read:users', 'update:users_app_metadata'] }],
+  });
+  try {
+    const rt = await google.issueRefreshToken('acct-revoked');
+    const user = userWith(rt);
+    mgmtApi.store.updateUser(USER_ID, { app_metadata: user.app_metadata });
+    const c = clock();
+    const t = tokens(google, c, { management: { baseUrl: mgmtApi.baseUrl, clientId: 'm2m', clientSecret: 'm2m-secret-value-1234' } });
+    const first = await t.accessToken(user);
+    await google.revoke(rt);
+    c.advanceTo(first.expiresAt); // past expiresAt - skew
+    const error = await rejectsWithCode(t.accessToken(user), 'ERR_RECONSENT_REQUIRED');
+    assert.equal(error.name, 'TokenSealError');
+    assert.equal(google.refreshRequests().at(-1).response.error, 'invalid_grant');
+    // Dropped: even with the clock back inside the old token's lifetime, the next call
+    // goes to the token endpoint instead of answering from the cache.
+    c.advanceTo(first.expiresAt - 200);
+    await rejectsWithCode(t.accessToken(user), 'ERR_RECONSENT_REQUIRED');
+    assert.equal(google.refreshRequests().length, 3);
+    // Never cleared automatically: the sealed value is still stored.
+    assert.equal(mgmtApi.count('users.patch'), 0);
+    assert.equal(mgmtApi.store.getUser(USER_ID).app_metadata.sealed_refresh_tokens['google-oauth2'], user.app_metadata.sealed_refresh_tokens['google-oauth2']);
+  } finally {
+    await Promise.all([google.close(), mgmtApi.close()]);
+  }
+});
+
+test('rotation: the new refresh token is sealed for the user, saved, and used next', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300, rotateRefreshToken: true });
+  try {
+    const rt0 = await google.issueRefreshToken('acct-rotate');
+    const user = userWith(rt0);
+    const saved = [];
+    const c = clock();
+    const t = tokens(google, c, { saveSealed: async (userId, jwe) => { saved.push({ userId, jwe }); } });
+    const first = await t.accessToken(user);
+    assert.equal(saved.length, 1);
+    assert.equal(saved[0].userId, USER_ID);
+    const rt1 = google.refreshRequests()[0].response.refresh_token;
+    assert.notEqual(rt1, rt0, 'the provider rotated it');
+    assert.equal(backend.openSealed(saved[0].jwe, KEYS, USER_ID), rt1, 'the saved JWE opens to the new token');
+    assert.throws(() => backend.openSealed(saved[0].jwe, KEYS, OTHER_USER_ID), { code: 'ERR_SUBJECT_MISMATCH' }, 'bound to the user');
+    assert.equal(core.inspect(saved[0].jwe).sub, USER_ID);
+    assert.equal((await google.provider.RefreshToken.find(rt0)).consumed > 0, true, 'the old one is consumed at the provider');
+
+    // Next refresh, even with the caller's stale user object (still holding rt0): rt1 is sent.
+    c.advanceTo(first.expiresAt);
+    const second = await t.accessToken(user);
+    assert.equal(google.refreshRequests().length, 2);
+    assert.equal(google.refreshRequests()[1].params.refresh_token, rt1);
+    assert.equal(google.refreshRequests()[1].status, 200);
+    const rt2 = google.refreshRequests()[1].response.refresh_token;
+    assert.equal(saved.length, 2);
+    assert.equal(backend.openSealed(saved[1].jwe, KEYS, USER_ID), rt2);
+    assert.equal((await google.userinfo(second.accessToken)).status, 200);
+
+    // A new process that loads the saved value starts from rt2.
+    const t2 = tokens(google, c, { saveSealed: async (userId, jwe) => { saved.push({ userId, jwe }); } });
+    await t2.accessToken({ user_id: USER_ID, app_metadata: { sealed_refresh_tokens: { 'google-oauth2': saved[1].jwe } } });
+    assert.equal(google.refreshRequests()[2].params.refresh_token, rt2);
+    assert.equal(google.refreshRequests()[2].status, 200);
+  } finally {
+    await google.close();
+  }
+});
+
+test('rotation through the Management API keeps other providers; a failed save is retried', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300, rotateRefreshToken: true });
+  const mgmtApi = await startManagementApi({
+    users: [{ user_id: USER_ID, identities: [{ provider: 'google-oauth2', connection: 'google-oauth2', user_id: '1042' }] }],
+    clients: [{ clientId: 'm2m', clientSecret: 'm2m-secret-value-1234', scopes: ['read:users', 'update:users_app_metadata'] }],
+  });
+  try {
+    const rt0 = await google.issueRefreshToken('acct-rotate-mgmt');
+    const user = userWith(rt0, USER_ID, KEYS, { github: 'another-providers-value' });
+    mgmtApi.store.updateUser(USER_ID, { app_metadata: { ...user.app_metadata, plan: 'pro' } });
+    const c = clock();
+    const t = tokens(google, c, { management: { baseUrl: mgmtApi.baseUrl, clientId: 'm2m', clientSecret: 'm2m-secret-value-1234' } });
+    const first = await t.accessToken(USER_ID); // a user id: read through the Management API
+    const rt1 = google.refreshRequests()[0].response.refresh_token;
+    const stored = mgmtApi.store.getUser(USER_ID).app_metadata;
+    assert.equal(stored.plan, 'pro');
+    assert.equal(stored.sealed_refresh_tokens.github, 'another-providers-value');
+    assert.equal(backend.openSealed(stored, KEYS, USER_ID), rt1);
+    assert.equal(mgmtApi.count('users.patch'), 1);
+
+    // The PATCH fails (503 twice: the core allows one retry): the call rejects, the
+    // rotated token stays in memory and is saved on the next call.
+    mgmtApi.setFault({ path: 'user', method: 'PATCH', kind: '5xx', times: 2 });
+    c.advanceTo(first.expiresAt);
+    await rejectsWithCode(t.accessToken(user), 'ERR_MGMT_UNAVAILABLE');
+    const rt2 = google.refreshRequests()[1].response.refresh_token;
+    c.reset();
+    const again = await t.accessToken(user);
+    assert.equal(google.refreshRequests().length, 2, 'no extra refresh: the token from before is used');
+    assert.equal(backend.openSealed(mgmtApi.store.getUser(USER_ID).app_metadata, KEYS, USER_ID), rt2);
+    assert.equal((await google.userinfo(again.accessToken)).status, 200);
+  } finally {
+    await Promise.all([google.close(), mgmtApi.close()]);
+  }
+});
+
+test('clearSealed removes only the Google entry; the next login says "missing"', async () => {
+  const mgmtApi = await startManagementApi({
+    users: [
+      { user_id: USER_ID, identities: [{ provider: 'google-oauth2', connection: 'google-oauth2', user_id: '1042' }] },
+      { user_id: OTHER_USER_ID, identities: [{ provider: 'google-oauth2', connection: 'google-oauth2', user_id: '1043' }] },
+    ],
+    clients: [{ clientId: 'm2m', clientSecret: 'm2m-secret-value-1234', scopes: ['read:users', 'update:users_app_metadata'] }],
+  });
+  try {
+    const both = userWith('1//0token-both', USER_ID, KEYS, { github: 'kept' });
+    const only = userWith('1//0token-only', OTHER_USER_ID);
+    mgmtApi.store.updateUser(USER_ID, { app_metadata: { ...both.app_metadata, plan: 'pro' } });
+    mgmtApi.store.updateUser(OTHER_USER_ID, { app_metadata: { ...only.app_metadata, plan: 'free' } });
+    const t = backend.createGoogleTokens({
+      keys: KEYS,
+      clientId: 'google-client',
+      clientSecret: 'google-secret',
+      management: { baseUrl: mgmtApi.baseUrl, clientId: 'm2m', clientSecret: 'm2m-secret-value-1234' },
+    });
+
+    assert.equal(await t.clearSealed(USER_ID), true);
+    assert.deepEqual(mgmtApi.store.getUser(USER_ID).app_metadata, { sealed_refresh_tokens: { github: 'kept' }, plan: 'pro' });
+    assert.equal(await t.clearSealed(OTHER_USER_ID), true);
+    assert.deepEqual(mgmtApi.store.getUser(OTHER_USER_ID).app_metadata, { plan: 'free' }, 'null removed sealed_refresh_tokens');
+    assert.equal(await t.clearSealed(OTHER_USER_ID), false, 'nothing left to remove: no write');
+    assert.equal(mgmtApi.count('users.patch'), 2);
+    assert.equal(mgmtApi.count('token'), 1, 'the Management API token is cached');
+
+    for (const id of [USER_ID, OTHER_USER_ID]) {
+      const stored = mgmtApi.store.getUser(id);
+      assert.throws(() => backend.openSealed(stored.app_metadata, KEYS, id), { code: 'ERR_SEALED_MISSING' });
+      // What the post-login Action decides at the next (non-consent) login.
+      const plan = core.planLogin({ user: stored, connectionStrategy: 'google-oauth2', loginsCount: 5, read: 'never', claimNamespace: 'https://app.example/' }, KEYS);
+      assert.equal(plan.offlineAccess, 'missing');
+      assert.deepEqual(plan.claims, [{ name: 'https://app.example/google_offline_access', value: 'missing' }]);
+    }
+    await rejectsWithCode(t.accessToken(mgmtApi.store.getUser(USER_ID)), 'ERR_SEALED_MISSING');
+
+    const noMgmt = backend.createGoogleTokens({ keys: KEYS, clientId: 'x', clientSecret: 'y' });
+    await rejectsWithCode(noMgmt.clearSealed(USER_ID), 'ERR_CONFIG_INCOMPLETE');
+  } finally {
+    await mgmtApi.close();
+  }
+});
+
+test('a token endpoint that does not answer: ERR_PROVIDER_UNAVAILABLE after timeoutMs', async () => {
+  const sockets = new Set();
+  const hang = http.createServer(() => {}); // never answers
+  hang.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise((resolve) => hang.listen(0, '127.0.0.1', resolve));
+  try {
+    const t = backend.createGoogleTokens({
+      keys: KEYS, clientId: 'c', clientSecret: 'GOCSPX-hang-secret', tokenEndpoint: `http://127.0.0.1:${hang.address().port}/token`, timeoutMs: 200,
+    });
+    const started = Date.now();
+    const error = await rejectsWithCode(t.accessToken(userWith('1//0hang')), 'ERR_PROVIDER_UNAVAILABLE');
+    assert.ok(Date.now() - started < 2000);
+    assert.match(error.message, /in time/);
+  } finally {
+    await new Promise((resolve) => { hang.close(resolve); for (const s of sockets) s.destroy(); });
+  }
+});
+
+test('the injected core takes every decision; the cached path opens nothing', async () => {
+  const google = await startGoogle({ accessTokenTtl: 600 });
+  try {
+    const calls = {};
+    const counted = new Proxy(core, {
+      get(target, name) {
+        const value = target[name];
+        if (typeof value !== 'function') return value;
+        return (...args) => { calls[name] = (calls[name] || 0) + 1; return value(...args); };
+      },
+    });
+    const api = backend.withCore(counted);
+    const user = userWith(await google.issueRefreshToken('acct-core'));
+    const t = api.createGoogleTokens({ keys: KEYS, clientId: google.clientId, clientSecret: google.clientSecret, tokenEndpoint: google.tokenEndpoint });
+    await t.accessToken(user);
+    await t.accessToken(user);
+    await t.accessToken(user);
+    assert.equal(calls.open, 1);
+    assert.equal(calls.refreshRequestBody, 1);
+    assert.equal(calls.parseRefreshResponse, 1);
+    assert.equal(calls.needsRefresh, 2, 'the 2nd and 3rd calls ask the core, and are answered from the cache');
+    assert.equal(calls.seal, undefined, 'no rotation, no seal');
+    assert.equal(api.openSealed(user.app_metadata, KEYS, USER_ID).length > 0, true);
+  } finally {
+    await google.close();
+  }
+});
+
+test('secret scan: no error and no log line carries a token, a secret or a key', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300 });
+  const mgmtApi = await startManagementApi({
+    users: [{ user_id: USER_ID }],
+    clients: [{ clientId: 'm2m', clientSecret: 'm2m-secret-value-1234', scopes: ['read:users', 'update:users_app_metadata'] }],
+  });
+  const logged = [];
+  const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'];
+  const originals = Object.fromEntries(methods.map((m) => [m, console[m]]));
+  for (const m of methods) console[m] = (...args) => { logged.push(util.format(...args)); };
+  const errors = [];
+  const capture = async (promise) => {
+    try {
+      await promise;
+    } catch (error) {
+      errors.push(error);
+    }
+  };
+  try {
+    const rt = await google.issueRefreshToken('acct-scan');
+    const user = userWith(rt);
+    const c = clock();
+    const mgmt = { baseUrl: mgmtApi.baseUrl, clientId: 'm2m', clientSecret: 'm2m-secret-value-1234' };
+    const good = tokens(google, c, { management: mgmt });
+    const { accessToken } = await good.accessToken(user);
+
+    await capture(tokens(google, c, { clientSecret: 'GOCSPX-a-wrong-secret-xyz' }).accessToken(user)); // invalid_client
+    await capture(tokens(google, c, { keys: OTHER_KEYS }).accessToken(user)); // ERR_KEY_UNKNOWN
+    await capture(tokens(google, c).accessToken({ ...user, user_id: OTHER_USER_ID })); // ERR_SUBJECT_MISMATCH
+    await capture(tokens(google, c, { tokenEndpoint: 'http://127.0.0.1:9/token' }).accessToken(user)); // unreachable
+    await capture(tokens(google, c, { fetch: async () => new Response('{"access_token":"' + accessToken + '","token_type":"mac"}') }).accessToken(user)); // ERR_PROVIDER_RESPONSE
+    await capture(tokens(google, c, { saveSealed: async () => { throw new Error(`db down ${rt}`); }, fetch: async () => new Response(JSON.stringify({ access_token: accessToken, token_type: 'Bearer', expires_in: 60, refresh_token: '1//rotated-secret-token' })) }).accessToken(user)); // ERR_SAVE_FAILED
+    await capture(tokens(google, c, { management: { ...mgmt, clientSecret: 'm2m-wrong-secret-5678' } }).clearSealed(USER_ID)); // ERR_MGMT_UNAUTHORIZED
+    await google.revoke(rt);
+    c.advance(3600);
+    await capture(good.accessToken(user)); // ERR_RECONSENT_REQUIRED
+    await capture(good.accessToken({ user_id: USER_ID })); // ERR_SEALED_MISSING
+    await capture(good.accessToken({})); // ERR_USER_INVALID
+
+    const codes = errors.map((e) => e.code);
+    for (const code of ['ERR_PROVIDER_REJECTED', 'ERR_KEY_UNKNOWN', 'ERR_SUBJECT_MISMATCH', 'ERR_PROVIDER_UNAVAILABLE', 'ERR_PROVIDER_RESPONSE', 'ERR_SAVE_FAILED', 'ERR_MGMT_UNAUTHORIZED', 'ERR_RECONSENT_REQUIRED', 'ERR_SEALED_MISSING', 'ERR_USER_INVALID']) {
+      assert.ok(codes.includes(code), `${code} was exercised (got ${codes.join(', ')})`);
+    }
+    const secrets = [
+      rt, accessToken, '1//rotated-secret-token', google.clientSecret, 'GOCSPX-a-wrong-secret-xyz', 'm2m-secret-value-1234', 'm2m-wrong-secret-5678',
+      ...JSON.parse(KEYS).keys.map((k) => k.k), ...JSON.parse(OTHER_KEYS).keys.map((k) => k.k),
+    ];
+    for (const error of errors) {
+      const texts = [error.message, String(error), error.stack, util.inspect(error, { depth: 5, showHidden: true }), JSON.stringify(error)];
+      for (const text of texts) for (const secret of secrets) assert.ok(!String(text).includes(secret), `${error.code} leaks a secret`);
+    }
+    assert.deepEqual(logged, [], 'the module logs nothing');
+  } finally {
+    for (const m of methods) console[m] = originals[m];
+    await Promise.all([google.close(), mgmtApi.close()]);
+  }
+});
