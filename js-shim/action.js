@@ -25,17 +25,22 @@ function sleep(ms) {
 }
 
 /**
- * One HTTP call with a timeout. Resolves to what the core's judgeResponse needs plus
- * the body; never rejects (status 0 means no response).
+ * One HTTP call that ends by `deadline`: its timeout is the smaller of the per-call
+ * timeout and the budget left, and no call starts with less than `minCallMs` left.
+ * Redirects are refused: a redirect could carry the client secret or the Management API
+ * token to another origin. Resolves to what the core's judgeResponse needs plus the
+ * body; never rejects (status 0 means no response).
  */
-async function call(url, init, timeoutMs) {
+async function call(url, init, management, deadline) {
+  const timeoutMs = Math.min(management.timeoutMs, deadline - Date.now());
+  if (timeoutMs < management.minCallMs) return { status: 0, retryAfter: null, body: '', timedOut: true };
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    const response = await fetch(url, { ...init, signal: controller.signal });
+    const response = await fetch(url, { ...init, redirect: 'error', signal: controller.signal });
     const body = await response.text();
     return { status: response.status, retryAfter: response.headers.get('retry-after'), body, timedOut: false };
-  } catch (error) {
+  } catch {
     return { status: 0, retryAfter: null, body: '', timedOut: controller.signal.aborted };
   } finally {
     clearTimeout(timer);
@@ -74,7 +79,7 @@ async function judged(core, request, { budgetEndsAt, cachedToken, onReauthentica
 }
 
 /** A Management API token: from api.cache, or by the client-credentials grant. */
-async function managementToken(core, management, secrets, cache, budgetEndsAt) {
+async function managementToken(core, management, secrets, cache, budgetEndsAt, codes) {
   const cached = cache.get(management.cacheKey);
   if (cached && typeof cached.value === 'string') return { token: cached.value, fromCache: true };
   const result = await judged(
@@ -92,22 +97,25 @@ async function managementToken(core, management, secrets, cache, budgetEndsAt) {
             audience: management.audience,
           }),
         },
-        management.timeoutMs,
+        management,
+        budgetEndsAt,
       ),
     { budgetEndsAt, cachedToken: () => false, onReauthenticate: async () => ({}) },
   );
   if (result.code) return result;
   const token = result.body && result.body.access_token;
   if (typeof token !== 'string' || token.length === 0) return { code: 'ERR_MGMT_RESPONSE' };
+  const scopeNotice = core.tokenScopeNotice(result.body.scope);
+  if (scopeNotice) codes.push(scopeNotice);
   const ttl = core.tokenCacheTtlMs(result.body.expires_in);
   if (ttl > 0) cache.set(management.cacheKey, token, { ttl });
   return { token, fromCache: false };
 }
 
 /** GET /api/v2/users/{id}: the user with its IdP tokens. Resolves to { user } or { code }. */
-async function readUser(core, management, secrets, userId, cache) {
+async function readUser(core, management, secrets, userId, cache, codes) {
   const budgetEndsAt = Date.now() + management.budgetMs;
-  let auth = await managementToken(core, management, secrets, cache, budgetEndsAt);
+  let auth = await managementToken(core, management, secrets, cache, budgetEndsAt, codes);
   if (auth.code) return auth;
   const result = await judged(
     core,
@@ -115,14 +123,15 @@ async function readUser(core, management, secrets, userId, cache) {
       call(
         management.usersUrl + encodeURIComponent(userId),
         { headers: { authorization: `Bearer ${auth.token}` } },
-        management.timeoutMs,
+        management,
+        budgetEndsAt,
       ),
     {
       budgetEndsAt,
       cachedToken: () => auth.fromCache,
       onReauthenticate: async () => {
         cache.delete(management.cacheKey);
-        auth = await managementToken(core, management, secrets, cache, budgetEndsAt);
+        auth = await managementToken(core, management, secrets, cache, budgetEndsAt, codes);
         return auth.code ? auth : {};
       },
     },
@@ -168,13 +177,14 @@ exports.onExecutePostLogin = async (event, api) => {
     let failed = false;
     if (plan.readUser) {
       const read = config.management
-        ? await readUser(core, config.management, secrets, event.user.user_id, api.cache)
+        ? await readUser(core, config.management, secrets, event.user.user_id, api.cache, codes)
         : { code: 'ERR_CONFIG_INCOMPLETE' };
       if (read.user) {
         try {
           plan = core.planLogin({ ...input, freshUser: read.user }, secrets.TOKENSEAL_KEYS);
         } catch (error) {
           codes.push(codeOf(error)); // a malformed read: the first plan still stands
+          if (codeOf(error) === 'ERR_INTERNAL') dropCore();
           failed = true;
         }
       } else {

@@ -44,15 +44,32 @@ const shortJwe = (jwe) => `${jwe.slice(0, 24)}…(${jwe.length} chars)`;
 
 let failures = 0;
 const issued = new Set(); // every refresh and IdP access token of the story
+let passed = [];
 function check(ok, what) {
-  console.log(`   ${ok ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!ok) failures += 1;
+  if (ok) passed.push(what);
+  else {
+    console.log(`   FAIL: ${what}`);
+    failures += 1;
+  }
+}
+/** Prints the checks that passed since the last call, wrapped. */
+function printChecks() {
+  let line = '   checks ok:';
+  for (const what of passed) {
+    if (line.length + what.length > 100) {
+      console.log(line);
+      line = '             ';
+    }
+    line += ` ${what};`;
+  }
+  if (passed.length) console.log(line);
+  passed = [];
 }
 function section(title) {
   console.log(`\n== ${title} ${'='.repeat(Math.max(0, 74 - title.length))}`);
 }
 
-/** app_metadata as it would be shown in the Auth0 dashboard, tokens and JWEs shortened. */
+/** app_metadata as one line of JSON, tokens masked and JWEs shortened. */
 function showMetadata(appMetadata) {
   const shown = JSON.parse(JSON.stringify(appMetadata), (key, value) => {
     if (typeof value !== 'string') return value;
@@ -60,7 +77,7 @@ function showMetadata(appMetadata) {
     if (issued.has(value)) return `${mask(value)}  <- PLAINTEXT`;
     return value;
   });
-  for (const line of JSON.stringify(shown, null, 2).split('\n')) console.log(`     ${line}`);
+  return redact(JSON.stringify(shown));
 }
 
 const client = { id: 'StoryM2mClient0123456789abcdefgh', secret: randomBytes(48).toString('base64url') };
@@ -77,6 +94,13 @@ const secrets = {
   TOKENSEAL_CLAIM_NAMESPACE: NS,
 };
 const cache = createCache(); // one Action instance: api.cache is shared by its logins
+
+/** A text with every secret value replaced, so the story never prints one even if the Action leaks it. */
+function redact(text) {
+  let out = String(text);
+  for (const value of secretValues()) if (value) out = out.split(value).join('[REDACTED]');
+  return out;
+}
 
 /** Every value that must never appear in a log line or a claim. */
 function secretValues() {
@@ -109,14 +133,13 @@ async function login({ userId, idpTokens, query, expect }) {
   const result = run.finish();
   const calls = mgmt.requests.slice(before);
 
-  console.log(`   event.user.identities carry a refresh token: ${run.event.user.identities.some((i) => 'refresh_token' in i) ? 'yes' : 'no (Actions never see IdP tokens)'}`);
+  const visible = run.event.user.identities.some((i) => 'refresh_token' in i);
   console.log(`   Management API calls: ${calls.length}${calls.length ? `  (${calls.map((c) => `${c.method} ${c.path.replace(/%7C\d+/, '%7C…')} -> ${c.status}`).join(', ')})` : ''}`);
-  console.log(`   Action log: ${lines.length ? lines.join(' | ') : '(nothing)'}`);
-  console.log('   Auth0 stores app_metadata:');
-  showMetadata(result.appMetadata);
+  console.log(`   Action log: ${lines.length ? redact(lines.join(' | ')) : '(nothing)'}`);
+  console.log(`   Auth0 stores app_metadata: ${showMetadata(result.appMetadata)}`);
   const sealed = result.appMetadata.sealed_refresh_tokens?.['google-oauth2'];
   if (sealed) console.log(`   JWE header (public): ${JSON.stringify(tokenseal.inspect(sealed))}`);
-  console.log(`   ID token claims: ${JSON.stringify(result.idTokenClaims)}`);
+  console.log(`   ID token claims: ${redact(JSON.stringify(result.idTokenClaims))}`);
 
   let opened = null;
   if (sealed) {
@@ -132,23 +155,24 @@ async function login({ userId, idpTokens, query, expect }) {
   }
 
   // Expectations.
+  check(!visible, 'event.user shows no IdP token');
   check(calls.length === expect.calls, `${expect.calls} Management API call(s)`);
   check(opened !== null && opened === expect.token, `the stored value opens to the token ${expect.tokenName}`);
-  check(sealed && tokenseal.inspect(sealed).sub === userId && tokenseal.inspect(sealed).kid === kid, 'bound to this user_id, sealed under the primary key');
+  check(sealed && tokenseal.inspect(sealed).sub === userId && tokenseal.inspect(sealed).kid === kid, 'bound to this user_id, under the primary kid');
   if (expect.unchanged) check(sealed === storedBefore.sealed_refresh_tokens?.['google-oauth2'], 'the stored value is left exactly as it was');
   check(result.idTokenClaims[CLAIM] === 'stored' && Object.keys(result.idTokenClaims).length === 1 && Object.keys(result.accessTokenClaims).length === 0,
-    `the ID token carries only ${CLAIM.replace(NS, '<ns>')}="stored"`);
-  check(!('refresh_token' in result.appMetadata), 'no plaintext refresh_token in app_metadata');
-  check(result.denied === null && lines.length === 0, 'the login goes on, nothing to log');
+    'the only claim is <ns>google_offline_access="stored"');
+  check(!('refresh_token' in result.appMetadata), 'no plaintext in app_metadata');
+  check(result.denied === null && lines.length === 0, 'not denied, nothing logged');
   const texts = [...lines, ...Object.entries({ ...result.idTokenClaims, ...result.accessTokenClaims }).map(([k, v]) => `${k}=${JSON.stringify(v)}`)];
-  check(texts.every((text) => secretValues().every((s) => !text.includes(s))), 'no token, key, client secret or M2M token in any log line or claim');
-  return { sealed };
+  check(texts.every((text) => secretValues().every((s) => !text.includes(s))), 'no token, key, client secret or M2M token in logs or claims');
+  return { sealed, printChecks };
 }
 
 // ------------------------------------------------------------------- the story
 try {
-  const banner = readFileSync(ACTION, 'utf8').split('\n')[0].replace(/^\/\*!\s*/, '').replace(/\..*$/, '');
-  console.log(`tokenseal story: ${banner}`);
+  const banner = (readFileSync(ACTION, 'utf8').match(/tokenseal [\w.-]+ \([^)]*\)/) || ['tokenseal (unknown build)'])[0];
+  console.log(`tokenseal story: dist/action.js, ${banner}`);
   console.log(`Auth0 stand-in (Actions runtime + Management API) on ${mgmt.baseUrl}`);
   console.log(`TOKENSEAL_KEYS: a fresh JWK Set, one A256GCM key, kid "${kid}" (k never printed)`);
 
@@ -161,18 +185,21 @@ try {
 
   section('1. First Google login (Ada): read through the Management API, sealed');
   const rt1 = fakeRefreshToken();
-  console.log(`   Google issues refresh token ${mask(rt1)}; Auth0 keeps it on Ada's identity`);
+  console.log(`   Google issues refresh token ${mask(rt1)}; Auth0 keeps it on Ada's identity, not in event.user`);
   const first = await login({ userId: adaId, idpTokens: { refresh_token: rt1, access_token: fakeAccessToken() }, expect: { calls: 2, token: rt1, tokenName: 'Google issued' } });
+  printChecks();
 
   section('2. Returning login (Ada, no consent): nothing to read, nothing to write');
   const second = await login({ userId: adaId, expect: { calls: 0, token: rt1, tokenName: 'Google issued', unchanged: true } });
   check(second.sealed === first.sealed, 'same JWE as after login 1');
+  printChecks();
 
   section('3. Consent login (Ada, prompt=consent): a new token replaces the old');
   const rt2 = fakeRefreshToken();
   console.log(`   Google issues a NEW refresh token ${mask(rt2)}`);
   const third = await login({ userId: adaId, idpTokens: { refresh_token: rt2 }, query: { prompt: 'consent', access_type: 'offline' }, expect: { calls: 1, token: rt2, tokenName: 'issued at consent' } });
-  check(third.sealed !== first.sealed && tokenseal.open(third.sealed, keySet, adaId) !== rt1, 'the old token is gone from app_metadata');
+  check(third.sealed !== first.sealed && tokenseal.open(third.sealed, keySet, adaId) !== rt1, 'the old token is gone');
+  printChecks();
 
   section('4. Legacy user (Grace): plaintext from the old Rule, migrated');
   const grace = { id: '114477225588009966331' };
@@ -184,17 +211,18 @@ try {
     app_metadata: { plan: 'free', refresh_token: legacy },
     identities: [{ connection: 'google-oauth2', provider: 'google-oauth2', user_id: grace.id, isSocial: true, refresh_token: legacy }],
   });
-  console.log("   before, app_metadata as the 'Store Google Refresh Token' Rule left it:");
-  showMetadata(mgmt.store.getUser(graceId).app_metadata);
+  console.log(`   before (as the old Rule left it): ${showMetadata(mgmt.store.getUser(graceId).app_metadata)}`);
   await login({ userId: graceId, expect: { calls: 0, token: legacy, tokenName: 'the Rule stored' } });
+  printChecks();
 
   section('Summary');
   console.log(`   Management API requests in all: ${JSON.stringify(mgmt.counts)} (the M2M token came from api.cache after login 1)`);
   const plaintextLeft = mgmt.store.listUsers().filter((u) => 'refresh_token' in (u.app_metadata || {})).length;
   check(plaintextLeft === 0, 'no user holds a plaintext refresh token in app_metadata');
+  printChecks();
   console.log(failures === 0 ? '\nAll expectations met.' : `\n${failures} expectation(s) FAILED.`);
 } catch (error) {
-  console.error(`story: unexpected error: ${error && error.message}`);
+  console.error(`story: unexpected error: ${redact(error && error.message)}`);
   failures += 1;
 } finally {
   await mgmt.close();

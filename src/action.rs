@@ -12,6 +12,10 @@ use crate::login::{valid_namespace, ReadPolicy};
 pub const CALL_BUDGET_MS: u64 = 10_000;
 /// Timeout of one HTTP call.
 pub const CALL_TIMEOUT_MS: u64 = 4_000;
+/// Shortest time worth giving a call: with less budget left, the shim does not start
+/// one. Each call's timeout is the smaller of [`CALL_TIMEOUT_MS`] and the budget left,
+/// so the whole read ends within [`CALL_BUDGET_MS`].
+pub const MIN_CALL_MS: u64 = 500;
 /// Longest wait before the one retry, whatever `Retry-After` asks.
 pub const MAX_RETRY_WAIT_MS: u64 = 3_000;
 /// `api.cache` keeps entries at most 24 hours (Actions limitations).
@@ -177,8 +181,14 @@ pub enum Verdict {
 pub fn judge_response(call: &CallResult<'_>) -> Verdict {
     match call.status {
         200..=299 => return Verdict::Done,
-        401 | 403 if call.cached_token && call.attempt == 0 => return Verdict::Reauthenticate,
-        401 | 403 => return Verdict::Fail(Error::ManagementUnauthorized),
+        // A refused token may have expired early or been revoked: one new one is worth
+        // trying, when the budget allows two more calls. A 403 is a missing scope,
+        // which a new token would not have either.
+        401 if call.cached_token && call.attempt == 0 && call.remaining_ms >= 2 * MIN_CALL_MS => {
+            return Verdict::Reauthenticate
+        }
+        401 => return Verdict::Fail(Error::ManagementUnauthorized),
+        403 => return Verdict::Fail(Error::ManagementForbidden),
         _ => {}
     }
     let (retryable, error, default_wait) = match call.status {
@@ -195,11 +205,28 @@ pub fn judge_response(call: &CallResult<'_>) -> Verdict {
         .retry_after
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map_or(default_wait, |seconds| seconds.saturating_mul(1000));
-    if wait <= MAX_RETRY_WAIT_MS && wait + CALL_TIMEOUT_MS <= call.remaining_ms {
+    if wait <= MAX_RETRY_WAIT_MS && wait + MIN_CALL_MS <= call.remaining_ms {
         Verdict::RetryAfter(wait)
     } else {
         Verdict::Fail(error)
     }
+}
+
+/// The scopes the Action's Management API token needs: `read:users` to read the user,
+/// `read:user_idp_tokens` to see the IdP tokens in it (without it, Auth0 answers the
+/// read with the tokens left out, which would look like "no token").
+pub const REQUIRED_SCOPES: [&str; 2] = ["read:users", "read:user_idp_tokens"];
+
+/// A notice when a Management API token's `scope` (space-separated, as the token
+/// endpoint returns it) lacks one of [`REQUIRED_SCOPES`]; `None` when it has them or
+/// when the answer does not say.
+#[must_use]
+pub fn token_scope_notice(scope: Option<&str>) -> Option<Error> {
+    let granted: Vec<&str> = scope?.split(' ').collect();
+    REQUIRED_SCOPES
+        .iter()
+        .any(|needed| !granted.contains(needed))
+        .then_some(Error::ManagementForbidden)
 }
 
 /// How long to keep a Management API token in `api.cache`: its lifetime less a margin
@@ -240,6 +267,7 @@ impl ActionConfig {
             api.insert("cacheKey", Json::from(m.cache_key.as_str()));
             api.insert("timeoutMs", Json::from(CALL_TIMEOUT_MS));
             api.insert("budgetMs", Json::from(CALL_BUDGET_MS));
+            api.insert("minCallMs", Json::from(MIN_CALL_MS));
             Json::Object(api)
         });
         o.insert("management", Json::from(management));
@@ -420,10 +448,18 @@ mod tests {
         );
         assert_eq!(
             judge_response(&CallResult {
-                remaining_ms: 4_100,
+                remaining_ms: 1_400,
                 ..call(429)
             }),
-            Verdict::Fail(Error::ManagementRateLimited)
+            Verdict::Fail(Error::ManagementRateLimited),
+            "a 1 s wait plus a 0.5 s call needs 1.5 s"
+        );
+        assert_eq!(
+            judge_response(&CallResult {
+                remaining_ms: 1_600,
+                ..call(429)
+            }),
+            Verdict::RetryAfter(1000)
         );
         assert_eq!(
             judge_response(&CallResult {
@@ -461,6 +497,49 @@ mod tests {
                 ..call(429)
             }),
             Verdict::RetryAfter(1000)
+        );
+    }
+
+    #[test]
+    fn refused_tokens() {
+        let cached = |status, remaining_ms| CallResult {
+            cached_token: true,
+            remaining_ms,
+            ..call(status)
+        };
+        assert_eq!(
+            judge_response(&cached(401, CALL_BUDGET_MS)),
+            Verdict::Reauthenticate
+        );
+        assert_eq!(
+            judge_response(&cached(403, CALL_BUDGET_MS)),
+            Verdict::Fail(Error::ManagementForbidden)
+        );
+        assert_eq!(
+            judge_response(&call(403)),
+            Verdict::Fail(Error::ManagementForbidden)
+        );
+        assert_eq!(
+            judge_response(&cached(401, 900)),
+            Verdict::Fail(Error::ManagementUnauthorized),
+            "no budget left for two more calls"
+        );
+    }
+
+    #[test]
+    fn token_scopes_are_checked() {
+        assert_eq!(
+            token_scope_notice(Some("read:users read:user_idp_tokens update:users")),
+            None
+        );
+        assert_eq!(token_scope_notice(None), None);
+        assert_eq!(
+            token_scope_notice(Some("read:users")),
+            Some(Error::ManagementForbidden)
+        );
+        assert_eq!(
+            token_scope_notice(Some("")),
+            Some(Error::ManagementForbidden)
         );
     }
 

@@ -95,6 +95,9 @@ pub enum Error {
     ConfigIncomplete,
     /// The Management API refused the client credentials or the token (401/403).
     ManagementUnauthorized,
+    /// The Management API token lacks a scope tokenseal needs (`read:users`,
+    /// `read:user_idp_tokens`), or the API answered 403.
+    ManagementForbidden,
     /// A Management API call did not answer within its timeout.
     ManagementTimeout,
     /// The Management API was unreachable or answered 5xx, also after the retry.
@@ -151,6 +154,7 @@ impl Error {
             Self::ConfigInvalid => "ERR_CONFIG_INVALID",
             Self::ConfigIncomplete => "ERR_CONFIG_INCOMPLETE",
             Self::ManagementUnauthorized => "ERR_MGMT_UNAUTHORIZED",
+            Self::ManagementForbidden => "ERR_MGMT_FORBIDDEN",
             Self::ManagementTimeout => "ERR_MGMT_TIMEOUT",
             Self::ManagementUnavailable => "ERR_MGMT_UNAVAILABLE",
             Self::ManagementRateLimited => "ERR_MGMT_RATE_LIMITED",
@@ -194,6 +198,7 @@ impl Error {
             Self::ConfigInvalid => "a tokenseal secret has an unsupported value",
             Self::ConfigIncomplete => "AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET are needed to read IdP tokens",
             Self::ManagementUnauthorized => "the Management API refused the client credentials or token",
+            Self::ManagementForbidden => "the Management API token lacks read:users or read:user_idp_tokens",
             Self::ManagementTimeout => "the Management API did not answer in time",
             Self::ManagementUnavailable => "the Management API is unreachable or failing",
             Self::ManagementRateLimited => "the Management API rate limit was hit",

@@ -423,9 +423,10 @@ enum Stored {
 ///   stored, and deleted only in a plan that also holds a valid sealed value.
 /// - A Management API read is requested (policy [`ReadPolicy::Auto`]) only when the
 ///   login went through the Google connection and could carry a new token: a first
-///   login, no valid sealed value and no legacy plaintext, or an authorize request for
-///   consent or new scopes (`prompt` containing `consent`, `approval_prompt=force`,
-///   `connection_scope`).
+///   login, no valid sealed value even after this plan (nothing stored and no legacy
+///   plaintext to seal, or a stored value that does not open, which only a token read
+///   for the user may replace), or an authorize request for consent or new scopes
+///   (`prompt` containing `consent`, `approval_prompt=force`, `connection_scope`).
 ///
 /// `now` (seconds since the epoch) becomes the sealed value's `iat`; `iv` is used for
 /// the one seal a plan can hold, so pass a fresh [`Nonce::random`] on every call.
@@ -568,7 +569,7 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
             ReadPolicy::Always => true,
             ReadPolicy::Auto => {
                 input.logins_count.is_some_and(|n| n <= 1)
-                    || (!matches!(stored, Stored::Valid { .. }) && legacy.is_none())
+                    || !valid_after
                     || consent_requested(input.authorize_query.as_ref())
             }
         };

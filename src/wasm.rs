@@ -65,7 +65,7 @@ export interface ActionConfig {
   read: "auto" | "always";
   claimNamespace: string | null;
   denyOnError: boolean;
-  management: { tokenUrl: string; audience: string; usersUrl: string; cacheKey: string; timeoutMs: number; budgetMs: number } | null;
+  management: { tokenUrl: string; audience: string; usersUrl: string; cacheKey: string; timeoutMs: number; budgetMs: number; minCallMs: number } | null;
   notices: string[];
 }
 /** One Management API response as the Action saw it; status 0 means no response. */
@@ -204,6 +204,13 @@ pub fn judge_response(
         cached_token: call.get("cachedToken") == Some(&Json::Bool(true)),
     };
     to_js_json(&action::judge_response(&result).to_json())
+}
+
+/// The error code to log when a Management API token's `scope` lacks `read:users` or
+/// `read:user_idp_tokens`, else `null`.
+#[wasm_bindgen(js_name = tokenScopeNotice)]
+pub fn token_scope_notice(scope: JsValue) -> Option<String> {
+    action::token_scope_notice(scope.as_string().as_deref()).map(|e| e.code().to_owned())
 }
 
 /// Milliseconds to keep a Management API token in `api.cache`, from its `expires_in`
