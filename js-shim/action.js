@@ -170,6 +170,9 @@ exports.onExecutePostLogin = async (event, api) => {
       connectionStrategy: (event.connection && event.connection.strategy) || null,
       loginsCount: (event.stats && event.stats.logins_count) ?? null,
       authorizeQuery: (event.request && event.request.query) || null,
+      transactionPrompt: (event.transaction && [].concat(event.transaction.prompt || [])) || null,
+      // An Action cannot change what the client sees through event.user: no copy needed.
+      sanitize: false,
       read: config.read,
       claimNamespace: config.claimNamespace,
     };

@@ -59,6 +59,12 @@ pub struct LoginInput {
     pub logins_count: Option<u64>,
     /// The `/authorize` query (`event.request.query`, `context.request.query`).
     pub authorize_query: Option<Object>,
+    /// `event.transaction.prompt`: the prompts of this transaction, which also holds
+    /// what a pushed or form-posted authorization request asked for.
+    pub transaction_prompt: Vec<String>,
+    /// Whether the plan carries the sanitized user (Rules hand it on; an Action,
+    /// which cannot change what the client sees that way, skips the work).
+    pub sanitize: bool,
     /// When to read the user through the Management API.
     pub read: ReadPolicy,
     /// Namespace for the status claim (`TOKENSEAL_CLAIM_NAMESPACE`), if configured.
@@ -84,6 +90,8 @@ impl LoginInput {
         let mut connection_strategy = None;
         let mut logins_count = None;
         let mut authorize_query = None;
+        let mut transaction_prompt = Vec::new();
+        let mut sanitize = true;
         let mut read = ReadPolicy::Auto;
         let mut claim_namespace = None;
         for (name, value) in fields {
@@ -99,6 +107,16 @@ impl LoginInput {
                     logins_count = Some(n.as_u64().ok_or(Error::InputInvalid)?)
                 }
                 ("authorizeQuery", Json::Object(query)) => authorize_query = Some(query),
+                ("transactionPrompt", Json::Array(prompts)) => {
+                    transaction_prompt = prompts
+                        .into_iter()
+                        .map(|p| match p {
+                            Json::String(p) => Ok(p),
+                            _ => Err(Error::InputInvalid),
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                ("sanitize", Json::Bool(b)) => sanitize = b,
                 ("read", Json::String(policy)) => {
                     read = match policy.as_str() {
                         "never" => ReadPolicy::Never,
@@ -118,6 +136,8 @@ impl LoginInput {
             connection_strategy,
             logins_count,
             authorize_query,
+            transaction_prompt,
+            sanitize,
             read,
             claim_namespace,
         })
@@ -197,8 +217,9 @@ pub struct LoginPlan {
     /// Codes of problems found and handled without failing the login (for example
     /// `ERR_DECRYPT` for a stored value that does not open). Safe to log.
     pub notices: Vec<&'static str>,
-    /// The user with every token and sealed value removed (see [`crate::sanitize`]).
-    pub sanitized_user: Json,
+    /// The user with every token and sealed value removed (see [`crate::sanitize`]);
+    /// `None` when the input asked for none.
+    pub sanitized_user: Option<Json>,
 }
 
 impl OfflineAccess {
@@ -267,7 +288,7 @@ impl LoginPlan {
             "notices",
             Json::Array(self.notices.iter().map(|&n| Json::from(n)).collect()),
         );
-        plan.insert("sanitizedUser", self.sanitized_user.clone());
+        plan.insert("sanitizedUser", Json::from(self.sanitized_user.clone()));
         Json::Object(plan)
     }
 }
@@ -431,14 +452,27 @@ enum Stored {
 /// `now` (seconds since the epoch) becomes the sealed value's `iat`; `iv` is used for
 /// the one seal a plan can hold, so pass a fresh [`Nonce::random`] on every call.
 ///
+/// `keys` is the key ring, or the error that reading it gave: a login without a Google
+/// identity does not need keys, so a broken key set only adds its code to the notices.
+///
 /// # Errors
-/// [`Error::UserIdInvalid`] when `user.user_id` cannot be bound, [`Error::UserInvalid`]
-/// when `app_metadata.sealed_refresh_tokens` is not an object (tokenseal will not
-/// overwrite what it cannot read).
-pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Result<LoginPlan> {
+/// The key ring's error for a user with a Google identity; [`Error::UserIdInvalid`]
+/// when `user.user_id` cannot be bound; [`Error::UserInvalid`] when
+/// `app_metadata.sealed_refresh_tokens` is not an object (tokenseal will not overwrite
+/// what it cannot read).
+pub fn plan_login(
+    input: &LoginInput,
+    keys: Result<&KeyRing>,
+    now: u64,
+    iv: Nonce,
+) -> Result<LoginPlan> {
     let user = &input.user;
     jwe::validate_sub(&user.user_id)?;
-    let sanitized_user = sanitize(&input.user_document)?;
+    let sanitized_user = if input.sanitize {
+        Some(sanitize(&input.user_document)?)
+    } else {
+        None
+    };
     let mut notices = Vec::new();
 
     // A read of some other user must never lend its tokens to this one.
@@ -451,6 +485,25 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
     };
     let has_google = user.google_identity().is_some()
         || fresh_user.is_some_and(|f| f.google_identity().is_some());
+    let keys = match keys {
+        Ok(keys) => keys,
+        // Without a Google identity there is nothing to seal or open: a broken key set
+        // is reported, but does not fail (or, in deny mode, block) this login.
+        Err(error) if !has_google => {
+            notices.push(error.code());
+            return Ok(LoginPlan {
+                read_user: false,
+                outcome: Outcome::NotGoogle,
+                metadata_writes: Vec::new(),
+                app_metadata: None,
+                offline_access: None,
+                claims: Vec::new(),
+                notices,
+                sanitized_user,
+            });
+        }
+        Err(error) => return Err(error),
+    };
     if !has_google {
         return Ok(LoginPlan {
             read_user: false,
@@ -571,6 +624,7 @@ pub fn plan_login(input: &LoginInput, keys: &KeyRing, now: u64, iv: Nonce) -> Re
                 input.logins_count.is_some_and(|n| n <= 1)
                     || !valid_after
                     || consent_requested(input.authorize_query.as_ref())
+                    || input.transaction_prompt.iter().any(|p| p == "consent")
             }
         };
 

@@ -43,6 +43,8 @@ export interface LoginInput {
   connectionStrategy?: string | null;
   loginsCount?: number | null;
   authorizeQuery?: Record<string, unknown> | null;
+  transactionPrompt?: string[] | null;
+  sanitize?: boolean;
   read?: "never" | "auto" | "always";
   claimNamespace?: string | null;
 }
@@ -56,7 +58,7 @@ export interface LoginPlan {
   offlineAccess: OfflineAccess | null;
   claims: Array<{ name: string; value: OfflineAccess }>;
   notices: string[];
-  sanitizedUser: Auth0User;
+  sanitizedUser: Auth0User | null;
 }
 /** The public header of a sealed value. */
 export interface SealedHeader { typ: string; alg: "dir"; enc: "A256GCM"; kid: string; sub: string; iat?: number }
@@ -161,9 +163,10 @@ pub fn plan_login(
     #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
 ) -> Result<JsValue, JsValue> {
     let input = LoginInput::from_value(from_js(&input, Error::InputInvalid)?).map_err(to_js)?;
-    let plan = with_keys(&key_set_json, |keys| {
-        login::plan_login(&input, keys, now(), Nonce::random()?)
-    })?;
+    let ring = key_ring(&key_set_json);
+    let iv = Nonce::random().map_err(to_js)?;
+    let plan =
+        login::plan_login(&input, ring.as_deref().map_err(|e| *e), now(), iv).map_err(to_js)?;
     to_js_json(&plan.to_json())
 }
 
@@ -325,25 +328,28 @@ thread_local! {
     static KEY_RING: RefCell<Option<(Zeroizing<String>, Rc<KeyRing>)>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with the key ring parsed from `key_set_json`, reusing the cached one when
-/// the text is unchanged. A key set that fails to parse is not cached.
-fn with_keys<T>(
-    key_set_json: &JsValue,
-    f: impl FnOnce(&KeyRing) -> Result<T, Error>,
-) -> Result<T, JsValue> {
-    let json = Zeroizing::new(text(key_set_json, Error::KeySetNotJson)?);
+/// The key ring parsed from `key_set_json`, the cached one when the text is unchanged.
+/// A key set that fails to parse is not cached.
+fn key_ring(key_set_json: &JsValue) -> Result<Rc<KeyRing>, Error> {
+    let json = Zeroizing::new(key_set_json.as_string().ok_or(Error::KeySetNotJson)?);
     let cached = KEY_RING.with_borrow(|cache| match cache {
         Some((text, ring)) if **text == *json => Some(Rc::clone(ring)),
         _ => None,
     });
-    let ring = match cached {
-        Some(ring) => ring,
-        None => {
-            let ring = Rc::new(KeyRing::from_jwk_set(&json).map_err(to_js)?);
-            KEY_RING.set(Some((json, Rc::clone(&ring))));
-            ring
-        }
-    };
+    if let Some(ring) = cached {
+        return Ok(ring);
+    }
+    let ring = Rc::new(KeyRing::from_jwk_set(&json)?);
+    KEY_RING.set(Some((json, Rc::clone(&ring))));
+    Ok(ring)
+}
+
+/// Runs `f` with the key ring parsed from `key_set_json`.
+fn with_keys<T>(
+    key_set_json: &JsValue,
+    f: impl FnOnce(&KeyRing) -> Result<T, Error>,
+) -> Result<T, JsValue> {
+    let ring = key_ring(key_set_json).map_err(to_js)?;
     f(&ring).map_err(to_js)
 }
 

@@ -59,7 +59,7 @@ fn plan_with(keys: &KeyRing, input: Value) -> Result<LoginPlan> {
     plan_login(
         &LoginInput::from_value(Json::parse(&input.to_string()).expect("JSON"))
             .expect("valid input"),
-        keys,
+        Ok(keys),
         NOW,
         Nonce::from_bytes([7; 12]),
     )
@@ -304,7 +304,10 @@ fn users_without_google_are_left_alone() {
     assert!(p.metadata_writes.is_empty() && p.claims.is_empty() && !p.read_user);
     assert_eq!(p.offline_access, None);
     // Still sanitized for the client.
-    assert_eq!(sj(&p.sanitized_user["app_metadata"]), json!({}));
+    assert_eq!(
+        sj(&p.sanitized_user.as_ref().expect("asked for")["app_metadata"]),
+        json!({})
+    );
 }
 
 #[test]
@@ -431,13 +434,16 @@ fn the_plan_carries_a_sanitized_user() {
     let p = plan(
         json!({"user": user(Some(TOKEN), json!({LEGACY_KEY: TOKEN, "plan": "pro"})), "read": "never"}),
     );
-    let text = p.sanitized_user.to_text();
+    let text = p.sanitized_user.as_ref().expect("asked for").to_text();
     assert!(!text.contains(TOKEN) && !text.contains("ya29"), "{text}");
     assert_eq!(
-        sj(&p.sanitized_user["app_metadata"]),
+        sj(&p.sanitized_user.as_ref().expect("asked for")["app_metadata"]),
         json!({"plan": "pro"})
     );
-    assert_eq!(p.sanitized_user["email"], "ada@example.com");
+    assert_eq!(
+        p.sanitized_user.as_ref().expect("asked for")["email"],
+        "ada@example.com"
+    );
 }
 
 #[test]
@@ -445,13 +451,13 @@ fn the_sanitized_user_keeps_order_and_nulls() {
     let input = r#"{"user":{"z":1,"user_id":"google-oauth2|1001","identities":[{"provider":"google-oauth2","refresh_token":"1//x"}],"app_metadata":null,"a":2},"read":"never"}"#;
     let p = plan_login(
         &LoginInput::from_value(Json::parse(input).expect("JSON")).expect("input"),
-        &primary(),
+        Ok(&primary()),
         NOW,
         Nonce::from_bytes([1; 12]),
     )
     .expect("plans");
     assert_eq!(
-        p.sanitized_user.to_text(),
+        p.sanitized_user.as_ref().expect("asked for").to_text(),
         r#"{"z":1,"user_id":"google-oauth2|1001","identities":[{"provider":"google-oauth2"}],"app_metadata":null,"a":2}"#
     );
 }
@@ -602,4 +608,69 @@ fn migration_skips_what_it_must_not_touch() {
         migration(&primary(), user(None, json!({"plan": "pro"}))),
         Migration::NothingToDo
     );
+}
+
+#[test]
+fn consent_in_the_transaction_prompt_also_reads() {
+    let valid = json!({SEALED_KEY: {GOOGLE_PROVIDER: seal_for(TOKEN, &primary(), USER_ID)}});
+    let base =
+        json!({"user": user(None, valid), "connectionStrategy": "google-oauth2", "loginsCount": 7});
+    let mut par = base.clone();
+    par["transactionPrompt"] = json!(["consent"]);
+    assert!(
+        plan(par).read_user,
+        "a pushed authorization request carries prompt only here"
+    );
+    let mut login_only = base.clone();
+    login_only["transactionPrompt"] = json!(["login"]);
+    assert!(!plan(login_only).read_user);
+    let mut bad = base;
+    bad["transactionPrompt"] = json!([1]);
+    assert_eq!(
+        LoginInput::from_value(Json::parse(&bad.to_string()).expect("JSON")).map(|_| ()),
+        Err(Error::InputInvalid)
+    );
+}
+
+#[test]
+fn the_sanitized_user_can_be_left_out() {
+    let p = plan(json!({"user": user(Some(TOKEN), json!({})), "read": "never", "sanitize": false}));
+    assert_eq!(p.sanitized_user, None);
+    assert_eq!(
+        p.outcome,
+        Outcome::Sealed,
+        "everything else is planned as usual"
+    );
+    assert_eq!(p.to_json()["sanitizedUser"], Json::Null);
+}
+
+#[test]
+fn a_broken_key_set_only_fails_logins_that_need_keys() {
+    let input = |u: Value| {
+        LoginInput::from_value(
+            Json::parse(&json!({"user": u, "read": "never"}).to_string()).expect("JSON"),
+        )
+        .expect("input")
+    };
+    let database =
+        json!({"user_id": "auth0|1", "identities": [{"provider": "auth0"}], "app_metadata": {}});
+    let p = plan_login(
+        &input(database),
+        Err(Error::KeySetEmpty),
+        NOW,
+        Nonce::from_bytes([0; 12]),
+    )
+    .expect("plans");
+    assert_eq!(
+        (p.outcome, p.notices.clone()),
+        (Outcome::NotGoogle, vec!["ERR_KEYSET_EMPTY"])
+    );
+    assert!(p.sanitized_user.is_some());
+    let google = plan_login(
+        &input(user(Some(TOKEN), json!({}))),
+        Err(Error::KeyLength { index: 0 }),
+        NOW,
+        Nonce::from_bytes([0; 12]),
+    );
+    assert_eq!(google.map(|_| ()), Err(Error::KeyLength { index: 0 }));
 }

@@ -161,7 +161,7 @@ function assertNoLeak(env, texts, where) {
  * Management API requests per route made during the run, and the elapsed time.
  */
 async function login(env, {
-  userId, idpTokens, query, connection = GOOGLE, secrets = {}, cache = env.cache, action = freshAction(),
+  userId, idpTokens, query, transaction, connection = GOOGLE, secrets = {}, cache = env.cache, action = freshAction(),
 } = {}) {
   if (idpTokens) env.track(idpTokens.refresh_token, idpTokens.access_token);
   const before = env.mgmt.requests.length;
@@ -171,6 +171,7 @@ async function login(env, {
     idpTokens,
     connection,
     request: query ? { query } : undefined,
+    transaction,
     secrets: { ...env.secrets, ...secrets },
     cache,
   });
@@ -977,4 +978,29 @@ test('legacy plaintext next to a value that does not open: a read happens, and a
   assertOpensTo(sealedOf(r), env.keys, user.user_id, fresh);
   assert.equal(r.appMetadata.refresh_token, undefined, 'the plaintext is gone');
   assert.deepEqual(r.idTokenClaims, { [CLAIM]: 'stored' });
+});
+
+test('consent carried only by event.transaction.prompt (pushed or form-posted authorization) reads too', async (t) => {
+  const old = refreshToken();
+  const user = googleUser({ loginsCount: 5 });
+  const env = await startEnv(t, { users: [user] });
+  env.track(old);
+  env.mgmt.store.updateUser(user.user_id, { app_metadata: { [SEALED]: { 'google-oauth2': tokenseal.seal(old, env.keys, user.user_id) } } });
+  const fresh = refreshToken();
+  const r = await login(env, { userId: user.user_id, idpTokens: { refresh_token: fresh }, query: {}, transaction: { prompt: ['consent'] } });
+  assert.deepEqual(r.calls, { token: 1, 'users.get': 1 });
+  assertOpensTo(sealedOf(r), env.keys, user.user_id, fresh);
+});
+
+test('a broken key set in deny mode denies Google logins only: database users get in', async (t) => {
+  const db = databaseUser({ loginsCount: 3 });
+  const google = googleUser({ loginsCount: 0 });
+  const env = await startEnv(t, { users: [db, google], secrets: { TOKENSEAL_KEYS: '{"keys":[]}', TOKENSEAL_ON_ERROR: 'deny' } });
+  const r1 = await login(env, { userId: db.user_id, connection: DATABASE });
+  assert.equal(r1.denied, null);
+  assert.deepEqual(r1.lines, ['tokenseal: ERR_KEYSET_EMPTY'], 'the misconfiguration is still reported');
+  assert.deepEqual(r1.calls, {});
+  const r2 = await login(env, { userId: google.user_id, idpTokens: { refresh_token: refreshToken() } });
+  assert.match(r2.denied, /ERR_KEYSET_EMPTY/);
+  assert.deepEqual(r2.writes, []);
 });
