@@ -141,6 +141,15 @@ async function readUser(core, management, secrets, userId, cache, codes) {
   return { user: result.body };
 }
 
+/** The core's reading of the secrets, kept while they are unchanged (an Action instance
+ * sees the same secrets on every login). */
+let configMemo = { text: null, config: null };
+function configFor(core, secrets) {
+  const text = JSON.stringify(secrets);
+  if (configMemo.text !== text) configMemo = { text, config: core.actionConfig(secrets) };
+  return configMemo.config;
+}
+
 /** Carries out a plan: metadata writes, claims. */
 function apply(plan, api) {
   for (const write of plan.metadataWrites) api.user.setAppMetadata(write.key, write.value);
@@ -163,7 +172,7 @@ exports.onExecutePostLogin = async (event, api) => {
   const codes = [];
   let config = { read: 'auto', claimNamespace: null, denyOnError: false, management: null };
   try {
-    config = core.actionConfig(secrets);
+    config = configFor(core, secrets);
     codes.push(...config.notices);
     const input = {
       user: event.user,
