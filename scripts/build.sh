@@ -11,5 +11,5 @@ raw=$(wc -c <pkg/tokenseal_bg.wasm)
 gz=$(gzip -9 -c pkg/tokenseal_bg.wasm | wc -c)
 echo "[build] pkg/tokenseal_bg.wasm: $raw bytes ($gz gzipped)"
 node scripts/bundle.mjs
-cargo build --release --quiet --features cli --bin tokenseal
+cargo build --release --quiet --features cli --bin tokenseal --example refresh
 echo "[build] target/release/tokenseal: $(wc -c <target/release/tokenseal) bytes"
