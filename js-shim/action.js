@@ -3,7 +3,8 @@
 // scripts/bundle.mjs builds dist/action.js from this file and the core: it defines
 // `loadCore()` above this code, which returns the tokenseal core (the WebAssembly module,
 // compiled once per Action instance) or throws where WebAssembly is unavailable, and
-// `dropCore()`, which forgets an instance that trapped.
+// `dropCore()`, which forgets an instance that trapped, and `httpCall`/`parseJson` from
+// js-shim/http.js.
 //
 // Every decision comes from the core (planLogin, actionConfig, judgeResponse,
 // tokenCacheTtlMs). This file only moves data between Auth0's event/api objects, the
@@ -27,32 +28,13 @@ function sleep(ms) {
 /**
  * One HTTP call that ends by `deadline`: its timeout is the smaller of the per-call
  * timeout and the budget left, and no call starts with less than `minCallMs` left.
- * Redirects are refused: a redirect could carry the client secret or the Management API
- * token to another origin. Resolves to what the core's judgeResponse needs plus the
- * body; never rejects (status 0 means no response).
+ * `httpCall` (js-shim/http.js, inlined by the bundle) refuses redirects and never
+ * rejects.
  */
-async function call(url, init, management, deadline) {
+function call(url, init, management, deadline) {
   const timeoutMs = Math.min(management.timeoutMs, deadline - Date.now());
-  if (timeoutMs < management.minCallMs) return { status: 0, retryAfter: null, body: '', timedOut: true };
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  try {
-    const response = await fetch(url, { ...init, redirect: 'error', signal: controller.signal });
-    const body = await response.text();
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), body, timedOut: false };
-  } catch {
-    return { status: 0, retryAfter: null, body: '', timedOut: controller.signal.aborted };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function parseJson(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  if (timeoutMs < management.minCallMs) return Promise.resolve({ status: 0, retryAfter: null, body: '', timedOut: true });
+  return httpCall(fetch, url, init, timeoutMs);
 }
 
 /** Repeats a call as the core's verdicts say. Resolves to { body } or { code }. */

@@ -42,6 +42,8 @@ const OFFLINE_ACCESS_CLAIM = 'google_offline_access';
 /** Superseded refresh tokens remembered per user, to recognise a stale user object. */
 const SUPERSEDED_KEPT = 4;
 
+const { call, parseJson } = require('./http.js');
+
 let defaultCore;
 function loadDefaultCore() {
   defaultCore = defaultCore || require('../pkg/tokenseal.js');
@@ -69,32 +71,6 @@ function reconsentAuthorizeParams(options = {}) {
     params.connection_scope = Array.isArray(scope) ? scope.join(',') : scope;
   }
   return params;
-}
-
-/**
- * One HTTP call with a timeout. Never rejects: status 0 means no response, with
- * timedOut telling why. Nothing of the request or of a network error is kept.
- */
-async function call(fetchImpl, url, init, timeoutMs) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  try {
-    const response = await fetchImpl(url, { ...init, signal: controller.signal });
-    const body = await response.text();
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), body, timedOut: false };
-  } catch {
-    return { status: 0, retryAfter: null, body: '', timedOut: controller.signal.aborted };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function parseJson(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -90,6 +90,12 @@ function loadCore() {
     throw error;
   }
 }
+/** js-shim/http.js, in a scope of its own. */
+const { call: httpCall, parseJson } = (function () {
+  const module = { exports: {} };
+${read('js-shim/http.js').replace("'use strict';\n", '')}
+  return module.exports;
+})();
 /** Forgets the instance after a trap (a WebAssembly RuntimeError leaves it unusable);
  * the next login instantiates a new one from the compiled bytes. */
 function dropCore() {

@@ -329,15 +329,7 @@ pub fn validate_sub(sub: &str) -> Result<()> {
 mod tests {
     use super::*;
     use crate::keys::{Key, KeyMaterial};
-
-    fn ring(kids: &[(&str, u8)]) -> KeyRing {
-        KeyRing::from_keys(
-            kids.iter()
-                .map(|(kid, fill)| Key::new(kid, KeyMaterial::new([*fill; 32])).expect("valid kid"))
-                .collect(),
-        )
-        .expect("distinct kids")
-    }
+    use crate::test_support::ring;
 
     fn token() -> RefreshToken {
         RefreshToken::new("1//0g-refresh-token-for-tests").expect("valid")

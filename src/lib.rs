@@ -44,6 +44,9 @@ macro_rules! jv {
 }
 
 pub mod action;
+#[cfg(test)]
+mod test_support;
+
 pub mod error;
 pub mod google;
 pub mod json;

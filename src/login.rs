@@ -485,26 +485,12 @@ pub fn plan_login(
     };
     let has_google = user.google_identity().is_some()
         || fresh_user.is_some_and(|f| f.google_identity().is_some());
-    let keys = match keys {
-        Ok(keys) => keys,
-        // Without a Google identity there is nothing to seal or open: a broken key set
-        // is reported, but does not fail (or, in deny mode, block) this login.
-        Err(error) if !has_google => {
-            notices.push(error.code());
-            return Ok(LoginPlan {
-                read_user: false,
-                outcome: Outcome::NotGoogle,
-                metadata_writes: Vec::new(),
-                app_metadata: None,
-                offline_access: None,
-                claims: Vec::new(),
-                notices,
-                sanitized_user,
-            });
-        }
-        Err(error) => return Err(error),
-    };
     if !has_google {
+        // Nothing to seal or open: a broken key set is reported, but does not fail (or,
+        // in deny mode, block) this login.
+        if let Err(error) = keys {
+            notices.push(error.code());
+        }
         return Ok(LoginPlan {
             read_user: false,
             outcome: Outcome::NotGoogle,
@@ -516,6 +502,7 @@ pub fn plan_login(
             sanitized_user,
         });
     }
+    let keys = keys?;
 
     let metadata = user.app_metadata.clone().unwrap_or_default();
     let StoredState { sealed_map, stored } =

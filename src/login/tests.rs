@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use crate::json::Json;
 
 use super::*;
-use crate::keys::{Key, KeyMaterial};
+use crate::test_support::ring;
 
 const USER_ID: &str = "google-oauth2|1001";
 const TOKEN: &str = "1//0g-first-refresh-token";
@@ -15,15 +15,6 @@ const NOW: u64 = 1_763_000_000;
 /// A plan's JSON as serde_json, for comparisons with `json!` literals.
 fn sj(value: &Json) -> Value {
     serde_json::from_str(&value.to_text()).expect("our JSON is JSON")
-}
-
-fn ring(kids: &[(&str, u8)]) -> KeyRing {
-    KeyRing::from_keys(
-        kids.iter()
-            .map(|(kid, fill)| Key::new(kid, KeyMaterial::new([*fill; 32])).expect("valid kid"))
-            .collect(),
-    )
-    .expect("distinct kids")
 }
 
 fn primary() -> KeyRing {

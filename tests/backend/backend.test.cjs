@@ -458,3 +458,21 @@ test('secret scan: no error and no log line carries a token, a secret or a key',
     await Promise.all([google.close(), mgmtApi.close()]);
   }
 });
+
+test('a redirect from the token endpoint is refused: the client secret never reaches another origin', async (t) => {
+  const http = require('node:http');
+  const listen = async (handler) => {
+    const srv = http.createServer(handler);
+    await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => srv.close(resolve)));
+    return `http://127.0.0.1:${srv.address().port}`;
+  };
+  const reached = [];
+  const elsewhere = await listen((req, res) => { reached.push(req.url); req.resume(); res.end('{}'); });
+  const redirector = await listen((req, res) => { req.resume(); res.writeHead(307, { location: `${elsewhere}/token` }).end(); });
+  const google = { clientId: 'client.apps.googleusercontent.com', clientSecret: 'GOCSPX-never-forwarded', tokenEndpoint: `${redirector}/token` };
+  const api = tokens(google, clock());
+  const error = await rejectsWithCode(api.accessToken(userWith('1//0g-redirect-test')), 'ERR_PROVIDER_UNAVAILABLE');
+  assert.ok(!error.message.includes('GOCSPX'));
+  assert.deepEqual(reached, [], 'nothing reached the other origin');
+});
