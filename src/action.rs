@@ -213,7 +213,7 @@ pub fn judge_response(call: &CallResult<'_>) -> Verdict {
 }
 
 /// The scopes the Action's Management API token needs: `read:users` to read the user,
-/// `read:user_idp_tokens` to see the IdP tokens in it (without it, Auth0 answers the
+/// `read:user_idp_tokens` to see the `IdP` tokens in it (without it, Auth0 answers the
 /// read with the tokens left out, which would look like "no token").
 pub const REQUIRED_SCOPES: [&str; 2] = ["read:users", "read:user_idp_tokens"];
 

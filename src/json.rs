@@ -15,7 +15,7 @@
 //!   the stack;
 //! - strings are Unicode scalar values only: an unpaired surrogate escape is an error.
 //!
-//! Its behaviour is checked against serde_json by differential tests.
+//! Its behaviour is checked against `serde_json` by differential tests.
 
 /// Deepest nesting of arrays and objects accepted by [`Json::parse`].
 pub const MAX_DEPTH: usize = 128;

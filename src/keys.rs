@@ -177,6 +177,9 @@ impl KeyRing {
     }
 
     /// The primary key: the one that seals.
+    ///
+    /// # Panics
+    /// Never: both constructors refuse an empty ring.
     #[must_use]
     pub fn primary(&self) -> &Key {
         self.keys

@@ -29,7 +29,7 @@ pub const CLAIM_NAME: &str = "google_offline_access";
 /// Claims").
 pub const RESERVED_CLAIM_DOMAINS: &[&str] = &["auth0.com", "webtask.io", "webtask.run"];
 
-/// When the Action should read the user through the Management API to see IdP tokens.
+/// When the Action should read the user through the Management API to see `IdP` tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ReadPolicy {
     /// Never read (Rules see the tokens in `user.identities` directly).
@@ -51,7 +51,7 @@ pub struct LoginInput {
     /// it, so member order, `null`s and everything else stay as they came.
     pub user_document: Json,
     /// The same user read through `GET /api/v2/users/{id}`, when the shim made that
-    /// read; its identities carry the IdP tokens.
+    /// read; its identities carry the `IdP` tokens.
     pub fresh_user: Option<User>,
     /// `event.connection.strategy` (Actions) or `context.connectionStrategy` (Rules).
     pub connection_strategy: Option<String>,
@@ -639,7 +639,7 @@ pub fn stored_sealed_value(app_metadata_or_user: &Json) -> Option<&str> {
 }
 
 /// True when the `/authorize` request could make Google show its consent screen and so
-/// issue a new refresh token: `prompt` lists `consent` (OpenID Connect Core §3.1.2.1,
+/// issue a new refresh token: `prompt` lists `consent` (`OpenID` Connect Core §3.1.2.1,
 /// space-delimited), the deprecated `approval_prompt=force`, or `connection_scope`
 /// asks for scopes (Auth0 forwards it to Google as additional scopes).
 #[must_use]

@@ -8,7 +8,7 @@ use crate::json::{Json, Object};
 
 use crate::error::{Error, Result};
 
-/// Identity fields removed by [`sanitize`]: the IdP's tokens and their expiry data.
+/// Identity fields removed by [`sanitize`]: the `IdP`'s tokens and their expiry data.
 pub const IDENTITY_SECRET_FIELDS: &[&str] = &[
     "access_token",
     "refresh_token",

@@ -6,7 +6,7 @@
 //! - a Rule's `user`: `identities[i]` carry `access_token`, `refresh_token`, ...;
 //! - an Action's `event.user`: identities carry only `connection`, `provider`,
 //!   `user_id`, `profileData` and `isSocial` (Auth0 docs, "Actions limitations":
-//!   upstream IdP tokens are not exposed);
+//!   upstream `IdP` tokens are not exposed);
 //! - the Management API's `GET /api/v2/users/{id}` with `read:user_idp_tokens`:
 //!   identities carry the tokens again.
 //!
@@ -91,16 +91,16 @@ pub struct Identity {
     /// The provider's own user id (a string, or a number for some providers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Json>,
-    /// The IdP refresh token (Rules and Management API reads only).
+    /// The `IdP` refresh token (Rules and Management API reads only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<SecretField>,
-    /// The IdP access token (Rules and Management API reads only).
+    /// The `IdP` access token (Rules and Management API reads only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token: Option<SecretField>,
     /// The OAuth 1.0a token secret of providers such as Twitter.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token_secret: Option<SecretField>,
-    /// The IdP ID token, when a provider returns one.
+    /// The `IdP` ID token, when a provider returns one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<SecretField>,
     /// Every other field (`isSocial`, `profileData`, `expires_in`, ...), kept as is.

@@ -366,7 +366,7 @@ fn now() -> u64 {
 }
 
 /// A JavaScript value as a [`Json`] document, through `JSON.stringify` (which throws on
-/// cycles and BigInt, and yields nothing for `undefined` and functions: all `error`).
+/// cycles and `BigInt`, and yields nothing for `undefined` and functions: all `error`).
 fn from_js(value: &JsValue, error: Error) -> Result<Json, JsValue> {
     js_sys::JSON::stringify(value)
         .ok()

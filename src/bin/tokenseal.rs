@@ -41,7 +41,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print a JWK Set with one fresh 256-bit key, ready for the TOKENSEAL_KEYS secret.
+    /// Print a JWK Set with one fresh 256-bit key, ready for the `TOKENSEAL_KEYS` secret.
     #[command(after_long_help = ROTATION)]
     Keygen {
         /// Append the new key, as a non-primary key, to the JWK Set in this file.
@@ -53,7 +53,7 @@ enum Command {
         /// The sealed value (a compact JWE), or - to read it from standard input.
         sealed: String,
     },
-    /// Seal every plaintext app_metadata.refresh_token in the tenant and remove it.
+    /// Seal every plaintext `app_metadata.refresh_token` in the tenant and remove it.
     Migrate(MigrateArgs),
 }
 
