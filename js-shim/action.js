@@ -3,7 +3,7 @@
 // scripts/bundle.mjs builds dist/action.js from this file and the core: it defines
 // `loadCore()` above this code, which returns the tokenseal core (the WebAssembly module,
 // compiled once per Action instance) or throws where WebAssembly is unavailable, and
-// `dropCore()`, which forgets an instance that trapped, and `httpCall`/`parseJson` from
+// `dropCore()`, which forgets an instance that trapped, and `httpCall` and `judged` from
 // js-shim/http.js.
 //
 // Every decision comes from the core (planLogin, actionConfig, judgeResponse,
@@ -21,10 +21,6 @@ function codeOf(error) {
   return error && typeof error.code === 'string' && error.code.startsWith('ERR_') ? error.code : 'ERR_INTERNAL';
 }
 
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * One HTTP call that ends by `deadline`: its timeout is the smaller of the per-call
  * timeout and the budget left, and no call starts with less than `minCallMs` left.
@@ -35,29 +31,6 @@ function call(url, init, management, deadline) {
   const timeoutMs = Math.min(management.timeoutMs, deadline - Date.now());
   if (timeoutMs < management.minCallMs) return Promise.resolve({ status: 0, retryAfter: null, body: '', timedOut: true });
   return httpCall(fetch, url, init, timeoutMs);
-}
-
-/** Repeats a call as the core's verdicts say. Resolves to { body } or { code }. */
-async function judged(core, request, { budgetEndsAt, cachedToken, onReauthenticate }) {
-  // Terminates: the core grants one retry or one re-authentication per call, then fails.
-  for (let attempt = 0; ; attempt += 1) {
-    const response = await request();
-    const verdict = core.judgeResponse({
-      status: response.status,
-      timedOut: response.timedOut,
-      retryAfter: response.retryAfter,
-      attempt,
-      remainingMs: Math.max(0, budgetEndsAt - Date.now()),
-      cachedToken: cachedToken(),
-    });
-    if (verdict.action === 'done') return { body: parseJson(response.body) };
-    if (verdict.action === 'fail') return { code: verdict.code };
-    if (verdict.action === 'retry') await sleep(verdict.waitMs);
-    if (verdict.action === 'reauthenticate') {
-      const renewed = await onReauthenticate();
-      if (renewed.code) return renewed;
-    }
-  }
 }
 
 /** A Management API token: from api.cache, or by the client-credentials grant. */

@@ -42,7 +42,7 @@ const OFFLINE_ACCESS_CLAIM = 'google_offline_access';
 /** Superseded refresh tokens remembered per user, to recognise a stale user object. */
 const SUPERSEDED_KEPT = 4;
 
-const { call, parseJson } = require('./http.js');
+const { call, judged } = require('./http.js');
 
 let defaultCore;
 function loadDefaultCore() {
@@ -75,43 +75,31 @@ function reconsentAuthorizeParams(options = {}) {
 
 const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** A Management API client for the two user calls this module makes. */
 function managementClient(core, management, fetchImpl, now, timeoutMs) {
-  const baseUrl = String(management.baseUrl || `https://${management.domain}`).replace(/\/+$/, '');
-  const audience = management.audience || `${baseUrl}/api/v2/`;
-  const budgetMs = management.budgetMs || 10_000;
+  // The endpoints, budget and loopback-only http rule are the core's, as for the Action.
+  const endpoints = core.actionConfig({
+    AUTH0_DOMAIN: management.baseUrl || management.domain,
+    AUTH0_CLIENT_ID: management.clientId,
+    AUTH0_CLIENT_SECRET: management.clientSecret,
+  }).management;
+  if (!endpoints) throw failure('ERR_CONFIG_INVALID', 'management needs a tenant domain (or a loopback base URL), clientId and clientSecret');
+  const audience = management.audience || endpoints.audience;
+  const budgetMs = management.budgetMs || endpoints.budgetMs;
   let cached = null; // { token, until }
 
-  /** Repeats a call as the core's verdicts say. Resolves to { body } or throws a coded error. */
-  async function judged(request, cachedToken, onReauthenticate) {
-    const budgetEndsAt = Date.now() + budgetMs;
-    // Terminates: the core grants one retry or one re-authentication per call, then fails.
-    for (let attempt = 0; ; attempt += 1) {
-      const response = await request();
-      const verdict = core.judgeResponse({
-        status: response.status,
-        timedOut: response.timedOut,
-        retryAfter: response.retryAfter,
-        attempt,
-        remainingMs: Math.max(0, budgetEndsAt - Date.now()),
-        cachedToken: cachedToken(),
-      });
-      if (verdict.action === 'done') return { body: parseJson(response.body) };
-      if (verdict.action === 'fail') throw failure(verdict.code, 'the Management API call failed');
-      if (verdict.action === 'retry') await sleep(verdict.waitMs);
-      if (verdict.action === 'reauthenticate') await onReauthenticate();
-    }
+  /** Runs a call as the core's verdicts say; throws the coded error of a failure. */
+  async function judgedOrThrow(request, cachedToken, onReauthenticate) {
+    const result = await judged(core, request, { budgetEndsAt: Date.now() + budgetMs, cachedToken, onReauthenticate });
+    if (result.code) throw failure(result.code, 'the Management API call failed');
+    return result;
   }
 
   async function token() {
     if (cached && now() < cached.until) return { token: cached.token, fromCache: true };
     cached = null;
-    const result = await judged(
-      () => call(fetchImpl, `${baseUrl}/oauth/token`, {
+    const result = await judgedOrThrow(
+      () => call(fetchImpl, endpoints.tokenUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
@@ -122,7 +110,7 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
         }),
       }, timeoutMs),
       () => false,
-      async () => {},
+      async () => ({}),
     );
     const value = result.body && result.body.access_token;
     if (typeof value !== 'string' || value === '') throw failure('ERR_MGMT_RESPONSE', 'the Management API token answer is unusable');
@@ -134,8 +122,8 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
   /** One authenticated users call; a refused cached token is replaced once. */
   async function users(method, userId, body) {
     let auth = await token();
-    const url = `${baseUrl}/api/v2/users/${encodeURIComponent(userId)}${method === 'GET' ? '?fields=app_metadata&include_fields=true' : ''}`;
-    const result = await judged(
+    const url = `${endpoints.usersUrl}${encodeURIComponent(userId)}${method === 'GET' ? '?fields=app_metadata&include_fields=true' : ''}`;
+    const result = await judgedOrThrow(
       () => call(fetchImpl, url, {
         method,
         headers: { authorization: `Bearer ${auth.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
@@ -144,7 +132,12 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
       () => auth.fromCache,
       async () => {
         cached = null;
-        auth = await token();
+        try {
+          auth = await token();
+          return {};
+        } catch (error) {
+          return { code: error.code || 'ERR_MGMT_FAILED' };
+        }
       },
     );
     if (!isPlainObject(result.body)) throw failure('ERR_MGMT_RESPONSE', 'the Management API answer is unusable');

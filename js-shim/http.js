@@ -1,5 +1,5 @@
 'use strict';
-// The one HTTP helper of the JavaScript adapters (the Action and the backend module):
+// The HTTP helpers of the JavaScript adapters (the Action and the backend module):
 // scripts/bundle.mjs inlines it into dist/action.js; js-shim/backend.js requires it.
 
 /**
@@ -31,4 +31,35 @@ function parseJson(text) {
   }
 }
 
-module.exports = { call, parseJson };
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Makes a call as often as the core's verdicts (judgeResponse) say: once, or once more
+ * after a wait, or once more after `onReauthenticate` (which resolves to `{}` to go on or
+ * `{ code }` to stop). Terminates: the core grants one retry or one re-authentication
+ * per call, then fails. Resolves to `{ body }` (parsed JSON) or `{ code }`.
+ */
+async function judged(core, request, { budgetEndsAt, cachedToken, onReauthenticate }) {
+  for (let attempt = 0; ; attempt += 1) {
+    const response = await request();
+    const verdict = core.judgeResponse({
+      status: response.status,
+      timedOut: response.timedOut,
+      retryAfter: response.retryAfter,
+      attempt,
+      remainingMs: Math.max(0, budgetEndsAt - Date.now()),
+      cachedToken: cachedToken(),
+    });
+    if (verdict.action === 'done') return { body: parseJson(response.body) };
+    if (verdict.action === 'fail') return { code: verdict.code };
+    if (verdict.action === 'retry') await sleep(verdict.waitMs);
+    if (verdict.action === 'reauthenticate') {
+      const renewed = await onReauthenticate();
+      if (renewed.code) return renewed;
+    }
+  }
+}
+
+module.exports = { call, judged, parseJson };
