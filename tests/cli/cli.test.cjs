@@ -88,6 +88,24 @@ test('--dry-run reports and writes nothing', async () => {
   assertNoSecrets(r.stdout + r.stderr);
 });
 
+test('on a terminal, migrate draws a progress bar (and off one it does not)', async (t) => {
+  const script = spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).stdout.trim();
+  if (!script) return t.skip('util-linux script(1) is not installed');
+  // script(1) runs the command on a pseudo-terminal; --dry-run keeps the tenant as it is.
+  const command = `${BIN} migrate --dry-run`;
+  const r = await new Promise((resolve) => {
+    const child = spawn(script, ['-q', '-e', '-c', command, '/dev/null'], { env: { PATH: process.env.PATH, TERM: 'xterm', ...env() } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /[1-9]\d*\/2000 users \[/, 'the bar shows position, length and the bar itself');
+  assertNoSecrets(r.out);
+  const plain = await run(['migrate', '--dry-run'], env());
+  assert.doesNotMatch(plain.stderr + plain.stdout, / users \[/);
+});
+
 test('migrate seals every plaintext exactly once, across the 1,000-result cap and 429s', async () => {
   api.setFault({ path: 'search', kind: '429', retryAfter: 1, times: 2 });
   api.setFault({ path: 'user', kind: '429', retryAfter: 1, times: 2, method: 'PATCH' });
