@@ -158,6 +158,19 @@ pub fn inspect(sealed: &str) -> Result<SealedHeader> {
 /// [`Error::Decrypt`], and [`Error::TokenInvalid`] when an authentic plaintext is not a
 /// valid refresh token.
 pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshToken> {
+    open_with_header(sealed, keys, expected_sub).map(|(token, _)| token)
+}
+
+/// [`open`], also returning the header it read, for callers that need the `kid` or
+/// `iat` of a value they open (reading them again would parse the header twice).
+///
+/// # Errors
+/// As [`open`].
+pub fn open_with_header(
+    sealed: &str,
+    keys: &KeyRing,
+    expected_sub: &str,
+) -> Result<(RefreshToken, SealedHeader)> {
     let parts = split(sealed)?;
     if parts.header.sub != expected_sub {
         return Err(Error::SubjectMismatch);
@@ -178,7 +191,7 @@ pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshT
         &mut buffer,
         &tag,
     )?;
-    RefreshToken::from_bytes(&buffer)
+    Ok((RefreshToken::from_bytes(&buffer)?, parts.header))
 }
 
 /// The content-encryption layer of RFC 7516 §5.1 steps 15-16 with A256GCM: encrypts

@@ -48,7 +48,8 @@ pub struct LoginInput {
     /// `app_metadata` is the stored state.
     pub user: User,
     /// The same user as the JSON document it came as; the sanitized copy is made from
-    /// it, so member order, `null`s and everything else stay as they came.
+    /// it, so member order, `null`s and everything else stay as they came. `null` when
+    /// `sanitize` is false.
     pub user_document: Json,
     /// The same user read through `GET /api/v2/users/{id}`, when the shim made that
     /// read; its identities carry the `IdP` tokens.
@@ -84,8 +85,7 @@ impl LoginInput {
         let Json::Object(fields) = value else {
             return Err(Error::InputInvalid);
         };
-        let mut user = None;
-        let mut user_document = Json::Null;
+        let mut user_value = None;
         let mut fresh_user = None;
         let mut connection_strategy = None;
         let mut logins_count = None;
@@ -97,10 +97,7 @@ impl LoginInput {
         for (name, value) in fields {
             match (name.as_str(), value) {
                 (_, Json::Null) => {}
-                ("user", value) => {
-                    user_document = value.clone();
-                    user = Some(User::from_value(value)?);
-                }
+                ("user", value) => user_value = Some(value),
                 ("freshUser", value) => fresh_user = Some(User::from_value(value)?),
                 ("connectionStrategy", Json::String(s)) => connection_strategy = Some(s),
                 ("loginsCount", Json::Number(n)) => {
@@ -129,8 +126,16 @@ impl LoginInput {
                 _ => return Err(Error::InputInvalid),
             }
         }
+        // The document is kept only when a sanitized copy is wanted: copying a large
+        // user costs more than the rest of a returning login's plan.
+        let user_value = user_value.ok_or(Error::UserInvalid)?;
+        let user_document = if sanitize {
+            user_value.clone()
+        } else {
+            Json::Null
+        };
         Ok(Self {
-            user: user.ok_or(Error::UserInvalid)?,
+            user: User::from_value(user_value)?,
             user_document,
             fresh_user,
             connection_strategy,
@@ -318,8 +323,8 @@ fn read_stored(
             .as_str()
             .ok_or(Error::SealedMalformed)
             .and_then(|sealed| {
-                let token = jwe::open(sealed, keys, user_id)?;
-                let under_primary = jwe::inspect(sealed)?.kid == keys.primary().kid();
+                let (token, header) = jwe::open_with_header(sealed, keys, user_id)?;
+                let under_primary = header.kid == keys.primary().kid();
                 Ok(Stored::Valid {
                     token,
                     under_primary,
