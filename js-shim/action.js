@@ -47,8 +47,8 @@ async function managementToken(core, management, secrets, cache, budgetEndsAt, c
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
             grant_type: 'client_credentials',
-            client_id: secrets.AUTH0_CLIENT_ID,
-            client_secret: secrets.AUTH0_CLIENT_SECRET,
+            client_id: management.clientId,
+            client_secret: management.clientSecret,
             audience: management.audience,
           }),
         },

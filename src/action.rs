@@ -3,6 +3,8 @@
 //! long to wait, when to fetch a new token, how long to cache one). The JavaScript shim
 //! performs the calls; every decision about them is made here.
 
+use zeroize::Zeroizing;
+
 use crate::error::Error;
 use crate::json::{Json, Object};
 use crate::login::{valid_namespace, ReadPolicy};
@@ -40,8 +42,9 @@ pub struct ActionConfig {
     pub notices: Vec<&'static str>,
 }
 
-/// The Management API endpoints derived from `AUTH0_DOMAIN`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The Management API endpoints derived from `AUTH0_DOMAIN`, and the client to call
+/// them as. `Debug` prints the client secret as `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ManagementApi {
     /// `{base}/oauth/token`, for the client-credentials grant.
     pub token_url: String,
@@ -51,6 +54,22 @@ pub struct ManagementApi {
     pub users_url: String,
     /// The `api.cache` key of the token.
     pub cache_key: String,
+    /// `AUTH0_CLIENT_ID`, without the whitespace a paste into the dashboard may add.
+    pub client_id: String,
+    /// `AUTH0_CLIENT_SECRET`, trimmed likewise. Zeroized on drop.
+    pub client_secret: Zeroizing<String>,
+}
+
+impl core::fmt::Debug for ManagementApi {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ManagementApi")
+            .field("token_url", &self.token_url)
+            .field("audience", &self.audience)
+            .field("users_url", &self.users_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 /// Reads the Action's settings. Never fails: each problem becomes a notice and the
@@ -93,12 +112,14 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
         text("AUTH0_CLIENT_ID"),
         text("AUTH0_CLIENT_SECRET"),
     ) {
-        (Some(domain), Some(client_id), Some(_)) => match management_base(domain) {
+        (Some(domain), Some(client_id), Some(client_secret)) => match management_base(domain) {
             Some(base) => Some(ManagementApi {
                 token_url: [base.as_str(), "/oauth/token"].concat(),
                 audience: [base.as_str(), "/api/v2/"].concat(),
                 users_url: [base.as_str(), "/api/v2/users/"].concat(),
-                cache_key: [TOKEN_CACHE_PREFIX, client_id].concat(),
+                cache_key: [TOKEN_CACHE_PREFIX, client_id.trim()].concat(),
+                client_id: client_id.trim().to_owned(),
+                client_secret: Zeroizing::new(client_secret.trim().to_owned()),
             }),
             None => {
                 notices.push(Error::ConfigInvalid.code());
@@ -265,6 +286,8 @@ impl ActionConfig {
             api.insert("audience", Json::from(m.audience.as_str()));
             api.insert("usersUrl", Json::from(m.users_url.as_str()));
             api.insert("cacheKey", Json::from(m.cache_key.as_str()));
+            api.insert("clientId", Json::from(m.client_id.as_str()));
+            api.insert("clientSecret", Json::from(m.client_secret.as_str()));
             api.insert("timeoutMs", Json::from(CALL_TIMEOUT_MS));
             api.insert("budgetMs", Json::from(CALL_BUDGET_MS));
             api.insert("minCallMs", Json::from(MIN_CALL_MS));
@@ -330,10 +353,30 @@ mod tests {
         assert_eq!(api.audience, "https://example.us.auth0.com/api/v2/");
         assert_eq!(api.users_url, "https://example.us.auth0.com/api/v2/users/");
         assert_eq!(api.cache_key, "tokenseal:m2m:abc");
+        assert_eq!(
+            (api.client_id.as_str(), api.client_secret.as_str()),
+            ("abc", "s3cret")
+        );
         assert_eq!(with_domain("https://example.us.auth0.com/"), Some(api));
         let local = with_domain("http://127.0.0.1:4711").expect("loopback http is fine");
         assert_eq!(local.audience, "http://127.0.0.1:4711/api/v2/");
         assert!(with_domain("http://localhost:3000").is_some());
+    }
+
+    #[test]
+    fn pasted_whitespace_is_trimmed() {
+        let c = config(
+            serde_json::json!({"AUTH0_DOMAIN": " a.auth0.com\n", "AUTH0_CLIENT_ID": "id\n", "AUTH0_CLIENT_SECRET": " secret\r\n"}),
+        );
+        let api = c.management.expect("valid");
+        assert_eq!(
+            (
+                api.client_id.as_str(),
+                api.client_secret.as_str(),
+                api.cache_key.as_str()
+            ),
+            ("id", "secret", "tokenseal:m2m:id")
+        );
     }
 
     #[test]

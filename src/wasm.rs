@@ -67,7 +67,7 @@ export interface ActionConfig {
   read: "auto" | "always";
   claimNamespace: string | null;
   denyOnError: boolean;
-  management: { tokenUrl: string; audience: string; usersUrl: string; cacheKey: string; timeoutMs: number; budgetMs: number; minCallMs: number } | null;
+  management: { tokenUrl: string; audience: string; usersUrl: string; cacheKey: string; clientId: string; clientSecret: string; timeoutMs: number; budgetMs: number; minCallMs: number } | null;
   notices: string[];
 }
 /** One Management API response as the Action saw it; status 0 means no response. */

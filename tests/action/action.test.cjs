@@ -1004,3 +1004,17 @@ test('a broken key set in deny mode denies Google logins only: database users ge
   assert.match(r2.denied, /ERR_KEYSET_EMPTY/);
   assert.deepEqual(r2.writes, []);
 });
+
+test('M2M credentials pasted with a trailing newline still work (they are trimmed)', async (t) => {
+  const user = googleUser({ loginsCount: 0 });
+  const env = await startEnv(t, { users: [user] });
+  const fresh = refreshToken();
+  const r = await login(env, {
+    userId: user.user_id,
+    idpTokens: { refresh_token: fresh },
+    secrets: { AUTH0_CLIENT_ID: `${CLIENT_ID}\n`, AUTH0_CLIENT_SECRET: `${env.secrets.AUTH0_CLIENT_SECRET}\r\n` },
+  });
+  assert.deepEqual(r.calls, { token: 1, 'users.get': 1 });
+  assert.deepEqual(r.lines, []);
+  assertOpensTo(sealedOf(r), env.keys, user.user_id, fresh);
+});
