@@ -28,9 +28,9 @@
 // a rebuild during the run does not mix two builds. Build first: bash scripts/build.sh.
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -38,14 +38,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 
+import { writeResults } from './results.mjs';
+
 const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist', 'action.js');
 const REFERENCE = join(ROOT, 'bench', 'reference-action.cjs');
 const STANDIN_ACTIONS = join(ROOT, 'tests', 'auth0-standin', 'actions.cjs');
 const STANDIN_MGMT = join(ROOT, 'tests', 'auth0-standin', 'management-api.cjs');
-const RESULTS_DIR = join(ROOT, 'bench', 'results');
-const RESULTS_JSON = join(RESULTS_DIR, 'action.json');
 
 const GOALS = { sizeBytes: 64 * 1024, warmRatio: 1.25, coldRatio: 2, readsPer1000: 60 };
 
@@ -517,15 +517,6 @@ async function readsPer1000(mix, noTokenShare = 0) {
 // ---------------------------------------------------------------------------------------
 // Run and report
 
-function gitCommit() {
-  try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'js-shim', 'scripts', 'Cargo.toml', 'Cargo.lock'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return { commit, buildInputsModified: dirty.length > 0 };
-  } catch {
-    return null;
-  }
-}
 
 const fileSizes = Object.fromEntries(IMPLS.map((n) => [n, sizes(FILES[n])]));
 const decisions = await checkDecisions();
@@ -596,35 +587,15 @@ const table = [
 ];
 console.log(table.join('\n'));
 
-mkdirSync(RESULTS_DIR, { recursive: true });
-writeFileSync(
-  RESULTS_JSON,
-  `${JSON.stringify(
-    {
-      benchmark: 'action',
-      date: new Date().toISOString(),
-      git: gitCommit(),
-      environment: {
-        node: process.version,
-        v8: process.versions.v8,
-        platform: process.platform,
-        arch: process.arch,
-        cpu: os.cpus()[0]?.model ?? null,
-        cpus: os.cpus().length,
-      },
-      parameters: { coldRuns: COLD_RUNS, batch: BATCH, rounds: ROUNDS, warmup: WARMUP, logins: LOGINS, users: USERS, seed: SEED, noTokenShare: NO_TOKEN_SHARE },
-      goals: GOALS,
-      decisions,
-      sizes: fileSizes,
-      coldStart: cold,
-      warmCpu: warm,
-      managementApi: reads,
-      managementApiSensitivity: readsNoToken && { noTokenShare: NO_TOKEN_SHARE, ...readsNoToken },
-      table: rows,
-    },
-    null,
-    2,
-  )}\n`,
-);
-console.log(`\nwrote ${RESULTS_JSON.slice(ROOT.length)}`);
+writeResults('action', {
+  parameters: { coldRuns: COLD_RUNS, batch: BATCH, rounds: ROUNDS, warmup: WARMUP, logins: LOGINS, users: USERS, seed: SEED, noTokenShare: NO_TOKEN_SHARE },
+  goals: GOALS,
+  decisions,
+  sizes: fileSizes,
+  coldStart: cold,
+  warmCpu: warm,
+  managementApi: reads,
+  managementApiSensitivity: readsNoToken && { noTokenShare: NO_TOKEN_SHARE, ...readsNoToken },
+  table: rows,
+});
 process.exit(0);

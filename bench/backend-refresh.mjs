@@ -12,12 +12,9 @@
 // - 100 concurrent cold calls for one user: wall time until all resolve (one refresh).
 
 import { createRequire } from 'node:module';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const here = dirname(fileURLToPath(import.meta.url));
+import { writeResults } from './results.mjs';
+
 const require = createRequire(import.meta.url);
 const core = require('../pkg/tokenseal.js');
 const backend = require('../js-shim/backend.js');
@@ -83,23 +80,17 @@ try {
 
   const round = (o, d) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' && k !== 'runs' ? Number(v.toFixed(d)) : v]));
   const result = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    cpu: cpus()[0]?.model,
     server: 'oidc-provider on 127.0.0.1 (tests/backend/google-standin.mjs), refresh_token grant, openid scope (id_token signed RS256)',
     refresh_ms: round(summary(refresh), 3),
     raw_post_ms: round(summary(raw), 3),
     cached_us_per_call: round({ ...summary(cachedUs), runs: `${CACHED_BATCHES} batches of ${CACHED_BATCH}` }, 3),
     concurrent_100_cold_ms: round(summary(concurrent), 3),
   };
-  mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', 'backend-refresh.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeResults('backend-refresh', result);
   console.log(`refresh (accessToken, cold)   median ${result.refresh_ms.median} ms  p95 ${result.refresh_ms.p95} ms  (${RUNS} runs)`);
   console.log(`raw POST to the token endpoint median ${result.raw_post_ms.median} ms  p95 ${result.raw_post_ms.p95} ms`);
   console.log(`cached accessToken()          median ${result.cached_us_per_call.median} µs per call`);
   console.log(`100 concurrent cold calls     median ${result.concurrent_100_cold_ms.median} ms (one refresh each time)`);
-  console.log('written: bench/results/backend-refresh.json');
 } finally {
   await google.close();
 }

@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -22,12 +22,11 @@ import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
 
 import * as reference from './reference-node-crypto.mjs';
+import { writeResults } from './results.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PKG_JS = fileURLToPath(new URL('../pkg/tokenseal.js', import.meta.url));
 const PKG_WASM = fileURLToPath(new URL('../pkg/tokenseal_bg.wasm', import.meta.url));
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
-const RESULTS_JSON = fileURLToPath(new URL('./results/seal-open.json', import.meta.url));
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -180,19 +179,6 @@ function sizes(path) {
   };
 }
 
-function gitCommit() {
-  try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'Cargo.toml', 'Cargo.lock'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-    return { commit, rustSourcesModified: dirty.length > 0 };
-  } catch {
-    return null;
-  }
-}
 
 // ---------------------------------------------------------------------------------------
 // Report
@@ -221,28 +207,8 @@ const lines = [
 ];
 console.log(lines.join('\n'));
 
-mkdirSync(RESULTS_DIR, { recursive: true });
-writeFileSync(
-  RESULTS_JSON,
-  `${JSON.stringify(
-    {
-      benchmark: 'seal-open',
-      date: new Date().toISOString(),
-      git: gitCommit(),
-      environment: {
-        node: process.version,
-        v8: process.versions.v8,
-        platform: process.platform,
-        arch: process.arch,
-        cpu: os.cpus()[0]?.model ?? null,
-        cpus: os.cpus().length,
-      },
-      parameters: { iterations, rounds, warmup, tokenBytes: TOKEN.length, statistic: 'median of rounds' },
-      results,
-      sizes: { 'pkg/tokenseal_bg.wasm': wasmSizes, 'pkg/tokenseal.js': glueSizes },
-    },
-    null,
-    2,
-  )}\n`,
-);
-console.log(`\nwrote ${RESULTS_JSON.slice(ROOT.length)}`);
+writeResults('seal-open', {
+  parameters: { iterations, rounds, warmup, tokenBytes: TOKEN.length, statistic: 'median of rounds' },
+  results,
+  sizes: { 'pkg/tokenseal_bg.wasm': wasmSizes, 'pkg/tokenseal.js': glueSizes },
+});

@@ -42,16 +42,7 @@ async function managementToken(core, management, secrets, cache, budgetEndsAt, c
     () =>
       call(
         management.tokenUrl,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            grant_type: 'client_credentials',
-            client_id: management.clientId,
-            client_secret: management.clientSecret,
-            audience: management.audience,
-          }),
-        },
+        clientCredentialsRequest(management),
         management,
         budgetEndsAt,
       ),

@@ -42,7 +42,7 @@ const OFFLINE_ACCESS_CLAIM = 'google_offline_access';
 /** Superseded refresh tokens remembered per user, to recognise a stale user object. */
 const SUPERSEDED_KEPT = 4;
 
-const { call, judged } = require('./http.js');
+const { call, clientCredentialsRequest, judged } = require('./http.js');
 
 let defaultCore;
 function loadDefaultCore() {
@@ -99,16 +99,7 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
     if (cached && now() < cached.until) return { token: cached.token, fromCache: true };
     cached = null;
     const result = await judgedOrThrow(
-      () => call(fetchImpl, endpoints.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          grant_type: 'client_credentials',
-          client_id: management.clientId,
-          client_secret: management.clientSecret,
-          audience,
-        }),
-      }, timeoutMs),
+      () => call(fetchImpl, endpoints.tokenUrl, clientCredentialsRequest({ ...management, audience }), timeoutMs),
       () => false,
       async () => ({}),
     );

@@ -22,6 +22,16 @@ async function call(fetchImpl, url, init, timeoutMs) {
   }
 }
 
+/** The fetch init of a client-credentials token request (RFC 6749 §4.4) for the Auth0
+ * Management API. */
+function clientCredentialsRequest({ clientId, clientSecret, audience }) {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, audience }),
+  };
+}
+
 /** JSON.parse that gives undefined instead of throwing. */
 function parseJson(text) {
   try {
@@ -62,4 +72,4 @@ async function judged(core, request, { budgetEndsAt, cachedToken, onReauthentica
   }
 }
 
-module.exports = { call, judged, parseJson };
+module.exports = { call, clientCredentialsRequest, judged, parseJson };
