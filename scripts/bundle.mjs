@@ -35,7 +35,13 @@ const wasmBase64 = brotliCompressSync(wasm, {
 const LOAD = /const wasmPath = `\$\{__dirname\}\/tokenseal_bg\.wasm`;\nconst wasmBytes = require\('fs'\)\.readFileSync\(wasmPath\);\nconst wasmModule = new WebAssembly\.Module\(wasmBytes\);\n/;
 let glue = read('pkg/tokenseal.js');
 if (!LOAD.test(glue)) fail('pkg/tokenseal.js no longer loads the .wasm the expected way: update scripts/bundle.mjs');
+// getrandom's wasm_js backend calls the Web Crypto global, which Node 18 (an Action
+// runtime, and what rules ran on) exposes only behind --experimental-global-webcrypto:
+// the bundle binds the same API from node:crypto there instead of touching globals.
+const RANDOM = 'globalThis.crypto.getRandomValues(';
+if (glue.split(RANDOM).length !== 2) fail('pkg/tokenseal.js no longer draws randomness the expected way: update scripts/bundle.mjs');
 glue = glue
+  .replace(RANDOM, 'hostCrypto.getRandomValues(')
   .replace(LOAD, 'const wasmModule = compiledModule;\n')
   // Documentation comments are for pkg/ users; the bundle does not need them.
   .replace(/^\s*\/\*\*[\s\S]*?\*\/\n/gm, '')
@@ -56,6 +62,7 @@ const factory = `function instantiateTokenseal(compiledModule, require) {
   const exports = module.exports;
   const TextEncoder = globalThis.TextEncoder || require('util').TextEncoder;
   const TextDecoder = globalThis.TextDecoder || require('util').TextDecoder;
+  const hostCrypto = globalThis.crypto || require('crypto').webcrypto;
 ${glue}
   return module.exports;
 }`;

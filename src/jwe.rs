@@ -55,7 +55,7 @@ impl Nonce {
     /// [`Error::Random`] when no randomness is available.
     pub fn random() -> Result<Self> {
         let mut iv = [0u8; IV_LEN];
-        getrandom::getrandom(&mut iv).map_err(|_| Error::Random)?;
+        getrandom::fill(&mut iv).map_err(|_| Error::Random)?;
         Ok(Self(iv))
     }
 

@@ -38,7 +38,7 @@ impl KeyMaterial {
     /// [`Error::Random`] when no randomness is available.
     pub fn random() -> Result<Self> {
         let mut bytes = [0u8; KEY_LEN];
-        getrandom::getrandom(&mut bytes).map_err(|_| Error::Random)?;
+        getrandom::fill(&mut bytes).map_err(|_| Error::Random)?;
         Ok(Self(bytes))
     }
 
@@ -220,7 +220,7 @@ impl KeyRing {
 /// [`Error::Random`] when no randomness is available.
 pub fn random_kid() -> Result<String> {
     let mut bytes = [0u8; 9];
-    getrandom::getrandom(&mut bytes).map_err(|_| Error::Random)?;
+    getrandom::fill(&mut bytes).map_err(|_| Error::Random)?;
     Ok(Base64UrlUnpadded::encode_string(&bytes))
 }
 

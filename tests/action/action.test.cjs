@@ -14,6 +14,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
@@ -747,8 +749,8 @@ test('missing M2M credentials: a needed read is reported as ERR_CONFIG_INCOMPLET
 
 // ------------------------------------------------------------- no WebAssembly
 
-/** Runs the Action in `node --no-expose-wasm` with a stub event/api; returns what it did. */
-function runWithoutWasm(secrets) {
+/** Runs the Action in a child `node` with `flags` and a stub event/api; returns what it did. */
+function runInChild(flags, secrets) {
   const script = `
     'use strict';
     const lines = [];
@@ -756,7 +758,7 @@ function runWithoutWasm(secrets) {
     console.log = capture; console.error = capture; console.warn = capture; console.info = capture;
     const fetches = [];
     globalThis.fetch = async (url) => { fetches.push(String(url)); throw new Error('no network in this test'); };
-    const out = { wasm: typeof WebAssembly, requireError: null, writes: [], claims: [], denied: [], cacheOps: 0 };
+    const out = { wasm: typeof WebAssembly, webCrypto: typeof globalThis.crypto, requireError: null, writes: [], claims: [], denied: [], cacheOps: 0 };
     let action;
     try { action = require(${JSON.stringify(ACTION)}); } catch (e) { out.requireError = String(e && e.message); }
     const api = {
@@ -783,10 +785,17 @@ function runWithoutWasm(secrets) {
       process.stdout.write(JSON.stringify(out));
     })();
   `;
-  const child = spawnSync(process.execPath, ['--no-expose-wasm', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  // A script file, not -e: under --eval Node binds the global `crypto` to node:crypto.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenseal-action-'));
+  const file = path.join(dir, 'run.cjs');
+  fs.writeFileSync(file, script);
+  const child = spawnSync(process.execPath, [...flags, file], { encoding: 'utf8', timeout: 30000 });
+  fs.rmSync(dir, { recursive: true, force: true });
   assert.equal(child.status, 0, 'the child process exits cleanly');
   return JSON.parse(child.stdout);
 }
+
+const runWithoutWasm = (secrets) => runInChild(['--no-expose-wasm'], secrets);
 
 test('WebAssembly unavailable: require does not throw; one ERR_WASM_UNAVAILABLE line; no deny, no writes', () => {
   const secrets = {
@@ -816,6 +825,18 @@ test('WebAssembly unavailable: require does not throw; one ERR_WASM_UNAVAILABLE 
   assert.equal(denied.lines.length, 1);
   assert.match(denied.lines[0], /ERR_WASM_UNAVAILABLE/);
   assert.deepEqual(denied.writes, []);
+});
+
+test('no global Web Crypto (Node 18 default): the bundle draws IVs from node:crypto and seals', () => {
+  const keys = tokenseal.generateKeySet();
+  const out = runInChild(['--no-experimental-global-webcrypto'], { TOKENSEAL_KEYS: keys });
+  assert.equal(out.webCrypto, 'undefined', 'the child really has no globalThis.crypto');
+  assert.equal(out.requireError, null);
+  assert.equal(out.threw, undefined);
+  assert.ok(!out.lines.some((line) => line.includes('ERR_RANDOM')), `no ERR_RANDOM: ${out.lines.join(' | ')}`);
+  // The stub user carries a legacy plaintext token: it is sealed, then the plaintext removed.
+  assert.deepEqual(out.writes, ['sealed_refresh_tokens', 'refresh_token']);
+  assert.deepEqual(out.denied, []);
 });
 
 // --------------------------------------------------------------- secret scan
