@@ -321,26 +321,29 @@ pub fn generate_key_set() -> Result<String, JsValue> {
 }
 
 thread_local! {
-    /// The last key set parsed, by its exact JSON text. An Action instance sees the same
-    /// `TOKENSEAL_KEYS` secret on every login, so parsing and validating it once per
-    /// instance takes that work off every later login. The text is zeroized when
-    /// replaced; the ring zeroizes its keys when dropped.
-    static KEY_RING: RefCell<Option<(Zeroizing<String>, Rc<KeyRing>)>> = const { RefCell::new(None) };
+    /// The last key set parsed, with the JavaScript string it came from. An Action
+    /// instance sees the same `TOKENSEAL_KEYS` secret on every login and a backend the
+    /// same configuration value on every call, so the set is parsed and validated once
+    /// per instance. The cache is keyed by the JavaScript string itself (compared with
+    /// `===`, which compares contents): a hit copies no key text into wasm memory at all.
+    /// A miss copies it once, and that copy is zeroized; the ring zeroizes its keys when
+    /// dropped.
+    static KEY_RING: RefCell<Option<(JsValue, Rc<KeyRing>)>> = const { RefCell::new(None) };
 }
 
 /// The key ring parsed from `key_set_json`, the cached one when the text is unchanged.
 /// A key set that fails to parse is not cached.
 fn key_ring(key_set_json: &JsValue) -> Result<Rc<KeyRing>, Error> {
-    let json = Zeroizing::new(key_set_json.as_string().ok_or(Error::KeySetNotJson)?);
     let cached = KEY_RING.with_borrow(|cache| match cache {
-        Some((text, ring)) if **text == *json => Some(Rc::clone(ring)),
+        Some((text, ring)) if text == key_set_json => Some(Rc::clone(ring)),
         _ => None,
     });
     if let Some(ring) = cached {
         return Ok(ring);
     }
+    let json = Zeroizing::new(key_set_json.as_string().ok_or(Error::KeySetNotJson)?);
     let ring = Rc::new(KeyRing::from_jwk_set(&json)?);
-    KEY_RING.set(Some((json, Rc::clone(&ring))));
+    KEY_RING.set(Some((key_set_json.clone(), Rc::clone(&ring))));
     Ok(ring)
 }
 
