@@ -136,7 +136,30 @@ pub fn inspect(
     #[wasm_bindgen(unchecked_param_type = "string")] sealed: JsValue,
 ) -> Result<JsValue, JsValue> {
     let sealed = text(&sealed, Error::SealedMalformed)?;
-    to_js_value(&jwe::inspect(&sealed).map_err(to_js)?)
+    let header = jwe::inspect(&sealed).map_err(to_js)?;
+    to_js_value(&HeaderView {
+        typ: &header.typ,
+        alg: &header.alg,
+        enc: &header.enc,
+        kid: &header.kid,
+        sub: &header.sub,
+        // A JavaScript number. Exact up to 2^53 seconds (285 million years); past that
+        // the nearest double. Serializing the u64 itself would make serde-wasm-bindgen
+        // refuse such a value, so a header that opens could not be inspected.
+        iat: header.iat.map(|iat| iat as f64),
+    })
+}
+
+/// [`jwe::SealedHeader`] as JavaScript sees it (`SealedHeader` in the TypeScript types).
+#[derive(Serialize)]
+struct HeaderView<'a> {
+    typ: &'a str,
+    alg: &'a str,
+    enc: &'a str,
+    kid: &'a str,
+    sub: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<f64>,
 }
 
 /// Returns a copy of `user` with every token and sealed value removed.

@@ -274,6 +274,29 @@ fn inspect_rejects_junk() {
 }
 
 #[wasm_bindgen_test]
+fn inspect_returns_iat_as_a_number_even_past_safe_integers() {
+    // Any u64 `iat` opens, so any must inspect: 2^60 is past 2^53 but exact as a double.
+    for iat in [json!(1_700_000_000_u64), json!(1_u64 << 60)] {
+        let header = json!({"typ": "tokenseal.v1+jwe", "alg": "dir", "enc": "A256GCM", "kid": "a", "sub": USER, "iat": iat});
+        let shown = inspect(&with_header(&sealed_a(), header)).expect("inspects");
+        let iat_js = Reflect::get(&shown, &"iat".into()).expect("has iat");
+        assert_eq!(
+            iat_js.as_f64(),
+            iat.as_u64().map(|n| n as f64),
+            "iat is a JS number"
+        );
+        assert_eq!(rust(&shown)["sub"], USER);
+    }
+    let header =
+        json!({"typ": "tokenseal.v1+jwe", "alg": "dir", "enc": "A256GCM", "kid": "a", "sub": USER});
+    let shown = inspect(&with_header(&sealed_a(), header)).expect("inspects");
+    assert!(
+        !Reflect::has(&shown, &"iat".into()).expect("object"),
+        "no iat, no field"
+    );
+}
+
+#[wasm_bindgen_test]
 fn sanitize_removes_tokens_and_keeps_the_rest() {
     let mut user = google_user(
         Some(TOKEN),
