@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -39,6 +39,6 @@ export function writeResults(name, fields) {
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path, `${JSON.stringify(record, null, 2)}\n`);
-  console.log(`\nwrote ${path.slice(ROOT.length - 1)}`);
+  console.log(`\nwrote ${relative(ROOT, path)}`);
   return path;
 }
