@@ -144,10 +144,17 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
 #[must_use]
 pub fn management_base(domain: &str) -> Option<String> {
     let domain = domain.trim().trim_end_matches('/');
-    let (scheme, host_port) = match domain.split_once("://") {
-        Some((scheme @ ("https" | "http"), rest)) => (scheme, rest),
-        Some(_) => return None,
-        None => ("https", domain),
+    // Prefix tests rather than `split_once("://")`: a `&str` pattern search links core's
+    // panicking string-slice path, and with it 9 KB of formatting code (char `Debug`,
+    // Unicode tables) into the wasm (bench/size-floor, twiggy).
+    let (scheme, host_port) = if let Some(rest) = domain.strip_prefix("https://") {
+        ("https", rest)
+    } else if let Some(rest) = domain.strip_prefix("http://") {
+        ("http", rest)
+    } else if domain.as_bytes().windows(3).any(|w| w == b"://") {
+        return None;
+    } else {
+        ("https", domain)
     };
     let host = match host_port.rsplit_once(':') {
         Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
@@ -384,6 +391,9 @@ mod tests {
         for bad in [
             "http://example.com",
             "ftp://x",
+            "HTTPS://example.com",
+            "xhttps://example.com",
+            "https://a://b",
             "example.com/path",
             "user@example.com",
             "exa mple.com",
