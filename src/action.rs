@@ -250,10 +250,10 @@ pub const REQUIRED_SCOPES: [&str; 2] = ["read:users", "read:user_idp_tokens"];
 /// when the answer does not say.
 #[must_use]
 pub fn token_scope_notice(scope: Option<&str>) -> Option<Error> {
-    let granted: Vec<&str> = scope?.split(' ').collect();
+    let granted = scope?;
     REQUIRED_SCOPES
         .iter()
-        .any(|needed| !granted.contains(needed))
+        .any(|needed| !granted.split(' ').any(|scope| scope == *needed))
         .then_some(Error::ManagementForbidden)
 }
 
