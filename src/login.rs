@@ -256,25 +256,26 @@ impl Outcome {
 
 impl LoginPlan {
     /// The plan as the JSON the shims receive, member names in camelCase, the same as
-    /// its serde serialization.
+    /// its serde serialization. Consumes the plan: the metadata and the sanitized user
+    /// can be whole user documents, and are moved rather than copied.
     #[must_use]
-    pub fn to_json(&self) -> Json {
+    pub fn into_json(self) -> Json {
         let writes = self
             .metadata_writes
-            .iter()
+            .into_iter()
             .map(|w| {
                 let mut o = Object::new();
                 o.insert("key", Json::from(w.key));
-                o.insert("value", w.value.clone());
+                o.insert("value", w.value);
                 Json::Object(o)
             })
             .collect();
         let claims = self
             .claims
-            .iter()
+            .into_iter()
             .map(|c| {
                 let mut o = Object::new();
-                o.insert("name", Json::from(c.name.as_str()));
+                o.insert("name", Json::from(c.name));
                 o.insert("value", Json::from(c.value.as_str()));
                 Json::Object(o)
             })
@@ -283,7 +284,7 @@ impl LoginPlan {
         plan.insert("readUser", Json::from(self.read_user));
         plan.insert("outcome", Json::from(self.outcome.as_str()));
         plan.insert("metadataWrites", Json::Array(writes));
-        plan.insert("appMetadata", Json::from(self.app_metadata.clone()));
+        plan.insert("appMetadata", Json::from(self.app_metadata));
         plan.insert(
             "offlineAccess",
             Json::from(self.offline_access.map(OfflineAccess::as_str)),
@@ -291,9 +292,9 @@ impl LoginPlan {
         plan.insert("claims", Json::Array(claims));
         plan.insert(
             "notices",
-            Json::Array(self.notices.iter().map(|&n| Json::from(n)).collect()),
+            Json::Array(self.notices.into_iter().map(Json::from).collect()),
         );
-        plan.insert("sanitizedUser", Json::from(self.sanitized_user.clone()));
+        plan.insert("sanitizedUser", Json::from(self.sanitized_user));
         Json::Object(plan)
     }
 }

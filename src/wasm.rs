@@ -206,7 +206,7 @@ pub fn plan_login(
     let iv = Nonce::random().map_err(to_js)?;
     let plan =
         login::plan_login(&input, ring.as_deref().map_err(|e| *e), now(), iv).map_err(to_js)?;
-    to_js_json(&plan.to_json())
+    to_js_json(&plan.into_json())
 }
 
 /// The Action's settings from `event.secrets`: read policy, claim namespace, deny on

@@ -632,7 +632,7 @@ fn the_sanitized_user_can_be_left_out() {
         Outcome::Sealed,
         "everything else is planned as usual"
     );
-    assert_eq!(p.to_json()["sanitizedUser"], Json::Null);
+    assert_eq!(p.into_json()["sanitizedUser"], Json::Null);
 }
 
 #[test]
