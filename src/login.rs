@@ -455,14 +455,18 @@ enum Stored {
 ///   for the user may replace), or an authorize request for consent or new scopes
 ///   (`prompt` containing `consent`, `approval_prompt=force`, `connection_scope`).
 ///
-/// `now` (seconds since the epoch) becomes the sealed value's `iat`; `iv` is used for
-/// the one seal a plan can hold, so pass a fresh [`Nonce::random`] on every call.
+/// `now` (seconds since the epoch) becomes the sealed value's `iat`. `iv` supplies the
+/// IV of the one seal a plan can hold: pass [`Nonce::random`]. It is called at most once,
+/// and only when the plan seals, so that the common login, which keeps what is stored,
+/// costs no randomness (in Node, a `getRandomValues` call is a tenth of such a login)
+/// and cannot fail for want of it.
 ///
 /// `keys` is the key ring, or the error that reading it gave: a login without a Google
 /// identity does not need keys, so a broken key set only adds its code to the notices.
 ///
 /// # Errors
-/// The key ring's error for a user with a Google identity; [`Error::UserIdInvalid`]
+/// The key ring's error for a user with a Google identity; `iv`'s error (such as
+/// [`Error::Random`]) when the plan seals; [`Error::UserIdInvalid`]
 /// when `user.user_id` cannot be bound; [`Error::UserInvalid`] when
 /// `app_metadata.sealed_refresh_tokens` is not an object (tokenseal will not overwrite
 /// what it cannot read).
@@ -470,7 +474,7 @@ pub fn plan_login(
     input: &LoginInput,
     keys: Result<&KeyRing>,
     now: u64,
-    iv: Nonce,
+    iv: impl FnOnce() -> Result<Nonce>,
 ) -> Result<LoginPlan> {
     let user = &input.user;
     jwe::validate_sub(&user.user_id)?;
@@ -564,7 +568,7 @@ pub fn plan_login(
     let mut metadata_writes = Vec::new();
     let mut new_sealed_map = None;
     if let Some(token) = &to_seal {
-        let sealed = jwe::seal(token, keys, &user.user_id, now, iv)?;
+        let sealed = jwe::seal(token, keys, &user.user_id, now, iv()?)?;
         let mut map = sealed_map;
         map.insert(GOOGLE_PROVIDER.to_owned(), Json::String(sealed));
         new_sealed_map = Some(map);

@@ -203,9 +203,13 @@ pub fn plan_login(
 ) -> Result<JsValue, JsValue> {
     let input = LoginInput::from_value(from_js(&input, Error::InputInvalid)?).map_err(to_js)?;
     let ring = key_ring(&key_set_json);
-    let iv = Nonce::random().map_err(to_js)?;
-    let plan =
-        login::plan_login(&input, ring.as_deref().map_err(|e| *e), now(), iv).map_err(to_js)?;
+    let plan = login::plan_login(
+        &input,
+        ring.as_deref().map_err(|e| *e),
+        now(),
+        Nonce::random,
+    )
+    .map_err(to_js)?;
     to_js_json(&plan.into_json())
 }
 

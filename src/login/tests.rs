@@ -52,7 +52,7 @@ fn plan_with(keys: &KeyRing, input: Value) -> Result<LoginPlan> {
             .expect("valid input"),
         Ok(keys),
         NOW,
-        Nonce::from_bytes([7; 12]),
+        || Ok(Nonce::from_bytes([7; 12])),
     )
 }
 
@@ -104,6 +104,43 @@ fn same_token_again_changes_nothing() {
     assert!(p.metadata_writes.is_empty());
     assert_eq!(p.app_metadata, None);
     assert_eq!(p.offline_access, Some(OfflineAccess::Stored));
+}
+
+#[test]
+fn randomness_is_drawn_only_for_a_seal() {
+    let keys = primary();
+    let draws = std::cell::Cell::new(0);
+    let plan_drawing = |input: Value, result: Result<Nonce>| {
+        let input = LoginInput::from_value(Json::parse(&input.to_string()).expect("JSON"))
+            .expect("valid input");
+        plan_login(&input, Ok(&keys), NOW, || {
+            draws.set(draws.get() + 1);
+            result
+        })
+    };
+    // Keeping what is stored needs no IV, so a broken RNG cannot fail that login.
+    let stored = json!({SEALED_KEY: {GOOGLE_PROVIDER: seal_for(TOKEN, &keys, USER_ID)}});
+    let kept = plan_drawing(
+        json!({"user": user(Some(TOKEN), stored.clone()), "read": "never"}),
+        Err(Error::Random),
+    );
+    assert_eq!(kept.map(|p| p.outcome), Ok(Outcome::Unchanged));
+    let nothing = plan_drawing(json!({"user": user(None, json!({}))}), Err(Error::Random));
+    assert_eq!(nothing.map(|p| p.outcome), Ok(Outcome::Missing));
+    assert_eq!(draws.get(), 0, "no seal, no draw");
+    // A seal draws once, and a failed draw fails the plan (nothing half-done to carry out).
+    let sealed = plan_drawing(
+        json!({"user": user(Some(NEW_TOKEN), stored), "read": "never"}),
+        Ok(Nonce::from_bytes([9; 12])),
+    );
+    assert_eq!(sealed.map(|p| p.outcome), Ok(Outcome::Replaced));
+    assert_eq!(draws.get(), 1);
+    let failed = plan_drawing(
+        json!({"user": user(Some(TOKEN), json!({})), "read": "never"}),
+        Err(Error::Random),
+    );
+    assert_eq!(failed.map(|p| p.outcome), Err(Error::Random));
+    assert_eq!(draws.get(), 2);
 }
 
 #[test]
@@ -444,7 +481,7 @@ fn the_sanitized_user_keeps_order_and_nulls() {
         &LoginInput::from_value(Json::parse(input).expect("JSON")).expect("input"),
         Ok(&primary()),
         NOW,
-        Nonce::from_bytes([1; 12]),
+        || Ok(Nonce::from_bytes([1; 12])),
     )
     .expect("plans");
     assert_eq!(
@@ -645,12 +682,9 @@ fn a_broken_key_set_only_fails_logins_that_need_keys() {
     };
     let database =
         json!({"user_id": "auth0|1", "identities": [{"provider": "auth0"}], "app_metadata": {}});
-    let p = plan_login(
-        &input(database),
-        Err(Error::KeySetEmpty),
-        NOW,
-        Nonce::from_bytes([0; 12]),
-    )
+    let p = plan_login(&input(database), Err(Error::KeySetEmpty), NOW, || {
+        Ok(Nonce::from_bytes([0; 12]))
+    })
     .expect("plans");
     assert_eq!(
         (p.outcome, p.notices.clone()),
@@ -661,7 +695,7 @@ fn a_broken_key_set_only_fails_logins_that_need_keys() {
         &input(user(Some(TOKEN), json!({}))),
         Err(Error::KeyLength { index: 0 }),
         NOW,
-        Nonce::from_bytes([0; 12]),
+        || Ok(Nonce::from_bytes([0; 12])),
     );
     assert_eq!(google.map(|_| ()), Err(Error::KeyLength { index: 0 }));
 }
