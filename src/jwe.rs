@@ -20,6 +20,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::base64url;
 use crate::error::{Error, Result};
 use crate::keys::KeyRing;
 use crate::token::{RefreshToken, MAX_TOKEN_LEN};
@@ -177,13 +178,11 @@ pub fn open_with_header(
     }
     let key = keys.get(&parts.header.kid).ok_or(Error::KeyUnknown)?;
 
-    let mut iv = [0u8; IV_LEN];
-    let mut tag = [0u8; TAG_LEN];
-    decode_exact(parts.iv, &mut iv)?;
-    decode_exact(parts.tag, &mut tag)?;
-    let mut buffer = Zeroizing::new(
-        Base64UrlUnpadded::decode_vec(parts.ciphertext).map_err(|_| Error::SealedMalformed)?,
-    );
+    let iv: [u8; IV_LEN] = base64url::decode_exact(parts.iv)?;
+    let tag: [u8; TAG_LEN] = base64url::decode_exact(parts.tag)?;
+    // Decoded at its exact size and never reallocated: the plaintext that decryption
+    // leaves in place exists nowhere else, and is wiped when the buffer is dropped.
+    let mut buffer = Zeroizing::new(base64url::decode(parts.ciphertext)?);
     decrypt_content(
         key.cipher(),
         &iv,
@@ -248,8 +247,7 @@ fn split(sealed: &str) -> Result<Parts<'_>> {
     if iv.len() != 16 || tag.len() != 22 {
         return Err(Error::SealedMalformed);
     }
-    let header_json =
-        Base64UrlUnpadded::decode_vec(encoded_header).map_err(|_| Error::SealedMalformed)?;
+    let header_json = base64url::decode(encoded_header)?;
     let header = parse_header(&header_json)?;
     Ok(Parts {
         encoded_header,
@@ -312,17 +310,6 @@ fn parse_header(json: &[u8]) -> Result<SealedHeader> {
         sub,
         iat,
     })
-}
-
-fn decode_exact(encoded: &str, out: &mut [u8]) -> Result<()> {
-    let len = Base64UrlUnpadded::decode(encoded, out)
-        .map_err(|_| Error::SealedMalformed)?
-        .len();
-    if len == out.len() {
-        Ok(())
-    } else {
-        Err(Error::SealedMalformed)
-    }
 }
 
 /// Checks that a user id can be bound: non-empty, at most [`MAX_SUB_LEN`] bytes, no

@@ -44,6 +44,7 @@ macro_rules! jv {
 }
 
 pub mod action;
+mod base64url;
 #[cfg(test)]
 mod test_support;
 
