@@ -42,19 +42,15 @@ pub const fn decoded_len(len: usize) -> Option<usize> {
     }
 }
 
-/// Decodes `input`, appending to `out`, which must have room for
-/// [`decoded_len`] more bytes if the caller wants no reallocation (a buffer that will
-/// hold plaintext after in-place decryption must not leave copies behind).
-///
-/// # Errors
-/// [`Error::SealedMalformed`] for anything but canonical unpadded base64url; `out` may
-/// then hold part of the output, which the caller discards.
-pub fn decode_into(input: &str, out: &mut Vec<u8>) -> Result<()> {
+/// Decodes `input`, appending to `out`; the callers size `out` with [`decoded_len`] first,
+/// so it never reallocates (a buffer that will hold plaintext after in-place decryption
+/// must not leave copies behind). A length of the form 4n + 1 fails at the remainder.
+/// On error `out` may hold part of the output, which the caller discards.
+fn decode_into(input: &str, out: &mut Vec<u8>) -> Result<()> {
     let sextet = |byte: u8| match SEXTETS[usize::from(byte)] {
         INVALID => Err(Error::SealedMalformed),
         value => Ok(u32::from(value)),
     };
-    decoded_len(input.len()).ok_or(Error::SealedMalformed)?;
     let mut groups = input.as_bytes().chunks_exact(4);
     for group in &mut groups {
         let &[a, b, c, d] = group else {
@@ -89,7 +85,7 @@ pub fn decode_into(input: &str, out: &mut Vec<u8>) -> Result<()> {
 /// Decodes `input` into a new vector of exactly the decoded length.
 ///
 /// # Errors
-/// As [`decode_into`].
+/// [`Error::SealedMalformed`] for anything but canonical unpadded base64url.
 pub fn decode(input: &str) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(decoded_len(input.len()).ok_or(Error::SealedMalformed)?);
     decode_into(input, &mut out)?;

@@ -458,8 +458,8 @@ enum Stored {
 /// `now` (seconds since the epoch) becomes the sealed value's `iat`. `iv` supplies the
 /// IV of the one seal a plan can hold: pass [`Nonce::random`]. It is called at most once,
 /// and only when the plan seals, so that the common login, which keeps what is stored,
-/// costs no randomness (in Node, a `getRandomValues` call is a tenth of such a login)
-/// and cannot fail for want of it.
+/// costs no randomness (in Node, a `getRandomValues` call is about 1.2 µs of a 20 µs
+/// login) and cannot fail for want of it.
 ///
 /// `keys` is the key ring, or the error that reading it gave: a login without a Google
 /// identity does not need keys, so a broken key set only adds its code to the notices.
