@@ -149,7 +149,10 @@ pub fn needs_refresh(expires_at: Option<u64>, now: u64, skew: u64) -> bool {
 fn jwt_exp(jwt: &str) -> Option<u64> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = Base64UrlUnpadded::decode_vec(payload).ok()?;
-    Json::parse_bytes(&bytes).ok()?.get("exp")?.as_u64()
+    Json::parse(core::str::from_utf8(&bytes).ok()?)
+        .ok()?
+        .get("exp")?
+        .as_u64()
 }
 
 /// `application/x-www-form-urlencoded` (WHATWG URL §5.2): unreserved bytes as they are,

@@ -10,12 +10,22 @@
 //!   there is no float parsing or printing and a number passes through unchanged;
 //! - objects keep their members in document order (a sanitized user looks like the
 //!   user); a repeated member name keeps the lexically last value, as JavaScript's
-//!   `JSON.parse` does and as RFC 7515 §4 allows for JOSE headers;
+//!   `JSON.parse` does, except in [`Json::parse_strict`] and [`Json::parse_secret`],
+//!   which refuse it (RFC 7515 §4 and RFC 7517 §4 allow either for JOSE headers and
+//!   JWKs; refusing leaves no doubt about which value was authenticated or used);
+//! - parsing is O(n log n) in the number of members of an object, whatever the input:
+//!   user-writable metadata with many thousands of members is not a denial of service;
+//! - [`Json::parse_secret`] wipes every string it allocated on every path (success,
+//!   refused duplicate, malformed input), for documents that hold key material;
 //! - nesting deeper than [`MAX_DEPTH`] is an error, so hostile input cannot exhaust
 //!   the stack;
 //! - strings are Unicode scalar values only: an unpaired surrogate escape is an error.
 //!
 //! Its behaviour is checked against `serde_json` by differential tests.
+
+use std::collections::BinaryHeap;
+
+use zeroize::{Zeroize, Zeroizing};
 
 /// Deepest nesting of arrays and objects accepted by [`Json::parse`].
 pub const MAX_DEPTH: usize = 128;
@@ -62,6 +72,48 @@ impl Eq for Object {}
 /// typed error, and no part of the input is ever repeated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseError;
+
+/// A JSON document that holds secrets (a JWK Set): every string in it is wiped when it
+/// is dropped. Made by [`Json::parse_secret`].
+pub struct SecretJson(Json);
+
+impl SecretJson {
+    /// Wraps a document built in memory (a JWK being written out) so that it is wiped
+    /// when dropped.
+    #[must_use]
+    pub fn new(value: Json) -> Self {
+        Self(value)
+    }
+
+    /// The document.
+    #[must_use]
+    pub fn get(&self) -> &Json {
+        &self.0
+    }
+}
+
+impl Drop for SecretJson {
+    fn drop(&mut self) {
+        self.0.wipe();
+    }
+}
+
+impl core::fmt::Debug for SecretJson {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SecretJson([redacted])")
+    }
+}
+
+fn wipe_members(members: &mut [(String, Json)]) {
+    for (name, value) in members {
+        name.zeroize();
+        value.wipe();
+    }
+}
+
+/// Objects with at most this many members are checked for repeated names pairwise;
+/// larger ones by sorting, so that a hostile object costs O(n log n), not O(n²).
+const PAIRWISE_MAX: usize = 16;
 
 impl Number {
     /// The number's text.
@@ -125,10 +177,16 @@ impl Object {
         }
     }
 
-    /// Removes member `name` and returns its value.
-    pub fn remove(&mut self, name: &str) -> Option<Json> {
-        let at = self.0.iter().position(|(n, _)| n == name)?;
-        Some(self.0.remove(at).1)
+    /// Appends a member whose name the caller knows is not present yet (it comes from
+    /// an object that already had unique names): O(1), where [`Object::insert`] scans.
+    pub(crate) fn push_unique(&mut self, name: String, value: Json) {
+        debug_assert!(self.get(&name).is_none(), "push_unique with a present name");
+        self.0.push((name, value));
+    }
+
+    /// Keeps only the members for which `keep` is true, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &Json) -> bool) {
+        self.0.retain(|(name, value)| keep(name, value));
     }
 
     /// The members, in order.
@@ -170,32 +228,55 @@ impl FromIterator<(String, Json)> for Object {
 
 impl Json {
     /// Parses a complete JSON text (RFC 8259 §2): one value, optional whitespace around.
+    /// A repeated member name keeps the lexically last value, as `JSON.parse` does.
     ///
     /// # Errors
     /// [`ParseError`] for anything that is not JSON, for nesting deeper than
     /// [`MAX_DEPTH`], and for unpaired surrogate escapes.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
-        let mut parser = Parser {
-            bytes: text.as_bytes(),
-            at: 0,
-        };
-        let value = parser.value(0)?;
-        parser.skip_whitespace();
-        if parser.at == parser.bytes.len() {
-            Ok(value)
-        } else {
-            Err(ParseError)
-        }
+        Parser::new(text, Mode::LENIENT).document()
     }
 
-    /// Parses JSON from bytes, which must be UTF-8 (RFC 8259 §8.1).
+    /// [`Json::parse`], except that a member name repeated in any object is an error.
+    /// For documents whose meaning must be unambiguous: a JOSE protected header
+    /// (RFC 7515 §4 lets a parser reject duplicates, and then no reader of the header
+    /// can see another value than tokenseal did).
     ///
     /// # Errors
-    /// [`ParseError`], as for [`Json::parse`], and for bytes that are not UTF-8.
-    pub fn parse_bytes(bytes: &[u8]) -> Result<Self, ParseError> {
+    /// As [`Json::parse`], and [`ParseError`] for a repeated member name.
+    pub fn parse_strict(text: &str) -> Result<Self, ParseError> {
+        Parser::new(text, Mode::STRICT).document()
+    }
+
+    /// [`Json::parse_strict`] for text that holds key material: every string the parse
+    /// allocates is wiped when it is dropped, on success and on every error path, and
+    /// is allocated at its final size so that no copy is left behind by a reallocation.
+    ///
+    /// # Errors
+    /// As [`Json::parse_strict`].
+    pub fn parse_secret(text: &str) -> Result<SecretJson, ParseError> {
+        Parser::new(text, Mode::SECRET).document().map(SecretJson)
+    }
+
+    /// Parses JSON from bytes, which must be UTF-8 (RFC 8259 §8.1), refusing repeated
+    /// member names as [`Json::parse_strict`] does.
+    ///
+    /// # Errors
+    /// [`ParseError`], as for [`Json::parse_strict`], and for bytes that are not UTF-8.
+    pub fn parse_bytes_strict(bytes: &[u8]) -> Result<Self, ParseError> {
         core::str::from_utf8(bytes)
             .map_err(|_| ParseError)
-            .and_then(Self::parse)
+            .and_then(Self::parse_strict)
+    }
+
+    /// Overwrites every string and member name in this value with zeros.
+    fn wipe(&mut self) {
+        match self {
+            Self::String(s) => s.zeroize(),
+            Self::Array(items) => items.iter_mut().for_each(Self::wipe),
+            Self::Object(object) => wipe_members(&mut object.0),
+            Self::Null | Self::Bool(_) | Self::Number(_) => {}
+        }
     }
 
     /// The compact JSON text of this value.
@@ -204,6 +285,36 @@ impl Json {
         let mut out = String::new();
         self.write(&mut out);
         out
+    }
+
+    /// The compact JSON text of a value that holds secrets, allocated once at its exact
+    /// size (growing a `String` would leave copies in freed memory) and wiped on drop.
+    #[must_use]
+    pub fn to_text_secret(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(String::with_capacity(self.text_len()));
+        self.write(&mut out);
+        out
+    }
+
+    /// The length in bytes of [`Json::to_text`]'s result, without writing it.
+    fn text_len(&self) -> usize {
+        match self {
+            Self::Null => 4,
+            Self::Bool(true) => 4,
+            Self::Bool(false) => 5,
+            Self::Number(n) => n.0.len(),
+            Self::String(s) => string_text_len(s),
+            Self::Array(items) => {
+                2 + items.len().saturating_sub(1) + items.iter().map(Self::text_len).sum::<usize>()
+            }
+            Self::Object(object) => {
+                2 + object.len().saturating_sub(1)
+                    + object
+                        .iter()
+                        .map(|(name, value)| string_text_len(name) + 1 + value.text_len())
+                        .sum::<usize>()
+            }
+        }
     }
 
     /// Member `name` when this is an object.
@@ -397,6 +508,18 @@ impl serde::Serialize for Object {
     }
 }
 
+/// The length of `s` written by [`write_string`].
+fn string_text_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{08}' | '\u{0c}' => 2,
+            c if c < ' ' => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
+}
+
 /// Writes `s` as a JSON string: `"` and `\` escaped, control characters as `\n`-style
 /// or `\u00XX` escapes (RFC 8259 §7), everything else as UTF-8.
 fn write_string(s: &str, out: &mut String) {
@@ -435,12 +558,61 @@ fn write_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// How a parse treats repeated member names and the memory it leaves behind.
+#[derive(Clone, Copy)]
+struct Mode {
+    refuse_duplicates: bool,
+    wipe: bool,
+}
+
+impl Mode {
+    const LENIENT: Self = Self {
+        refuse_duplicates: false,
+        wipe: false,
+    };
+    const STRICT: Self = Self {
+        refuse_duplicates: true,
+        wipe: false,
+    };
+    const SECRET: Self = Self {
+        refuse_duplicates: true,
+        wipe: true,
+    };
+}
+
 struct Parser<'a> {
     bytes: &'a [u8],
     at: usize,
+    mode: Mode,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(text: &'a str, mode: Mode) -> Self {
+        Self {
+            bytes: text.as_bytes(),
+            at: 0,
+            mode,
+        }
+    }
+
+    fn document(mut self) -> Result<Json, ParseError> {
+        let mut value = self.value(0)?;
+        self.skip_whitespace();
+        if self.at == self.bytes.len() {
+            Ok(value)
+        } else {
+            self.discard(&mut value);
+            Err(ParseError)
+        }
+    }
+
+    /// Drops a value the parse will not return, wiping it first in secret mode.
+    fn discard(&self, value: &mut Json) {
+        if self.mode.wipe {
+            value.wipe();
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
@@ -486,17 +658,30 @@ impl Parser<'_> {
         }
         self.at += 1; // '['
         let mut items = Vec::new();
+        match self.items(depth, &mut items) {
+            Ok(()) => Ok(Json::Array(items)),
+            Err(error) => {
+                if self.mode.wipe {
+                    items.iter_mut().for_each(Json::wipe);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The elements of an array after its `[`, through its `]`.
+    fn items(&mut self, depth: usize, items: &mut Vec<Json>) -> Result<(), ParseError> {
         self.skip_whitespace();
         if self.peek() == Some(b']') {
             self.at += 1;
-            return Ok(Json::Array(items));
+            return Ok(());
         }
         loop {
             items.push(self.value(depth)?);
             self.skip_whitespace();
             match self.next()? {
                 b',' => {}
-                b']' => return Ok(Json::Array(items)),
+                b']' => return Ok(()),
                 _ => return Err(ParseError),
             }
         }
@@ -507,31 +692,122 @@ impl Parser<'_> {
             return Err(ParseError);
         }
         self.at += 1; // '{'
-        let mut object = Object::new();
+        let mut members = Vec::new();
+        match self
+            .members(depth, &mut members)
+            .and_then(|()| self.unique(&mut members))
+        {
+            Ok(()) => Ok(Json::Object(Object(members))),
+            Err(error) => {
+                if self.mode.wipe {
+                    wipe_members(&mut members);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The members of an object after its `{`, through its `}`, as they appear.
+    fn members(
+        &mut self,
+        depth: usize,
+        members: &mut Vec<(String, Json)>,
+    ) -> Result<(), ParseError> {
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.at += 1;
-            return Ok(Json::Object(object));
+            return Ok(());
         }
         loop {
             self.skip_whitespace();
             if self.peek() != Some(b'"') {
                 return Err(ParseError);
             }
-            let name = self.string()?;
+            let mut name = self.string()?;
             self.skip_whitespace();
             if self.next()? != b':' {
+                if self.mode.wipe {
+                    name.zeroize();
+                }
                 return Err(ParseError);
             }
-            let value = self.value(depth)?;
-            object.insert(name, value);
+            match self.value(depth) {
+                Ok(value) => members.push((name, value)),
+                Err(error) => {
+                    if self.mode.wipe {
+                        name.zeroize();
+                    }
+                    return Err(error);
+                }
+            }
             self.skip_whitespace();
             match self.next()? {
                 b',' => {}
-                b'}' => return Ok(Json::Object(object)),
+                b'}' => return Ok(()),
                 _ => return Err(ParseError),
             }
         }
+    }
+
+    /// Makes member names unique: refuses a repeated name in strict mode, otherwise
+    /// keeps the last value at the position of the first occurrence (as `JSON.parse`
+    /// does). Pairwise for small objects; for large ones by sorting indices, so the cost
+    /// stays O(n log n) however many members a hostile document has.
+    fn unique(&self, members: &mut Vec<(String, Json)>) -> Result<(), ParseError> {
+        // Index pairs (earlier, later) of the same name, found without a quadratic scan.
+        let mut repeats = Vec::new();
+        if members.len() <= PAIRWISE_MAX {
+            for later in 1..members.len() {
+                if let Some(earlier) = members[..later]
+                    .iter()
+                    .position(|(name, _)| *name == members[later].0)
+                {
+                    repeats.push((earlier, later));
+                }
+            }
+        } else {
+            // A heap sort of (name, index): O(n log n) on any input, and far less code
+            // in the WebAssembly module than the slice sorts.
+            let order = BinaryHeap::from_iter(
+                members
+                    .iter()
+                    .enumerate()
+                    .map(|(index, (name, _))| (name.as_str(), index)),
+            )
+            .into_sorted_vec();
+            let mut first = 0;
+            for i in 1..order.len() {
+                if order[i].0 == order[first].0 {
+                    repeats.push((order[first].1, order[i].1));
+                } else {
+                    first = i;
+                }
+            }
+        }
+        if repeats.is_empty() {
+            return Ok(());
+        }
+        if self.mode.refuse_duplicates {
+            return Err(ParseError);
+        }
+        // Keep-last: move each later value into its name's first slot, in document
+        // order, so the last one written there wins; then drop the later slots.
+        // In document order of the later occurrence, so the last one written wins.
+        let repeats =
+            BinaryHeap::from_iter(repeats.into_iter().map(|(e, l)| (l, e))).into_sorted_vec();
+        let mut dropped = vec![false; members.len()];
+        for &(later, earlier) in &repeats {
+            let value = core::mem::take(&mut members[later].1);
+            members[earlier].1 = value;
+            dropped[later] = true;
+        }
+        let mut index = 0;
+        members.retain(|_| {
+            let keep = !dropped[index];
+            index += 1;
+            keep
+        });
+        Ok(())
     }
 
     /// RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
@@ -579,7 +855,39 @@ impl Parser<'_> {
     /// RFC 8259 §7. The input is a `&str`, so unescaped bytes are valid UTF-8 already.
     fn string(&mut self) -> Result<String, ParseError> {
         self.at += 1; // '"'
-        let mut out = String::new();
+                      // In secret mode the string is allocated once at its largest possible size (its
+                      // escaped length), so that growing it never leaves a copy in freed memory.
+        let mut out = if self.mode.wipe {
+            String::with_capacity(self.escaped_len())
+        } else {
+            String::new()
+        };
+        let result = self.string_body(&mut out);
+        match result {
+            Ok(()) => Ok(out),
+            Err(error) => {
+                if self.mode.wipe {
+                    out.zeroize();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Bytes from here to the closing quote of the current string (or to the end).
+    fn escaped_len(&self) -> usize {
+        let mut at = self.at;
+        while let Some(&b) = self.bytes.get(at) {
+            match b {
+                b'"' => break,
+                b'\\' => at += 2,
+                _ => at += 1,
+            }
+        }
+        at.min(self.bytes.len()) - self.at
+    }
+
+    fn string_body(&mut self, out: &mut String) -> Result<(), ParseError> {
         loop {
             let start = self.at;
             while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= 0x20) {
@@ -589,7 +897,7 @@ impl Parser<'_> {
                 core::str::from_utf8(&self.bytes[start..self.at]).map_err(|_| ParseError)?,
             );
             match self.next()? {
-                b'"' => return Ok(out),
+                b'"' => return Ok(()),
                 b'\\' => out.push(self.escape()?),
                 _ => return Err(ParseError), // an unescaped control character
             }
