@@ -8,11 +8,14 @@
 use core::fmt;
 use std::sync::OnceLock;
 
-use crate::json::{Json, Object};
+use crate::json::{Json, Object, SecretJson};
+use aes::Aes256;
 use aes_gcm::{Aes256Gcm, KeyInit};
 use base64ct::{Base64UrlUnpadded, Encoding};
+use cmac::{Cmac, Mac};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::derive::{self, derive, Purpose, FINGERPRINT_LEN};
 use crate::error::{Error, Result};
 
 /// Length of every key, in bytes (AES-256, RFC 7518 §5.3).
@@ -42,6 +45,11 @@ impl KeyMaterial {
         Ok(Self(bytes))
     }
 
+    /// The raw bytes, for the key derivation and the ciphers built from them.
+    pub(crate) const fn bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new((&self.0).into())
     }
@@ -53,13 +61,17 @@ impl fmt::Debug for KeyMaterial {
     }
 }
 
-/// One key of the ring: its id, its material, and its AES-256-GCM state, expanded the
-/// first time the key is used: a ring of many keys costs only the schedules of the keys
-/// actually used, and a ring kept for many calls expands each key once.
+/// One key of the ring: its id, its material, and the cipher states built from it
+/// (AES-256-GCM for sealed values, and those of its derived keys, [`crate::derive`]),
+/// each expanded the first time it is used: a ring of many keys costs only the
+/// schedules of the keys actually used, and a ring kept for many calls expands each
+/// key once.
 pub struct Key {
     kid: String,
     material: KeyMaterial,
     cipher: OnceLock<Aes256Gcm>,
+    fingerprint: OnceLock<Cmac<Aes256>>,
+    cache_cipher: OnceLock<Aes256Gcm>,
 }
 
 impl Key {
@@ -76,6 +88,8 @@ impl Key {
             kid: kid.to_owned(),
             material,
             cipher: OnceLock::new(),
+            fingerprint: OnceLock::new(),
+            cache_cipher: OnceLock::new(),
         })
     }
 
@@ -91,6 +105,24 @@ impl Key {
         self.cipher.get_or_init(|| self.material.cipher())
     }
 
+    /// The keyed fingerprint of `secret` under this key's fingerprint key:
+    /// AES-256-CMAC under [`Purpose::Fingerprint`]'s derived key. A PRF output: it tells
+    /// whether two values are equal to a holder of the key and nothing to anyone else.
+    pub(crate) fn fingerprint(&self, secret: &[u8]) -> [u8; FINGERPRINT_LEN] {
+        let mut mac = self
+            .fingerprint
+            .get_or_init(|| derive::cmac(derive(&self.material, Purpose::Fingerprint).bytes()))
+            .clone();
+        mac.update(secret);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The AES-256-GCM state of [`Purpose::CacheSeal`]'s derived key.
+    pub(crate) fn cache_cipher(&self) -> &Aes256Gcm {
+        self.cache_cipher
+            .get_or_init(|| derive(&self.material, Purpose::CacheSeal).cipher())
+    }
+
     /// This key as one JWK JSON object, key material included. Only key generation
     /// should need this; the result zeroizes on drop.
     #[must_use]
@@ -104,11 +136,9 @@ impl Key {
             "k",
             Json::String(Base64UrlUnpadded::encode_string(&self.material.0)),
         );
-        let text = Zeroizing::new(Json::Object(jwk.clone()).to_text());
-        if let Some(Json::String(k)) = jwk.get_mut("k") {
-            k.zeroize();
-        }
-        text
+        // The document is wiped when dropped, `k` included; the text is wiped by its
+        // caller. Nothing else holds the key's encoding.
+        SecretJson::new(Json::Object(jwk)).get().to_text_secret()
     }
 }
 
@@ -134,10 +164,16 @@ impl KeyRing {
     /// [`Error::KeySetNotJson`], [`Error::KeySetEmpty`], or the key error of the first
     /// offending key ([`Error::KeyType`], [`Error::KeyAlgorithm`],
     /// [`Error::KeyEncoding`], [`Error::KeyLength`], [`Error::KeyIdMissing`],
-    /// [`Error::KeyIdDuplicate`]). No error carries key material.
+    /// [`Error::KeyIdDuplicate`]). No error carries key material. A member name
+    /// repeated inside the set or a key (two `k`s, say) is [`Error::KeySetNotJson`]:
+    /// RFC 7517 §4 lets a parser refuse it, and then no other reader of the set can
+    /// pick a different key than tokenseal did.
+    ///
+    /// Every string the parse allocates, key material included, is wiped when this
+    /// returns, on success and on every error ([`Json::parse_secret`]).
     pub fn from_jwk_set(json: &str) -> Result<Self> {
-        let mut set = Json::parse(json).map_err(|_| Error::KeySetNotJson)?;
-        let result = match set.get("keys") {
+        let set = Json::parse_secret(json).map_err(|_| Error::KeySetNotJson)?;
+        match set.get().get("keys") {
             Some(Json::Array(jwks)) if jwks.is_empty() => Err(Error::KeySetEmpty),
             Some(Json::Array(jwks)) => jwks
                 .iter()
@@ -155,9 +191,7 @@ impl KeyRing {
                 )
                 .map(|keys| Self { keys }),
             _ => Err(Error::KeySetNotJson),
-        };
-        wipe_key_strings(&mut set);
-        result
+        }
     }
 
     /// Builds a ring from keys already in memory, first key primary.
@@ -201,12 +235,16 @@ impl KeyRing {
     /// The ring as a JWK Set JSON string, key material included, zeroized on drop.
     #[must_use]
     pub fn to_jwk_set_json(&self) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(String::from("{\"keys\":["));
-        for (i, key) in self.keys.iter().enumerate() {
+        let jwks: Vec<Zeroizing<String>> = self.keys.iter().map(Key::to_jwk_json).collect();
+        // Sized once: growing the string would leave copies of the keys in freed memory.
+        let len = jwks.iter().map(|jwk| jwk.len() + 1).sum::<usize>() + 11;
+        let mut out = Zeroizing::new(String::with_capacity(len));
+        out.push_str("{\"keys\":[");
+        for (i, jwk) in jwks.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&key.to_jwk_json());
+            out.push_str(jwk);
         }
         out.push_str("]}");
         out
@@ -234,17 +272,6 @@ pub fn generate_key() -> Result<Key> {
 
 fn valid_kid(kid: &str) -> bool {
     !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| (0x21..=0x7e).contains(&b))
-}
-
-/// Overwrites every `k` string of a parsed JWK Set before it is dropped.
-fn wipe_key_strings(set: &mut Json) {
-    if let Some(Json::Array(jwks)) = set.get_mut("keys") {
-        for jwk in jwks {
-            if let Some(Json::String(k)) = jwk.get_mut("k") {
-                k.zeroize();
-            }
-        }
-    }
 }
 
 fn parse_jwk(jwk: &Json, index: usize) -> Result<Key> {
