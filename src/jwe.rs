@@ -18,15 +18,19 @@ use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, Nonce as GcmNonce, Tag};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::base64url;
+use crate::derive::FINGERPRINT_LEN;
 use crate::error::{Error, Result};
-use crate::keys::KeyRing;
+use crate::keys::{Key, KeyRing};
 use crate::token::{RefreshToken, MAX_TOKEN_LEN};
 
 /// The `typ` header value of format version 1.
 pub const TYP_V1: &str = "tokenseal.v1+jwe";
+/// The `typ` of a cache entry (see [`seal_cache_entry`]): never a sealed refresh token.
+pub const TYP_CACHE_V1: &str = "tokenseal-cache.v1+jwe";
 /// The `alg` header value: the key is used directly as the content encryption key.
 pub const ALG_DIR: &str = "dir";
 /// The `enc` header value: AES-256-GCM with a 96-bit IV and a 128-bit tag.
@@ -46,7 +50,8 @@ const TYP_SUFFIX: &str = "+jwe";
 
 /// A 96-bit GCM initialization vector. Each seal needs a fresh one: AES-GCM loses
 /// confidentiality and integrity when an IV repeats under one key (NIST SP 800-38D §8).
-#[derive(Clone, Copy)]
+/// Neither `Copy` nor `Clone`, and made only by [`Nonce::random`] outside tests, so a
+/// second seal with the same IV does not compile.
 pub struct Nonce([u8; IV_LEN]);
 
 impl Nonce {
@@ -60,11 +65,90 @@ impl Nonce {
         Ok(Self(iv))
     }
 
-    /// A caller-chosen IV. Only known-answer tests should need this: never reuse one.
-    #[must_use]
-    pub const fn from_bytes(iv: [u8; IV_LEN]) -> Self {
+    /// A caller-chosen IV, for known-answer tests only.
+    #[cfg(test)]
+    pub(crate) const fn from_bytes(iv: [u8; IV_LEN]) -> Self {
         Self(iv)
     }
+}
+
+/// Who sealed a value, recorded as the header member `src`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// `"login"`: captured from Auth0's copy of the `IdP` token, at a login or by
+    /// `tokenseal migrate`.
+    Login,
+    /// `"rotation"`: sealed by a backend from the provider's refresh answer, which
+    /// rotated the token. Auth0's copy is then older than the sealed one.
+    Rotation,
+}
+
+impl Source {
+    /// The header value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Rotation => "rotation",
+        }
+    }
+}
+
+/// The capture record of a sealed value: a keyed fingerprint of Auth0's copy of the
+/// `IdP` token the value descends from (header members `cap` and `cap_kid`).
+///
+/// A login compares the identity's token with it: the same fingerprint means Auth0 has
+/// received nothing since the value was captured, so a value that differs (a backend
+/// stored the provider's rotated token) is newer and is kept. The fingerprint is
+/// AES-256-CMAC under a key derived from ring key `kid` ([`crate::derive`]), never a bare
+/// hash: it says nothing about the token to anyone without the key ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capture {
+    /// The fingerprint, 16 bytes.
+    #[serde(serialize_with = "serialize_b64")]
+    pub fingerprint: [u8; FINGERPRINT_LEN],
+    /// The ring key the fingerprint key is derived from. Kept when a value is re-sealed
+    /// under another key (lazy rotation), since the token it fingerprints is not at hand.
+    pub kid: String,
+}
+
+fn serialize_b64<S: serde::Serializer>(
+    bytes: &[u8; FINGERPRINT_LEN],
+    serializer: S,
+) -> core::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(&Base64UrlUnpadded::encode_string(bytes))
+}
+
+impl Capture {
+    /// The capture record of `token` under the ring's primary key.
+    #[must_use]
+    pub fn of(token: &RefreshToken, keys: &KeyRing) -> Self {
+        let key = keys.primary();
+        Self {
+            fingerprint: key.fingerprint(token.expose_secret().as_bytes()),
+            kid: key.kid().to_owned(),
+        }
+    }
+
+    /// Whether `token` is the token this record was made from: `None` when the key it
+    /// names is no longer in the ring, so the record cannot be checked.
+    #[must_use]
+    pub fn matches(&self, token: &RefreshToken, keys: &KeyRing) -> Option<bool> {
+        let key = keys.get(&self.kid)?;
+        let fingerprint = key.fingerprint(token.expose_secret().as_bytes());
+        Some(bool::from(fingerprint.ct_eq(&self.fingerprint)))
+    }
+}
+
+/// Where a sealed value comes from: its source and, when known, its capture record.
+/// Values sealed by earlier versions, or by [`seal`], have neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// Who sealed it (`src`).
+    pub source: Option<Source>,
+    /// The capture record (`cap`, `cap_kid`).
+    pub capture: Option<Capture>,
 }
 
 /// What the protected header of a sealed value says. Public information: it is readable
@@ -84,18 +168,83 @@ pub struct SealedHeader {
     /// When it was sealed, seconds since the Unix epoch, if recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
+    /// Who sealed it (`src`), if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src: Option<Source>,
+    /// The capture record (`cap`, `cap_kid`), if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<Capture>,
+}
+
+impl SealedHeader {
+    /// The value's provenance, as recorded in the header.
+    #[must_use]
+    pub fn provenance(&self) -> Provenance {
+        Provenance {
+            source: self.src,
+            capture: self.capture.clone(),
+        }
+    }
+}
+
+/// What a value sealed with the tokenseal JWE format holds; the `typ` tells them apart,
+/// so that one can never be opened as the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A refresh token, format version 1 ([`TYP_V1`]), under a ring key.
+    RefreshTokenV1,
+    /// A cache entry, version 1 ([`TYP_CACHE_V1`]), under a derived cache key.
+    CacheEntryV1,
+}
+
+impl Kind {
+    /// Reads `typ`. The version comes first: a value from a newer tokenseal must say
+    /// so, not fail on whatever else that version changed.
+    fn parse(typ: &str) -> Result<Self> {
+        if typ == TYP_CACHE_V1 {
+            return Ok(Self::CacheEntryV1);
+        }
+        match typ
+            .strip_prefix(TYP_PREFIX)
+            .and_then(|v| v.strip_suffix(TYP_SUFFIX))
+        {
+            Some("1") => Ok(Self::RefreshTokenV1),
+            Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+                Err(Error::VersionUnsupported)
+            }
+            _ => Err(Error::HeaderInvalid),
+        }
+    }
+
+    const fn typ(self) -> &'static str {
+        match self {
+            Self::RefreshTokenV1 => TYP_V1,
+            Self::CacheEntryV1 => TYP_CACHE_V1,
+        }
+    }
+
+    /// The cipher of `key` this kind is sealed under.
+    fn cipher(self, key: &Key) -> &Aes256Gcm {
+        match self {
+            Self::RefreshTokenV1 => key.cipher(),
+            Self::CacheEntryV1 => key.cache_cipher(),
+        }
+    }
 }
 
 /// The five parts of a compact JWE, decoded where decoding needs no key.
 struct Parts<'a> {
     encoded_header: &'a str,
+    kind: Kind,
     header: SealedHeader,
     iv: &'a str,
     ciphertext: &'a str,
     tag: &'a str,
 }
 
-/// Seals a refresh token for one user under the ring's primary key.
+/// Seals a refresh token for one user under the ring's primary key, with no provenance
+/// recorded (as a value sealed by an earlier version). Logins and backends use
+/// [`seal_with`].
 ///
 /// Deterministic in its inputs: the caller supplies the IV and the time, so the same
 /// call gives the same bytes (known-answer tests rely on this). Use [`Nonce::random`].
@@ -110,21 +259,142 @@ pub fn seal(
     iat: u64,
     iv: Nonce,
 ) -> Result<String> {
+    seal_with(token, keys, sub, iat, iv, &Provenance::default())
+}
+
+/// [`seal`], recording `provenance` in the header (`src`, `cap`, `cap_kid`, after the
+/// members every value has).
+///
+/// # Errors
+/// As [`seal`].
+pub fn seal_with(
+    token: &RefreshToken,
+    keys: &KeyRing,
+    sub: &str,
+    iat: u64,
+    iv: Nonce,
+    provenance: &Provenance,
+) -> Result<String> {
+    let mut extra = Vec::new();
+    if let Some(source) = provenance.source {
+        extra.push(("src", Json::from(source.as_str())));
+    }
+    if let Some(capture) = &provenance.capture {
+        extra.push((
+            "cap",
+            Json::String(Base64UrlUnpadded::encode_string(&capture.fingerprint)),
+        ));
+        extra.push(("cap_kid", Json::from(capture.kid.as_str())));
+    }
+    seal_kind(
+        Kind::RefreshTokenV1,
+        token.expose_secret().as_bytes(),
+        keys,
+        sub,
+        iat,
+        iv,
+        extra,
+    )
+}
+
+/// Seals a refresh token the provider rotated (a backend's refresh answer carried a new
+/// one) as the successor of `previous`, the value the backend refreshed with: `src` is
+/// `"rotation"` and the capture record is carried over, so that a later login whose
+/// identity still holds Auth0's older copy keeps this newer value ([`crate::login`]).
+///
+/// # Errors
+/// The errors of [`open`] for `previous` (which must be this user's and open: its
+/// capture record is only trusted once authenticated), and those of [`seal`].
+pub fn seal_rotated(
+    token: &RefreshToken,
+    previous: &str,
+    keys: &KeyRing,
+    sub: &str,
+    iat: u64,
+    iv: Nonce,
+) -> Result<String> {
+    let (_, header) = open_with_header(previous, keys, sub)?;
+    let provenance = Provenance {
+        source: Some(Source::Rotation),
+        capture: header.capture,
+    };
+    seal_with(token, keys, sub, iat, iv, &provenance)
+}
+
+/// Seals `secret` (an access token, for example) for a cache other code can read, bound
+/// to `context` (the header's `sub`, e.g. `"m2m:<client id>"`), under the primary key's
+/// derived cache key ([`crate::derive::Purpose::CacheSeal`]). The `typ` is
+/// [`TYP_CACHE_V1`], so an entry never opens as a sealed refresh token, and the ring key
+/// itself never seals anything but refresh tokens.
+///
+/// # Errors
+/// [`Error::TokenInvalid`] when `secret` is not VSCHAR of at most
+/// [`MAX_TOKEN_LEN`] bytes (the grammar of OAuth tokens); [`Error::UserIdInvalid`] for
+/// a `context` that [`validate_sub`] refuses.
+pub fn seal_cache_entry(
+    secret: &str,
+    keys: &KeyRing,
+    context: &str,
+    iat: u64,
+    iv: Nonce,
+) -> Result<String> {
+    let secret = RefreshToken::new(secret)?;
+    seal_kind(
+        Kind::CacheEntryV1,
+        secret.expose_secret().as_bytes(),
+        keys,
+        context,
+        iat,
+        iv,
+        Vec::new(),
+    )
+}
+
+/// Opens an entry of [`seal_cache_entry`] bound to `context`.
+///
+/// # Errors
+/// The errors of [`open`] (an entry under a retired key is [`Error::KeyUnknown`], a
+/// forged one [`Error::Decrypt`]); [`Error::HeaderInvalid`] for a sealed refresh token.
+/// The caller drops an entry that does not open and fetches the value again.
+pub fn open_cache_entry(entry: &str, keys: &KeyRing, context: &str) -> Result<Zeroizing<String>> {
+    let (plaintext, _) = open_kind(Kind::CacheEntryV1, entry, keys, context)?;
+    let secret = RefreshToken::from_bytes(&plaintext)?;
+    Ok(Zeroizing::new(secret.expose_secret().to_owned()))
+}
+
+fn seal_kind(
+    kind: Kind,
+    plaintext: &[u8],
+    keys: &KeyRing,
+    sub: &str,
+    iat: u64,
+    iv: Nonce,
+    extra: Vec<(&str, Json)>,
+) -> Result<String> {
     validate_sub(sub)?;
     let key = keys.primary();
-    // Member order is part of the known-answer vectors: typ, alg, enc, kid, sub, iat.
+    // Member order is part of the known-answer vectors: typ, alg, enc, kid, sub, iat,
+    // then the provenance members.
     let mut header = Object::new();
-    header.insert("typ", Json::from(TYP_V1));
+    header.insert("typ", Json::from(kind.typ()));
     header.insert("alg", Json::from(ALG_DIR));
     header.insert("enc", Json::from(ENC_A256GCM));
     header.insert("kid", Json::from(key.kid()));
     header.insert("sub", Json::from(sub));
     header.insert("iat", Json::from(iat));
+    for (name, value) in extra {
+        header.insert(name, value);
+    }
     let header_json = Json::Object(header).to_text();
     let encoded_header = Base64UrlUnpadded::encode_string(header_json.as_bytes());
 
-    let mut buffer = Zeroizing::new(token.expose_secret().as_bytes().to_vec());
-    let tag = encrypt_content(key.cipher(), &iv.0, encoded_header.as_bytes(), &mut buffer);
+    let mut buffer = Zeroizing::new(plaintext.to_vec());
+    let tag = encrypt_content(
+        kind.cipher(key),
+        &iv.0,
+        encoded_header.as_bytes(),
+        &mut buffer,
+    );
 
     let mut out = String::with_capacity(encoded_header.len() + 2 * buffer.len() + 64);
     out.push_str(&encoded_header);
@@ -162,8 +432,9 @@ pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshT
     open_with_header(sealed, keys, expected_sub).map(|(token, _)| token)
 }
 
-/// [`open`], also returning the header it read, for callers that need the `kid` or
-/// `iat` of a value they open (reading them again would parse the header twice).
+/// [`open`], also returning the header it read, for callers that need the `kid`, `iat`
+/// or provenance of a value they open (reading them again would parse the header
+/// twice). The header is authentic once this returns.
 ///
 /// # Errors
 /// As [`open`].
@@ -172,7 +443,20 @@ pub fn open_with_header(
     keys: &KeyRing,
     expected_sub: &str,
 ) -> Result<(RefreshToken, SealedHeader)> {
+    let (plaintext, header) = open_kind(Kind::RefreshTokenV1, sealed, keys, expected_sub)?;
+    Ok((RefreshToken::from_bytes(&plaintext)?, header))
+}
+
+fn open_kind(
+    kind: Kind,
+    sealed: &str,
+    keys: &KeyRing,
+    expected_sub: &str,
+) -> Result<(Zeroizing<Vec<u8>>, SealedHeader)> {
     let parts = split(sealed)?;
+    if parts.kind != kind {
+        return Err(Error::HeaderInvalid);
+    }
     if parts.header.sub != expected_sub {
         return Err(Error::SubjectMismatch);
     }
@@ -184,13 +468,13 @@ pub fn open_with_header(
     // leaves in place exists nowhere else, and is wiped when the buffer is dropped.
     let mut buffer = Zeroizing::new(base64url::decode(parts.ciphertext)?);
     decrypt_content(
-        key.cipher(),
+        kind.cipher(key),
         &iv,
         parts.encoded_header.as_bytes(),
         &mut buffer,
         &tag,
     )?;
-    Ok((RefreshToken::from_bytes(&buffer)?, parts.header))
+    Ok((buffer, parts.header))
 }
 
 /// The content-encryption layer of RFC 7516 §5.1 steps 15-16 with A256GCM: encrypts
@@ -248,9 +532,10 @@ fn split(sealed: &str) -> Result<Parts<'_>> {
         return Err(Error::SealedMalformed);
     }
     let header_json = base64url::decode(encoded_header)?;
-    let header = parse_header(&header_json)?;
+    let (kind, header) = parse_header(&header_json)?;
     Ok(Parts {
         encoded_header,
+        kind,
         header,
         iv,
         ciphertext,
@@ -258,11 +543,10 @@ fn split(sealed: &str) -> Result<Parts<'_>> {
     })
 }
 
-fn parse_header(json: &[u8]) -> Result<SealedHeader> {
-    // A JSON parser that keeps the lexically last of duplicate members is one of the
-    // two behaviours RFC 7515 §4 allows (serde_json's map and JavaScript's JSON.parse,
-    // as jose uses, both do this). The header is authenticated either way.
-    let header = Json::parse_bytes(json).map_err(|_| Error::HeaderInvalid)?;
+fn parse_header(json: &[u8]) -> Result<(Kind, SealedHeader)> {
+    // A repeated member is refused (RFC 7515 §4 allows either that or keeping the last
+    // one): then no JOSE library that reads the header can see another value than this.
+    let header = Json::parse_bytes_strict(json).map_err(|_| Error::HeaderInvalid)?;
     let text = |name: &str| match header.get(name) {
         None => Ok(None),
         Some(Json::String(s)) => Ok(Some(s.clone())),
@@ -271,19 +555,8 @@ fn parse_header(json: &[u8]) -> Result<SealedHeader> {
     if header.as_object().is_none() {
         return Err(Error::HeaderInvalid);
     }
-    // The format version comes first: a value from a newer tokenseal must say so, not
-    // fail on whatever else that version changed.
     let typ = text("typ")?.ok_or(Error::HeaderInvalid)?;
-    match typ
-        .strip_prefix(TYP_PREFIX)
-        .and_then(|v| v.strip_suffix(TYP_SUFFIX))
-    {
-        Some("1") => {}
-        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
-            return Err(Error::VersionUnsupported)
-        }
-        _ => return Err(Error::HeaderInvalid),
-    }
+    let kind = Kind::parse(&typ)?;
     let (Some(alg), Some(enc)) = (text("alg")?, text("enc")?) else {
         return Err(Error::HeaderInvalid);
     };
@@ -302,14 +575,33 @@ fn parse_header(json: &[u8]) -> Result<SealedHeader> {
         None => None,
         Some(value) => Some(value.as_u64().ok_or(Error::HeaderInvalid)?),
     };
-    Ok(SealedHeader {
-        typ,
-        alg,
-        enc,
-        kid,
-        sub,
-        iat,
-    })
+    let src = match text("src")?.as_deref() {
+        None => None,
+        Some("login") => Some(Source::Login),
+        Some("rotation") => Some(Source::Rotation),
+        Some(_) => return Err(Error::HeaderInvalid),
+    };
+    let capture = match (text("cap")?, text("cap_kid")?) {
+        (None, None) => None,
+        (Some(cap), Some(kid)) => Some(Capture {
+            fingerprint: base64url::decode_exact(&cap).map_err(|_| Error::HeaderInvalid)?,
+            kid,
+        }),
+        _ => return Err(Error::HeaderInvalid),
+    };
+    Ok((
+        kind,
+        SealedHeader {
+            typ,
+            alg,
+            enc,
+            kid,
+            sub,
+            iat,
+            src,
+            capture,
+        },
+    ))
 }
 
 /// Checks that a user id can be bound: non-empty, at most [`MAX_SUB_LEN`] bytes, no
@@ -325,10 +617,17 @@ pub fn validate_sub(sub: &str) -> Result<()> {
     }
 }
 
+/// Known-answer vectors from an independent implementation (tests/vectors/).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod known_answers;
+/// Any changed character fails to open (proptest).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tamper_proptest;
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{Key, KeyMaterial};
+    use crate::keys::KeyMaterial;
     use crate::test_support::ring;
 
     fn token() -> RefreshToken {
@@ -373,7 +672,9 @@ mod tests {
                 enc: "A256GCM".into(),
                 kid: "k1".into(),
                 sub: SUB.into(),
-                iat: Some(1_700_000_000)
+                iat: Some(1_700_000_000),
+                src: None,
+                capture: None,
             }
         );
         assert_eq!(open(&s, &ring(&[("k1", 1)]), SUB).expect("opens"), token());
@@ -420,12 +721,18 @@ mod tests {
             ),
             Err(Error::HeaderInvalid)
         );
-        // duplicate members: the lexically last wins (RFC 7515 §4), here a bad alg
-        let dup = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","alg":"none","enc":"A256GCM","kid":"k1","sub":"x"}"#;
-        assert_eq!(
-            open(&with_header(dup), &keys, SUB),
-            Err(Error::AlgorithmUnsupported)
-        );
+        // duplicate members are refused (RFC 7515 §4 allows it), whichever comes last
+        for dup in [
+            r#"{"typ":"tokenseal.v1+jwe","alg":"dir","alg":"none","enc":"A256GCM","kid":"k1","sub":"x"}"#,
+            r#"{"typ":"tokenseal.v1+jwe","alg":"none","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x"}"#,
+            r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","sub":"x"}"#,
+        ] {
+            assert_eq!(
+                open(&with_header(dup), &keys, SUB),
+                Err(Error::HeaderInvalid),
+                "{dup}"
+            );
+        }
         let array = r#"["typ","tokenseal.v1+jwe"]"#;
         assert_eq!(
             open(&with_header(array), &keys, SUB),
@@ -526,14 +833,17 @@ mod tests {
     #[test]
     fn sub_is_validated_when_sealing() {
         let keys = ring(&[("k1", 1)]);
-        let iv = Nonce::from_bytes([0; 12]);
-        assert_eq!(seal(&token(), &keys, "", 0, iv), Err(Error::UserIdInvalid));
+        let iv = || Nonce::from_bytes([0; 12]);
         assert_eq!(
-            seal(&token(), &keys, "a\nb", 0, iv),
+            seal(&token(), &keys, "", 0, iv()),
             Err(Error::UserIdInvalid)
         );
         assert_eq!(
-            seal(&token(), &keys, &"a".repeat(MAX_SUB_LEN + 1), 0, iv),
+            seal(&token(), &keys, "a\nb", 0, iv()),
+            Err(Error::UserIdInvalid)
+        );
+        assert_eq!(
+            seal(&token(), &keys, &"a".repeat(MAX_SUB_LEN + 1), 0, iv()),
             Err(Error::UserIdInvalid)
         );
     }
@@ -580,6 +890,191 @@ mod tests {
                 .expect("16 bytes");
         assert_eq!(
             decrypt_content(cipher, &iv, aad, &mut buffer, &bad_tag),
+            Err(Error::Decrypt)
+        );
+    }
+
+    fn capture_header() -> SealedHeader {
+        let keys = ring(&[("k1", 1)]);
+        let provenance = Provenance {
+            source: Some(Source::Login),
+            capture: Some(Capture::of(&token(), &keys)),
+        };
+        let s = seal_with(
+            &token(),
+            &keys,
+            SUB,
+            5,
+            Nonce::from_bytes([2; 12]),
+            &provenance,
+        )
+        .expect("seals");
+        let (opened, header) = open_with_header(&s, &keys, SUB).expect("opens");
+        assert_eq!(opened, token());
+        assert_eq!(header.provenance(), provenance);
+        header
+    }
+
+    #[test]
+    fn the_capture_record_is_a_keyed_fingerprint() {
+        let header = capture_header();
+        let capture = header.capture.expect("recorded");
+        let keys = ring(&[("k1", 1)]);
+        assert_eq!(capture.kid, "k1");
+        assert_eq!(capture.matches(&token(), &keys), Some(true));
+        let other = RefreshToken::new("1//0g-another-token").expect("valid");
+        assert_eq!(capture.matches(&other, &keys), Some(false));
+        // Another key ring (same kid, other material) does not recognise the token; a ring
+        // without the kid cannot check the record at all.
+        assert_eq!(capture.matches(&token(), &ring(&[("k1", 2)])), Some(false));
+        assert_eq!(capture.matches(&token(), &ring(&[("k9", 1)])), None);
+        // Never the bare token nor a plain digest of it: not the token's bytes, and a
+        // different key gives a different fingerprint.
+        let under_other = Capture::of(&token(), &ring(&[("k1", 2)]));
+        assert_ne!(under_other.fingerprint, capture.fingerprint);
+    }
+
+    #[test]
+    fn provenance_members_are_checked() {
+        let keys = ring(&[("k1", 1)]);
+        for (header, code) in [
+            (
+                r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","src":"backend"}"#,
+                Error::HeaderInvalid,
+            ),
+            (
+                r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","cap":"AAAAAAAAAAAAAAAAAAAAAA"}"#,
+                Error::HeaderInvalid,
+            ),
+            (
+                r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","cap":"AAAA","cap_kid":"k1"}"#,
+                Error::HeaderInvalid,
+            ),
+        ] {
+            assert_eq!(
+                open(&with_header(header), &keys, "x"),
+                Err(code),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rotated_value_carries_the_capture_record_over() {
+        let keys = ring(&[("k1", 1)]);
+        let provenance = Provenance {
+            source: Some(Source::Login),
+            capture: Some(Capture::of(&token(), &keys)),
+        };
+        let first = seal_with(
+            &token(),
+            &keys,
+            SUB,
+            5,
+            Nonce::from_bytes([2; 12]),
+            &provenance,
+        )
+        .expect("seals");
+        let rotated_token = RefreshToken::new("1//0g-rotated").expect("valid");
+        let next = seal_rotated(
+            &rotated_token,
+            &first,
+            &keys,
+            SUB,
+            6,
+            Nonce::from_bytes([3; 12]),
+        )
+        .expect("seals");
+        let (opened, header) = open_with_header(&next, &keys, SUB).expect("opens");
+        assert_eq!(opened, rotated_token);
+        assert_eq!(header.src, Some(Source::Rotation));
+        assert_eq!(header.capture, provenance.capture);
+        // The previous value must be this user's and open: a forged header's record is
+        // never carried over.
+        assert_eq!(
+            seal_rotated(
+                &rotated_token,
+                &sealed(),
+                &keys,
+                "auth0|other",
+                6,
+                Nonce::from_bytes([3; 12])
+            ),
+            Err(Error::SubjectMismatch)
+        );
+        assert_eq!(
+            seal_rotated(
+                &rotated_token,
+                &first,
+                &ring(&[("k1", 2)]),
+                SUB,
+                6,
+                Nonce::from_bytes([3; 12])
+            ),
+            Err(Error::Decrypt)
+        );
+    }
+
+    #[test]
+    fn cache_entries_are_bound_separated_and_never_refresh_tokens() {
+        let keys = ring(&[("k1", 1)]);
+        let entry = seal_cache_entry(
+            "eyJ.m2m.token",
+            &keys,
+            "tokenseal:m2m:abc",
+            7,
+            Nonce::from_bytes([4; 12]),
+        )
+        .expect("seals");
+        assert!(!entry.contains("eyJ.m2m"));
+        assert_eq!(
+            open_cache_entry(&entry, &keys, "tokenseal:m2m:abc")
+                .expect("opens")
+                .as_str(),
+            "eyJ.m2m.token"
+        );
+        assert_eq!(inspect(&entry).expect("a header").typ, TYP_CACHE_V1);
+        // Bound to its context, to its key, and to its kind.
+        assert_eq!(
+            open_cache_entry(&entry, &keys, "tokenseal:m2m:xyz").map(|_| ()),
+            Err(Error::SubjectMismatch)
+        );
+        assert_eq!(
+            open_cache_entry(&entry, &ring(&[("k2", 1)]), "tokenseal:m2m:abc").map(|_| ()),
+            Err(Error::KeyUnknown)
+        );
+        assert_eq!(
+            open_cache_entry(&entry, &ring(&[("k1", 2)]), "tokenseal:m2m:abc").map(|_| ()),
+            Err(Error::Decrypt)
+        );
+        assert_eq!(
+            open(&entry, &keys, "tokenseal:m2m:abc"),
+            Err(Error::HeaderInvalid)
+        );
+        assert_eq!(
+            open_cache_entry(&sealed(), &keys, SUB).map(|_| ()),
+            Err(Error::HeaderInvalid)
+        );
+        // The derived key, not the ring key, seals it: a JOSE library holding the ring key
+        // cannot open it as a refresh token would be (same header under the ring key).
+        let parts: Vec<&str> = entry.split('.').collect();
+        let mut buffer = Base64UrlUnpadded::decode_vec(parts[3]).expect("b64");
+        let tag: [u8; TAG_LEN] = Base64UrlUnpadded::decode_vec(parts[4])
+            .expect("b64")
+            .try_into()
+            .expect("16");
+        let iv: [u8; IV_LEN] = Base64UrlUnpadded::decode_vec(parts[2])
+            .expect("b64")
+            .try_into()
+            .expect("12");
+        assert_eq!(
+            decrypt_content(
+                keys.primary().cipher(),
+                &iv,
+                parts[0].as_bytes(),
+                &mut buffer,
+                &tag
+            ),
             Err(Error::Decrypt)
         );
     }

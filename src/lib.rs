@@ -45,6 +45,7 @@ macro_rules! jv {
 
 pub mod action;
 mod base64url;
+pub mod derive;
 #[cfg(test)]
 mod test_support;
 
