@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::json::{Json, Object};
-use crate::login::{valid_namespace, ReadPolicy};
+use crate::login::{valid_namespace, ReadPolicy, DEFAULT_RECHECK_SECONDS};
 
 /// Longest time the shim may spend on Management API calls in one login. Auth0 gives a
 /// trigger 20 s in all (Actions limitations); the rest is left for other Actions.
@@ -25,6 +25,8 @@ pub const MAX_CACHE_TTL_MS: u64 = 24 * 60 * 60 * 1000;
 /// Prefix of the `api.cache` key of the Management API token; the client id follows
 /// (Auth0 client ids are 32 characters, so the key stays under the 64-byte limit).
 pub const TOKEN_CACHE_PREFIX: &str = "tokenseal:m2m:";
+/// Largest `TOKENSEAL_RECHECK_HOURS` accepted: a year.
+pub const MAX_RECHECK_HOURS: u64 = 365 * 24;
 
 /// The Action's settings, from `event.secrets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,10 @@ pub struct ActionConfig {
     pub claim_namespace: Option<String>,
     /// `TOKENSEAL_ON_ERROR=deny` denies the login on any failure; otherwise it goes on.
     pub deny_on_error: bool,
+    /// `TOKENSEAL_RECHECK_HOURS` in seconds (default
+    /// [`DEFAULT_RECHECK_SECONDS`]): after a read found no token, how long until the
+    /// next read that only "nothing valid is stored" asks for.
+    pub recheck_seconds: u64,
     /// Where and how to call the Management API; `None` when `AUTH0_DOMAIN`,
     /// `AUTH0_CLIENT_ID` or `AUTH0_CLIENT_SECRET` is missing or invalid.
     pub management: Option<ManagementApi>,
@@ -52,7 +58,10 @@ pub struct ManagementApi {
     pub audience: String,
     /// `{base}/api/v2/users/`: append the URL-encoded `user_id`.
     pub users_url: String,
-    /// The `api.cache` key of the token.
+    /// The `api.cache` key of the token. Its entry is sealed
+    /// ([`crate::jwe::seal_cache_entry`]) bound to this key, because every Action of the
+    /// trigger can read `api.cache` (Actions api object reference: "Values stored in
+    /// this cache are scoped to the Trigger in which they are set").
     pub cache_key: String,
     /// `AUTH0_CLIENT_ID`, without the whitespace a paste into the dashboard may add.
     pub client_id: String,
@@ -100,6 +109,16 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
             false
         }
     };
+    let recheck_seconds = match text("TOKENSEAL_RECHECK_HOURS").map(str::trim) {
+        None => DEFAULT_RECHECK_SECONDS,
+        Some(hours) => match hours.parse::<u64>() {
+            Ok(hours) if hours <= MAX_RECHECK_HOURS => hours * 3600,
+            _ => {
+                notices.push(Error::ConfigInvalid.code());
+                DEFAULT_RECHECK_SECONDS
+            }
+        },
+    };
     let claim_namespace = text("TOKENSEAL_CLAIM_NAMESPACE").and_then(|ns| {
         let ok = valid_namespace(ns);
         if !ok {
@@ -132,6 +151,7 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
         read,
         claim_namespace,
         deny_on_error,
+        recheck_seconds,
         management,
         notices,
     }
@@ -287,6 +307,7 @@ impl ActionConfig {
         );
         o.insert("claimNamespace", Json::from(self.claim_namespace.clone()));
         o.insert("denyOnError", Json::from(self.deny_on_error));
+        o.insert("recheckSeconds", Json::from(self.recheck_seconds));
         let management = self.management.as_ref().map(|m| {
             let mut api = Object::new();
             api.insert("tokenUrl", Json::from(m.token_url.as_str()));

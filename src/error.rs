@@ -123,6 +123,13 @@ pub enum Error {
     /// Google's token endpoint answered with a body that is not an OAuth 2.0 token
     /// response.
     ProviderResponse,
+    /// `app_metadata.refresh_token` holds the hex ciphertext the old rule's
+    /// commented-out `crypto.createCipher('aes-256-cbc', ...)` advice produced, not a
+    /// token: it is left exactly as it is (`tokenseal migrate` decrypts it).
+    LegacyEncrypted,
+    /// More than one identity of the provider (two linked Google accounts) carries a
+    /// token; the one the login decision documents is captured.
+    IdentityAmbiguous,
 }
 
 impl Error {
@@ -165,6 +172,8 @@ impl Error {
             Self::ProviderRejected => "ERR_PROVIDER_REJECTED",
             Self::ProviderUnavailable => "ERR_PROVIDER_UNAVAILABLE",
             Self::ProviderResponse => "ERR_PROVIDER_RESPONSE",
+            Self::LegacyEncrypted => "ERR_LEGACY_ENCRYPTED",
+            Self::IdentityAmbiguous => "ERR_IDENTITY_AMBIGUOUS",
         }
     }
 
@@ -209,6 +218,8 @@ impl Error {
             Self::ProviderRejected => "Google's token endpoint refused the request",
             Self::ProviderUnavailable => "Google's token endpoint is unreachable or failing",
             Self::ProviderResponse => "Google's token endpoint answered with an unexpected body",
+            Self::LegacyEncrypted => "the legacy refresh_token holds the old rule's ciphertext, not a token",
+            Self::IdentityAmbiguous => "more than one identity of the provider carries a token",
         }
     }
 

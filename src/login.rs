@@ -8,12 +8,11 @@
 //! set the claims, hand on the sanitized user.
 
 use crate::json::{Json, Object};
-use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::jwe::{self, Nonce};
+use crate::jwe::{self, Nonce, Provenance, Source};
 use crate::keys::KeyRing;
-use crate::sanitize::sanitize;
+use crate::sanitize::{removals, Removals, UserShape};
 use crate::token::RefreshToken;
 use crate::user::{SecretField, User, GOOGLE_PROVIDER};
 
@@ -22,12 +21,35 @@ pub const SEALED_KEY: &str = "sealed_refresh_tokens";
 /// The `app_metadata` member where the old "Store Google Refresh Token" rule kept the
 /// token in plain text.
 pub const LEGACY_KEY: &str = "refresh_token";
+/// tokenseal's own `app_metadata` member for its bookkeeping: `{"no_token_at":
+/// {"<provider>": <seconds since the epoch>}}`, when a Management API read last found no
+/// token for the provider (see [`plan_login`]). Never holds a secret.
+pub const STATE_KEY: &str = "tokenseal";
+/// The member of [`STATE_KEY`] that records reads which found no token.
+pub const NO_TOKEN_AT: &str = "no_token_at";
+/// The `app_metadata` members the login decision reads; the shims pass only these.
+pub const APP_METADATA_FIELDS: [&str; 3] = [SEALED_KEY, LEGACY_KEY, STATE_KEY];
+/// The `/authorize` query parameters the login decision reads (see
+/// [`consent_requested`] and [`LoginInput::silent`]); the shims pass only these.
+pub const QUERY_FIELDS: [&str; 3] = ["prompt", "approval_prompt", "connection_scope"];
 /// The claim name appended to the configured namespace.
 pub const CLAIM_NAME: &str = "google_offline_access";
 /// Domains Auth0 reserves for its own claims; a namespace on them is dropped silently by
 /// Auth0, so tokenseal refuses it loudly instead (Auth0 docs, "Create Namespaced Custom
 /// Claims").
 pub const RESERVED_CLAIM_DOMAINS: &[&str] = &["auth0.com", "webtask.io", "webtask.run"];
+/// `event.transaction.protocol` (Actions) and `context.protocol` (Rules) of a refresh
+/// token exchange, where Auth0 issues tokens without contacting the upstream `IdP`
+/// (docs: secure/tokens/refresh-tokens/use-refresh-tokens, customize/rules/context-object).
+pub const REFRESH_TOKEN_PROTOCOL: &str = "oauth2-refresh-token";
+/// How long after the `federated` authentication method's timestamp an execution still
+/// counts as having gone to the `IdP`, in seconds. The timestamp is when Auth0 recorded
+/// the method in the session (docs: customize/actions/redirect-with-actions); a login that
+/// reuses an older session did not contact the `IdP`, so no new token can exist.
+pub const FEDERATED_RECENT_SECONDS: u64 = 600;
+/// Default of `TOKENSEAL_RECHECK_HOURS`: after a read found no token, the next read for
+/// that user (other than at a first login or a consent) waits this long, in seconds.
+pub const DEFAULT_RECHECK_SECONDS: u64 = 24 * 60 * 60;
 
 /// When the Action should read the user through the Management API to see `IdP` tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,44 +59,52 @@ pub enum ReadPolicy {
     /// Read only when this login could carry a new token (see [`plan_login`]).
     #[default]
     Auto,
-    /// Read on every login through the Google connection (`TOKENSEAL_FETCH=always`).
+    /// Read on every login through the Google connection that went to Google
+    /// (`TOKENSEAL_FETCH=always`).
     Always,
 }
 
 /// Everything a login knows, as the shims hand it over (camelCase in JavaScript).
 #[derive(Debug, Clone)]
 pub struct LoginInput {
-    /// The user of this login: a Rule's `user` or an Action's `event.user`. Its
+    /// The user of this login: a Rule's `user` or an Action's `event.user`, narrowed by
+    /// the shim to the fields the decision reads ([`crate::user::LOGIN_FIELDS`]). Its
     /// `app_metadata` is the stored state.
     pub user: User,
-    /// The same user as the JSON document it came as; the sanitized copy is made from
-    /// it, so member order, `null`s and everything else stay as they came. `null` when
-    /// `sanitize` is false.
-    pub user_document: Json,
     /// The same user read through `GET /api/v2/users/{id}`, when the shim made that
-    /// read; its identities carry the `IdP` tokens.
+    /// read (narrowed the same way); its identities carry the `IdP` tokens.
     pub fresh_user: Option<User>,
+    /// The member names of the whole user, when the plan should say what to remove
+    /// before the user is handed on (Rules); see [`crate::sanitize`].
+    pub shape: Option<UserShape>,
     /// `event.connection.strategy` (Actions) or `context.connectionStrategy` (Rules).
     pub connection_strategy: Option<String>,
     /// `event.stats.logins_count` / `context.stats.loginsCount`; 1 on the first login.
     pub logins_count: Option<u64>,
-    /// The `/authorize` query (`event.request.query`, `context.request.query`).
+    /// The `/authorize` query (`event.request.query`, `context.request.query`), only
+    /// its [`QUERY_FIELDS`].
     pub authorize_query: Option<Object>,
     /// `event.transaction.prompt`: the prompts of this transaction, which also holds
     /// what a pushed or form-posted authorization request asked for.
     pub transaction_prompt: Vec<String>,
-    /// Whether the plan carries the sanitized user (Rules hand it on; an Action,
-    /// which cannot change what the client sees that way, skips the work).
-    pub sanitize: bool,
+    /// `event.transaction.protocol` / `context.protocol`, e.g. `oidc-basic-profile`.
+    pub protocol: Option<String>,
+    /// The timestamp of the `federated` entry of `event.authentication.methods`, in
+    /// seconds since the epoch, when the event has one.
+    pub federated_at: Option<u64>,
     /// When to read the user through the Management API.
     pub read: ReadPolicy,
     /// Namespace for the status claim (`TOKENSEAL_CLAIM_NAMESPACE`), if configured.
     pub claim_namespace: Option<String>,
+    /// Seconds to wait, after a read found no token, before the next read that only
+    /// "nothing valid is stored" asks for (`TOKENSEAL_RECHECK_HOURS`).
+    pub recheck_seconds: u64,
 }
 
 impl LoginInput {
-    /// Reads the input as the shims send it: `{ user, freshUser, connectionStrategy,
-    /// loginsCount, authorizeQuery, read, claimNamespace }`. Absent and `null` members
+    /// Reads the input as the shims send it: `{ user, freshUser, shape,
+    /// connectionStrategy, loginsCount, authorizeQuery, transactionPrompt, protocol,
+    /// federatedAt, read, claimNamespace, recheckSeconds }`. Absent and `null` members
     /// take their defaults; an unknown member is an error, so a misspelt option is not
     /// silently ignored.
     ///
@@ -85,74 +115,98 @@ impl LoginInput {
         let Json::Object(fields) = value else {
             return Err(Error::InputInvalid);
         };
-        let mut user_value = None;
-        let mut fresh_user = None;
-        let mut connection_strategy = None;
-        let mut logins_count = None;
-        let mut authorize_query = None;
-        let mut transaction_prompt = Vec::new();
-        let mut sanitize = true;
-        let mut read = ReadPolicy::Auto;
-        let mut claim_namespace = None;
+        let mut user = None;
+        let mut input = Self {
+            user: User::default(),
+            fresh_user: None,
+            shape: None,
+            connection_strategy: None,
+            logins_count: None,
+            authorize_query: None,
+            transaction_prompt: Vec::new(),
+            protocol: None,
+            federated_at: None,
+            read: ReadPolicy::Auto,
+            claim_namespace: None,
+            recheck_seconds: DEFAULT_RECHECK_SECONDS,
+        };
         for (name, value) in fields {
             match (name.as_str(), value) {
                 (_, Json::Null) => {}
-                ("user", value) => user_value = Some(value),
-                ("freshUser", value) => fresh_user = Some(User::from_value(value)?),
-                ("connectionStrategy", Json::String(s)) => connection_strategy = Some(s),
-                ("loginsCount", Json::Number(n)) => {
-                    logins_count = Some(n.as_u64().ok_or(Error::InputInvalid)?)
-                }
-                ("authorizeQuery", Json::Object(query)) => authorize_query = Some(query),
+                ("user", value) => user = Some(User::from_value(value)?),
+                ("freshUser", value) => input.fresh_user = Some(User::from_value(value)?),
+                ("shape", value) => input.shape = Some(UserShape::from_value(value)?),
+                ("connectionStrategy", Json::String(s)) => input.connection_strategy = Some(s),
+                ("loginsCount", value) => input.logins_count = Some(count(&value)?),
+                ("authorizeQuery", Json::Object(query)) => input.authorize_query = Some(query),
                 ("transactionPrompt", Json::Array(prompts)) => {
-                    transaction_prompt = prompts
-                        .into_iter()
-                        .map(|p| match p {
-                            Json::String(p) => Ok(p),
-                            _ => Err(Error::InputInvalid),
-                        })
-                        .collect::<Result<_>>()?;
+                    input.transaction_prompt = strings(prompts)?;
                 }
-                ("sanitize", Json::Bool(b)) => sanitize = b,
-                ("read", Json::String(policy)) => {
-                    read = match policy.as_str() {
-                        "never" => ReadPolicy::Never,
-                        "auto" => ReadPolicy::Auto,
-                        "always" => ReadPolicy::Always,
-                        _ => return Err(Error::InputInvalid),
-                    }
-                }
-                ("claimNamespace", Json::String(s)) => claim_namespace = Some(s),
+                ("protocol", Json::String(s)) => input.protocol = Some(s),
+                ("federatedAt", value) => input.federated_at = Some(count(&value)?),
+                ("read", Json::String(policy)) => input.read = read_policy(&policy)?,
+                ("claimNamespace", Json::String(s)) => input.claim_namespace = Some(s),
+                ("recheckSeconds", value) => input.recheck_seconds = count(&value)?,
                 _ => return Err(Error::InputInvalid),
             }
         }
-        // The document is kept only when a sanitized copy is wanted: copying a large
-        // user costs more than the rest of a returning login's plan.
-        let user_value = user_value.ok_or(Error::UserInvalid)?;
-        let user_document = if sanitize {
-            user_value.clone()
-        } else {
-            Json::Null
-        };
-        Ok(Self {
-            user: User::from_value(user_value)?,
-            user_document,
-            fresh_user,
-            connection_strategy,
-            logins_count,
-            authorize_query,
-            transaction_prompt,
-            sanitize,
-            read,
-            claim_namespace,
+        input.user = user.ok_or(Error::UserInvalid)?;
+        Ok(input)
+    }
+
+    /// True when the execution did not go to the `IdP`, so no new token can exist:
+    /// a refresh token exchange ([`REFRESH_TOKEN_PROTOCOL`]), silent authentication
+    /// (`prompt=none`, which answers from the Auth0 session: docs
+    /// authenticate/login/configure-silent-authentication), or a `federated` method
+    /// recorded more than [`FEDERATED_RECENT_SECONDS`] before `now` (an existing session).
+    #[must_use]
+    pub fn silent(&self, now: u64) -> bool {
+        self.protocol.as_deref() == Some(REFRESH_TOKEN_PROTOCOL)
+            || query_values(self.authorize_query.as_ref(), "prompt")
+                .iter()
+                .any(|p| p.split(' ').any(|v| v == "none"))
+            || self.transaction_prompt.iter().any(|p| p == "none")
+            || self
+                .federated_at
+                .is_some_and(|at| now.saturating_sub(at) > FEDERATED_RECENT_SECONDS)
+    }
+
+    /// True when this login could bring a new token even if one is stored: a first
+    /// login, or a request for consent or new scopes (see [`consent_requested`]).
+    #[must_use]
+    pub fn may_bring_new_token(&self) -> bool {
+        self.logins_count.is_some_and(|n| n <= 1)
+            || consent_requested(self.authorize_query.as_ref())
+            || self.transaction_prompt.iter().any(|p| p == "consent")
+    }
+}
+
+fn count(value: &Json) -> Result<u64> {
+    value.as_u64().ok_or(Error::InputInvalid)
+}
+
+fn strings(items: Vec<Json>) -> Result<Vec<String>> {
+    items
+        .into_iter()
+        .map(|p| match p {
+            Json::String(p) => Ok(p),
+            _ => Err(Error::InputInvalid),
         })
+        .collect()
+}
+
+fn read_policy(policy: &str) -> Result<ReadPolicy> {
+    match policy {
+        "never" => Ok(ReadPolicy::Never),
+        "auto" => Ok(ReadPolicy::Auto),
+        "always" => Ok(ReadPolicy::Always),
+        _ => Err(Error::InputInvalid),
     }
 }
 
 /// Whether the app's backend can use Google offline access for this user after the
 /// login; the value of the `<namespace>google_offline_access` claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OfflineAccess {
     /// A sealed value that opens under the key ring, bound to this user, is stored.
     Stored,
@@ -161,14 +215,14 @@ pub enum OfflineAccess {
 }
 
 /// What happened to the stored value, for logs and tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The user has no Google identity: nothing is done.
     NotGoogle,
     /// A fresh token was sealed where no sealed value was stored.
     Sealed,
-    /// A fresh token replaced a different or unreadable stored value.
+    /// A token Auth0 received since the stored value was captured replaced it, or
+    /// replaced a stored value that does not open.
     Replaced,
     /// The stored token was re-sealed under the primary key (lazy rotation).
     Rotated,
@@ -181,7 +235,7 @@ pub enum Outcome {
 }
 
 /// One `api.user.setAppMetadata(key, value)` call; `null` deletes the key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetadataWrite {
     /// Top-level `app_metadata` member.
     pub key: &'static str,
@@ -190,7 +244,7 @@ pub struct MetadataWrite {
 }
 
 /// One `api.idToken.setCustomClaim(name, value)` call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     /// Namespaced claim name.
     pub name: String,
@@ -200,8 +254,7 @@ pub struct Claim {
 
 /// Every effect of a login, for the shims to carry out in order: read (then plan
 /// again), write, claim, hand on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoginPlan {
     /// The shim should read the user through the Management API and call
     /// [`plan_login`] again with `fresh_user`. The rest of this plan is still valid if
@@ -209,12 +262,10 @@ pub struct LoginPlan {
     pub read_user: bool,
     /// What happens to the stored value.
     pub outcome: Outcome,
-    /// `app_metadata` writes for an Action, in order. Empty when nothing changes.
+    /// `app_metadata` writes, in order: an Action calls `api.user.setAppMetadata` with
+    /// each, a Rule merges them into the `app_metadata` it persists. Top-level merge
+    /// semantics (`null` deletes), as both Auth0 APIs have. Empty when nothing changes.
     pub metadata_writes: Vec<MetadataWrite>,
-    /// The whole `app_metadata` after the writes, for a Rule's
-    /// `auth0.users.updateAppMetadata`; deleted members are `null`, which deletes them
-    /// under the Management API's merge semantics. `None` when nothing changes.
-    pub app_metadata: Option<Object>,
     /// Status for users with a Google identity; `None` for everyone else.
     pub offline_access: Option<OfflineAccess>,
     /// ID token claims to set.
@@ -222,9 +273,9 @@ pub struct LoginPlan {
     /// Codes of problems found and handled without failing the login (for example
     /// `ERR_DECRYPT` for a stored value that does not open). Safe to log.
     pub notices: Vec<&'static str>,
-    /// The user with every token and sealed value removed (see [`crate::sanitize`]);
-    /// `None` when the input asked for none.
-    pub sanitized_user: Option<Json>,
+    /// What to remove from the user before it is handed on (see [`crate::sanitize`]);
+    /// `None` when the input carried no `shape`.
+    pub removals: Option<Removals>,
 }
 
 impl OfflineAccess {
@@ -255,9 +306,9 @@ impl Outcome {
 }
 
 impl LoginPlan {
-    /// The plan as the JSON the shims receive, member names in camelCase, the same as
-    /// its serde serialization. Consumes the plan: the metadata and the sanitized user
-    /// can be whole user documents, and are moved rather than copied.
+    /// The plan as the JSON the shims receive, member names in camelCase. Consumes the
+    /// plan: the metadata writes are moved rather
+    /// than copied.
     #[must_use]
     pub fn into_json(self) -> Json {
         let writes = self
@@ -284,7 +335,6 @@ impl LoginPlan {
         plan.insert("readUser", Json::from(self.read_user));
         plan.insert("outcome", Json::from(self.outcome.as_str()));
         plan.insert("metadataWrites", Json::Array(writes));
-        plan.insert("appMetadata", Json::from(self.app_metadata));
         plan.insert(
             "offlineAccess",
             Json::from(self.offline_access.map(OfflineAccess::as_str)),
@@ -294,7 +344,10 @@ impl LoginPlan {
             "notices",
             Json::Array(self.notices.into_iter().map(Json::from).collect()),
         );
-        plan.insert("sanitizedUser", Json::from(self.sanitized_user));
+        plan.insert(
+            "removals",
+            Json::from(self.removals.map(Removals::into_json)),
+        );
         Json::Object(plan)
     }
 }
@@ -323,15 +376,13 @@ fn read_stored(
         Some(value) => match value
             .as_str()
             .ok_or(Error::SealedMalformed)
-            .and_then(|sealed| {
-                let (token, header) = jwe::open_with_header(sealed, keys, user_id)?;
-                let under_primary = header.kid == keys.primary().kid();
-                Ok(Stored::Valid {
-                    token,
-                    under_primary,
-                })
-            }) {
-            Ok(valid) => valid,
+            .and_then(|sealed| jwe::open_with_header(sealed, keys, user_id))
+        {
+            Ok((token, header)) => Stored::Valid {
+                token,
+                under_primary: header.kid == keys.primary().kid(),
+                provenance: header.provenance(),
+            },
             Err(error) => {
                 notices.push(error.code());
                 Stored::Unreadable
@@ -341,18 +392,38 @@ fn read_stored(
     Ok(StoredState { sealed_map, stored })
 }
 
-/// Reads the legacy plaintext token; a value that is not a token adds a notice.
-fn read_legacy(metadata: &Object, notices: &mut Vec<&'static str>) -> Option<RefreshToken> {
+/// What `app_metadata.refresh_token`, where the old rule kept the token, holds.
+#[derive(Debug)]
+enum Legacy {
+    /// Nothing (absent or `null`).
+    Absent,
+    /// A refresh token in plain text.
+    Token(RefreshToken),
+    /// Something else, left exactly as it is; the code says what
+    /// ([`Error::LegacyEncrypted`] or [`Error::TokenInvalid`]).
+    Kept(&'static str),
+}
+
+/// Reads the legacy plaintext member. The old rule's commented-out advice encrypted
+/// the token with `crypto.createCipher('aes-256-cbc', password)` into hex: a hex-only
+/// value of whole AES blocks is that ciphertext, never a Google refresh token (those
+/// start `1//`), so it is not sealed as one. `tokenseal migrate` decrypts such values.
+fn read_legacy(metadata: &Object) -> Legacy {
     match metadata.get(LEGACY_KEY) {
-        None | Some(Json::Null) => None,
-        Some(value) => {
-            let token = SecretField::new(value.clone()).refresh_token();
-            if token.is_err() {
-                notices.push(Error::TokenInvalid.code());
-            }
-            token.ok()
-        }
+        None | Some(Json::Null) => Legacy::Absent,
+        Some(Json::String(s)) if is_cbc_hex(s) => Legacy::Kept(Error::LegacyEncrypted.code()),
+        Some(value) => match SecretField::new(value.clone()).refresh_token() {
+            Ok(token) => Legacy::Token(token),
+            Err(error) => Legacy::Kept(error.code()),
+        },
     }
+}
+
+/// True for hex of one or more whole AES blocks (32 hex digits each): the output shape of
+/// `createCipher('aes-256-cbc', ...)` with `'hex'` encoding.
+#[must_use]
+pub fn is_cbc_hex(value: &str) -> bool {
+    !value.is_empty() && value.len() % 32 == 0 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// What the migration command does for one user found with plaintext.
@@ -371,8 +442,9 @@ pub enum Migration {
         sealed: bool,
     },
     /// Left as it is, with the reason: a plaintext that is not a token
-    /// (`ERR_TOKEN_INVALID`), or a stored sealed value that does not open, which is
-    /// never overwritten without a token read for the user.
+    /// (`ERR_TOKEN_INVALID`), the old rule's ciphertext (`ERR_LEGACY_ENCRYPTED`), or a
+    /// stored sealed value that does not open, which is never overwritten without a
+    /// token read for the user.
     Skip(&'static str),
 }
 
@@ -387,13 +459,12 @@ pub enum Migration {
 pub fn plan_migration(user: &User, keys: &KeyRing, now: u64, iv: Nonce) -> Result<Migration> {
     jwe::validate_sub(&user.user_id)?;
     let metadata = user.app_metadata.clone().unwrap_or_default();
-    let mut notices = Vec::new();
-    let Some(legacy) = read_legacy(&metadata, &mut notices) else {
-        return Ok(match notices.first() {
-            Some(code) => Migration::Skip(code),
-            None => Migration::NothingToDo,
-        });
+    let legacy = match read_legacy(&metadata) {
+        Legacy::Absent => return Ok(Migration::NothingToDo),
+        Legacy::Kept(code) => return Ok(Migration::Skip(code)),
+        Legacy::Token(token) => token,
     };
+    let mut notices = Vec::new();
     let StoredState {
         mut sealed_map,
         stored,
@@ -407,9 +478,20 @@ pub fn plan_migration(user: &User, keys: &KeyRing, now: u64, iv: Nonce) -> Resul
         }
         Stored::Valid { .. } => false,
         Stored::Absent => {
+            let provenance = Provenance {
+                source: Some(Source::Login),
+                capture: None,
+            };
             sealed_map.insert(
                 GOOGLE_PROVIDER,
-                Json::String(jwe::seal(&legacy, keys, &user.user_id, now, iv)?),
+                Json::String(jwe::seal_with(
+                    &legacy,
+                    keys,
+                    &user.user_id,
+                    now,
+                    iv,
+                    &provenance,
+                )?),
             );
             app_metadata.insert(SEALED_KEY, Json::Object(sealed_map));
             true
@@ -428,38 +510,56 @@ enum Stored {
     Valid {
         token: RefreshToken,
         under_primary: bool,
+        provenance: Provenance,
     },
     Unreadable,
+}
+
+/// What a plan seals, if anything, and what that is called.
+struct Decision {
+    seal: Option<(RefreshToken, Provenance)>,
+    outcome: Outcome,
 }
 
 /// Decides everything a login does.
 ///
 /// The rules, in the order they apply:
-/// - The Google identity is the first identity with `provider == "google-oauth2"`,
-///   primary or linked. Without one the plan does nothing ([`Outcome::NotGoogle`]).
+/// - The Google identity is the primary identity if it is Google's, otherwise the first
+///   Google identity (the event does not say which linked identity a login used: docs
+///   manage-users/user-accounts/user-account-linking). When more than one carries a
+///   token, [`Error::IdentityAmbiguous`]'s code is a notice. Without one the plan does
+///   nothing ([`Outcome::NotGoogle`]).
 /// - Sealed values are bound to `user.user_id` (the primary user) and stored at
 ///   `app_metadata.sealed_refresh_tokens["google-oauth2"]`; other providers' entries
-///   are kept.
-/// - A fresh token (from `fresh_user` if given, else from `user`) is sealed when it
-///   differs from the stored token (compared after opening). No token never deletes or
-///   overwrites anything. A valid value sealed under a non-primary key is re-sealed
-///   under the primary.
+///   are kept. Each records its capture: a keyed fingerprint of the identity token it
+///   was sealed from ([`jwe::Capture`]).
+/// - A fresh token (from `fresh_user` if given, else from `user`) replaces a valid
+///   stored value only when Auth0 received it since that value was captured: its
+///   fingerprint differs from the capture record. A stored value can be newer than
+///   Auth0's copy (a backend stored the provider's rotated token), and a stale copy never
+///   replaces it. A value without a checkable capture record (sealed by an earlier
+///   version or by `seal()`, or fingerprinted under a retired key) is replaced only at a
+///   login that may bring a new token ([`LoginInput::may_bring_new_token`]). No token
+///   never deletes or overwrites anything. A valid value sealed under a non-primary key
+///   is re-sealed under the primary, provenance kept.
 /// - A stored value that does not open, or is bound to another user, is kept as it is,
 ///   never re-bound; only a fresh token replaces it.
 /// - Legacy plaintext `app_metadata.refresh_token` is sealed when nothing better is
-///   stored, and deleted only in a plan that also holds a valid sealed value.
+///   stored, and deleted only in a plan that also holds a valid sealed value. A value
+///   there that is not a token (the old rule's hex ciphertext included) is left as it is.
 /// - A Management API read is requested (policy [`ReadPolicy::Auto`]) only when the
-///   login went through the Google connection and could carry a new token: a first
-///   login, no valid sealed value even after this plan (nothing stored and no legacy
-///   plaintext to seal, or a stored value that does not open, which only a token read
-///   for the user may replace), or an authorize request for consent or new scopes
-///   (`prompt` containing `consent`, `approval_prompt=force`, `connection_scope`).
+///   execution went through the Google connection and to Google
+///   ([`LoginInput::silent`] is false), and: it may bring a new token, or no valid value
+///   is stored even after this plan and no read in the last `recheck_seconds` found the
+///   identity without a token ([`STATE_KEY`]). [`ReadPolicy::Always`] reads on every
+///   such execution that went to Google.
+/// - A read that finds no token records the time under [`STATE_KEY`] (when nothing
+///   valid is stored); a valid value makes the record go.
 ///
 /// `now` (seconds since the epoch) becomes the sealed value's `iat`. `iv` supplies the
 /// IV of the one seal a plan can hold: pass [`Nonce::random`]. It is called at most once,
 /// and only when the plan seals, so that the common login, which keeps what is stored,
-/// costs no randomness (in Node, a `getRandomValues` call is about 1.2 µs of a 20 µs
-/// login) and cannot fail for want of it.
+/// costs no randomness and cannot fail for want of it.
 ///
 /// `keys` is the key ring, or the error that reading it gave: a login without a Google
 /// identity does not need keys, so a broken key set only adds its code to the notices.
@@ -478,11 +578,7 @@ pub fn plan_login(
 ) -> Result<LoginPlan> {
     let user = &input.user;
     jwe::validate_sub(&user.user_id)?;
-    let sanitized_user = if input.sanitize {
-        Some(sanitize(&input.user_document)?)
-    } else {
-        None
-    };
+    let removals = input.shape.as_ref().map(removals);
     let mut notices = Vec::new();
 
     // A read of some other user must never lend its tokens to this one.
@@ -505,11 +601,10 @@ pub fn plan_login(
             read_user: false,
             outcome: Outcome::NotGoogle,
             metadata_writes: Vec::new(),
-            app_metadata: None,
             offline_access: None,
             claims: Vec::new(),
             notices,
-            sanitized_user,
+            removals,
         });
     }
     let keys = keys?;
@@ -517,124 +612,264 @@ pub fn plan_login(
     let metadata = user.app_metadata.clone().unwrap_or_default();
     let StoredState { sealed_map, stored } =
         read_stored(&metadata, keys, &user.user_id, &mut notices)?;
-    let legacy = read_legacy(&metadata, &mut notices);
-    let fresh = fresh_user
-        .unwrap_or(user)
-        .google_identity()
-        .and_then(|identity| identity.refresh_token.as_ref())
-        .filter(|field| !field.is_null())
-        .and_then(|field| match field.refresh_token() {
-            Ok(token) => Some(token),
-            Err(error) => {
-                notices.push(error.code());
-                None
-            }
-        });
-
-    // Which token, if any, gets sealed now, and what that is called.
-    let (to_seal, outcome) = match (fresh, &stored) {
-        (
-            Some(fresh),
-            Stored::Valid {
-                token,
-                under_primary,
-            },
-        ) if fresh == *token => {
-            if *under_primary {
-                (None, Outcome::Unchanged)
-            } else {
-                (Some(fresh), Outcome::Rotated)
-            }
-        }
-        (Some(fresh), Stored::Valid { .. } | Stored::Unreadable) => {
-            (Some(fresh), Outcome::Replaced)
-        }
-        (Some(fresh), Stored::Absent) => (Some(fresh), Outcome::Sealed),
-        (
-            None,
-            Stored::Valid {
-                under_primary: true,
-                ..
-            },
-        ) => (None, Outcome::Unchanged),
-        (None, Stored::Valid { token, .. }) => (Some(token.clone()), Outcome::Rotated),
-        (None, Stored::Absent) => match legacy.clone() {
-            Some(token) => (Some(token), Outcome::Migrated),
-            None => (None, Outcome::Missing),
-        },
-        (None, Stored::Unreadable) => (None, Outcome::Missing),
+    let legacy = read_legacy(&metadata);
+    if let Legacy::Kept(code) = legacy {
+        notices.push(code);
+    }
+    let token_user = fresh_user.unwrap_or(user);
+    if token_user.google_identities_with_token() > 1 {
+        notices.push(Error::IdentityAmbiguous.code());
+    }
+    let fresh = fresh_token(token_user, &mut notices);
+    let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| match provenance
+        .capture
+        .as_ref()
+        .and_then(|c| c.matches(token, keys))
+    {
+        Some(same) => !same,
+        None => input.may_bring_new_token() && !input.silent(now),
     };
+    let decision = decide(fresh, stored, legacy_token(&legacy), fresh_is_new, keys);
 
     let mut metadata_writes = Vec::new();
-    let mut new_sealed_map = None;
-    if let Some(token) = &to_seal {
-        let sealed = jwe::seal(token, keys, &user.user_id, now, iv()?)?;
+    let valid_after = decision.seal.is_some() || decision.outcome == Outcome::Unchanged;
+    if let Some((token, provenance)) = &decision.seal {
+        let sealed = jwe::seal_with(token, keys, &user.user_id, now, iv()?, provenance)?;
         let mut map = sealed_map;
         map.insert(GOOGLE_PROVIDER.to_owned(), Json::String(sealed));
-        new_sealed_map = Some(map);
-    }
-    let valid_after = new_sealed_map.is_some() || matches!(stored, Stored::Valid { .. });
-    if let Some(map) = &new_sealed_map {
         metadata_writes.push(MetadataWrite {
             key: SEALED_KEY,
-            value: Json::Object(map.clone()),
+            value: Json::Object(map),
         });
     }
     // The plaintext goes only in a plan that keeps a valid sealed value.
-    if legacy.is_some() && valid_after {
+    if matches!(legacy, Legacy::Token(_)) && valid_after {
         metadata_writes.push(MetadataWrite {
             key: LEGACY_KEY,
             value: Json::Null,
         });
     }
-    let app_metadata = (!metadata_writes.is_empty()).then(|| {
-        let mut updated = metadata;
-        for write in &metadata_writes {
-            updated.insert(write.key.to_owned(), write.value.clone());
-        }
-        updated
-    });
+    let no_token_at = no_token_at(&metadata);
+    let read_found_nothing = fresh_user.is_some_and(|f| !has_token(f));
+    let record = match (valid_after, read_found_nothing) {
+        (true, _) => None,
+        (false, true) => Some(now),
+        (false, false) => no_token_at,
+    };
+    if record != no_token_at {
+        metadata_writes.push(MetadataWrite {
+            key: STATE_KEY,
+            value: state_with(&metadata, record),
+        });
+    }
 
     let status = if valid_after {
         OfflineAccess::Stored
     } else {
         OfflineAccess::Missing
     };
-    let mut claims = Vec::new();
-    if let Some(namespace) = &input.claim_namespace {
-        if valid_namespace(namespace) {
-            claims.push(Claim {
-                name: [namespace.as_str(), CLAIM_NAME].concat(),
-                value: status,
-            });
-        } else {
-            notices.push(Error::NamespaceInvalid.code());
-        }
-    }
-
-    let read_user = fresh_user.is_none()
-        && input.connection_strategy.as_deref() == Some(GOOGLE_PROVIDER)
-        && match input.read {
-            ReadPolicy::Never => false,
-            ReadPolicy::Always => true,
-            ReadPolicy::Auto => {
-                input.logins_count.is_some_and(|n| n <= 1)
-                    || !valid_after
-                    || consent_requested(input.authorize_query.as_ref())
-                    || input.transaction_prompt.iter().any(|p| p == "consent")
-            }
-        };
+    let claims = status_claims(input.claim_namespace.as_deref(), status, &mut notices);
+    let read_user = fresh_user.is_none() && should_read(input, valid_after, record, now);
 
     Ok(LoginPlan {
         read_user,
-        outcome,
+        outcome: decision.outcome,
         metadata_writes,
-        app_metadata,
         offline_access: Some(status),
         claims,
         notices,
-        sanitized_user,
+        removals,
     })
+}
+
+/// The refresh token on the user's Google identity, if it holds a valid one; one that
+/// is not a token adds a notice.
+fn fresh_token(user: &User, notices: &mut Vec<&'static str>) -> Option<RefreshToken> {
+    let field = user
+        .google_identity()?
+        .refresh_token
+        .as_ref()
+        .filter(|field| !field.is_null())?;
+    match field.refresh_token() {
+        Ok(token) => Some(token),
+        Err(error) => {
+            notices.push(error.code());
+            None
+        }
+    }
+}
+
+/// True when the user's Google identity carries a refresh token field with a value.
+fn has_token(user: &User) -> bool {
+    user.google_identity()
+        .and_then(|identity| identity.refresh_token.as_ref())
+        .is_some_and(|field| !field.is_null())
+}
+
+fn legacy_token(legacy: &Legacy) -> Option<RefreshToken> {
+    match legacy {
+        Legacy::Token(token) => Some(token.clone()),
+        Legacy::Absent | Legacy::Kept(_) => None,
+    }
+}
+
+/// Which token, if any, a plan seals, with which provenance, and what that is called.
+/// `fresh_is_new` says whether a fresh token that differs from a valid stored one was
+/// received by Auth0 since that one was captured.
+fn decide(
+    fresh: Option<RefreshToken>,
+    stored: Stored,
+    legacy: Option<RefreshToken>,
+    fresh_is_new: impl Fn(&RefreshToken, &Provenance) -> bool,
+    keys: &KeyRing,
+) -> Decision {
+    let captured = |token: RefreshToken| {
+        let capture = Some(jwe::Capture::of(&token, keys));
+        let provenance = Provenance {
+            source: Some(Source::Login),
+            capture,
+        };
+        (token, provenance)
+    };
+    let keep = |token: RefreshToken, under_primary: bool, provenance: Provenance| {
+        if under_primary {
+            Decision {
+                seal: None,
+                outcome: Outcome::Unchanged,
+            }
+        } else {
+            Decision {
+                seal: Some((token, provenance)),
+                outcome: Outcome::Rotated,
+            }
+        }
+    };
+    match (fresh, stored) {
+        (
+            Some(fresh),
+            Stored::Valid {
+                token,
+                under_primary,
+                provenance,
+            },
+        ) => {
+            if fresh != token && fresh_is_new(&fresh, &provenance) {
+                Decision {
+                    seal: Some(captured(fresh)),
+                    outcome: Outcome::Replaced,
+                }
+            } else {
+                keep(token, under_primary, provenance)
+            }
+        }
+        (Some(fresh), Stored::Unreadable) => Decision {
+            seal: Some(captured(fresh)),
+            outcome: Outcome::Replaced,
+        },
+        (Some(fresh), Stored::Absent) => Decision {
+            seal: Some(captured(fresh)),
+            outcome: Outcome::Sealed,
+        },
+        (
+            None,
+            Stored::Valid {
+                token,
+                under_primary,
+                provenance,
+            },
+        ) => keep(token, under_primary, provenance),
+        (None, Stored::Absent) => match legacy {
+            Some(token) => Decision {
+                seal: Some((
+                    token,
+                    Provenance {
+                        source: Some(Source::Login),
+                        capture: None,
+                    },
+                )),
+                outcome: Outcome::Migrated,
+            },
+            None => Decision {
+                seal: None,
+                outcome: Outcome::Missing,
+            },
+        },
+        (None, Stored::Unreadable) => Decision {
+            seal: None,
+            outcome: Outcome::Missing,
+        },
+    }
+}
+
+/// Whether to read the user through the Management API (see [`plan_login`]).
+/// `no_token_at` is the time a read last found no token, after this plan.
+fn should_read(input: &LoginInput, valid_after: bool, no_token_at: Option<u64>, now: u64) -> bool {
+    if input.connection_strategy.as_deref() != Some(GOOGLE_PROVIDER) || input.silent(now) {
+        return false;
+    }
+    match input.read {
+        ReadPolicy::Never => false,
+        ReadPolicy::Always => true,
+        ReadPolicy::Auto => {
+            let recently_empty =
+                no_token_at.is_some_and(|at| now.saturating_sub(at) < input.recheck_seconds);
+            input.may_bring_new_token() || (!valid_after && !recently_empty)
+        }
+    }
+}
+
+/// `app_metadata.tokenseal.no_token_at["google-oauth2"]`, if recorded.
+fn no_token_at(metadata: &Object) -> Option<u64> {
+    metadata
+        .get(STATE_KEY)?
+        .get(NO_TOKEN_AT)?
+        .get(GOOGLE_PROVIDER)?
+        .as_u64()
+}
+
+/// The [`STATE_KEY`] member with the Google record set to `at` (or removed); other
+/// providers' records are kept, and the member is deleted (`null`) when none is left.
+fn state_with(metadata: &Object, at: Option<u64>) -> Json {
+    let mut state = match metadata.get(STATE_KEY) {
+        Some(Json::Object(state)) => state.clone(),
+        _ => Object::new(),
+    };
+    let mut records = match state.get(NO_TOKEN_AT) {
+        Some(Json::Object(records)) => records.clone(),
+        _ => Object::new(),
+    };
+    records.retain(|provider, _| provider != GOOGLE_PROVIDER);
+    if let Some(at) = at {
+        records.insert(GOOGLE_PROVIDER, Json::from(at));
+    }
+    state.retain(|name, _| name != NO_TOKEN_AT);
+    if !records.is_empty() {
+        state.insert(NO_TOKEN_AT, Json::Object(records));
+    }
+    if state.is_empty() {
+        Json::Null
+    } else {
+        Json::Object(state)
+    }
+}
+
+/// The status claim, when a namespace is configured; an invalid one is a notice.
+fn status_claims(
+    namespace: Option<&str>,
+    status: OfflineAccess,
+    notices: &mut Vec<&'static str>,
+) -> Vec<Claim> {
+    match namespace {
+        Some(namespace) if valid_namespace(namespace) => vec![Claim {
+            name: [namespace, CLAIM_NAME].concat(),
+            value: status,
+        }],
+        Some(_) => {
+            notices.push(Error::NamespaceInvalid.code());
+            Vec::new()
+        }
+        None => Vec::new(),
+    }
 }
 
 /// The sealed Google value stored in a user's `app_metadata`, given either the
@@ -654,21 +889,23 @@ pub fn stored_sealed_value(app_metadata_or_user: &Json) -> Option<&str> {
 /// asks for scopes (Auth0 forwards it to Google as additional scopes).
 #[must_use]
 pub fn consent_requested(query: Option<&Object>) -> bool {
-    let Some(query) = query else { return false };
-    let values = |name: &str| -> Vec<&str> {
-        match query.get(name) {
-            Some(Json::String(s)) => vec![s.as_str()],
-            Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
-            _ => Vec::new(),
-        }
-    };
-    values("prompt")
+    query_values(query, "prompt")
         .iter()
         .any(|p| p.split(' ').any(|v| v == "consent"))
-        || values("approval_prompt").contains(&"force")
-        || values("connection_scope")
+        || query_values(query, "approval_prompt").contains(&"force")
+        || query_values(query, "connection_scope")
             .iter()
             .any(|s| !s.trim().is_empty())
+}
+
+/// The values of one `/authorize` query parameter: a string, or each string of an
+/// array (a repeated parameter).
+fn query_values<'a>(query: Option<&'a Object>, name: &str) -> Vec<&'a str> {
+    match query.and_then(|q| q.get(name)) {
+        Some(Json::String(s)) => vec![s.as_str()],
+        Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// True when `namespace` can prefix a custom claim: an `http://` or `https://` URL

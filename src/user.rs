@@ -132,9 +132,8 @@ impl Identity {
                     identity.access_token_secret = Some(SecretField(value))
                 }
                 ("id_token", value) => identity.id_token = Some(SecretField(value)),
-                (_, value) => {
-                    identity.other.insert(name, value);
-                }
+                // Names come from a parsed object, so they are unique already.
+                (_, value) => identity.other.push_unique(name, value),
             }
         }
         Ok(identity)
@@ -180,8 +179,15 @@ impl Identity {
     }
 }
 
+/// The user members the login decision reads; the shims pass only these (and of
+/// `app_metadata` only [`crate::login::APP_METADATA_FIELDS`]), so that nothing else of a
+/// user, however large or odd, crosses into the core.
+pub const LOGIN_FIELDS: [&str; 3] = ["user_id", "identities", "app_metadata"];
+/// The identity members the login decision reads; the shims pass only these.
+pub const IDENTITY_FIELDS: [&str; 4] = ["provider", "connection", "user_id", "refresh_token"];
+
 /// An Auth0 user: a Rule's `user`, an Action's `event.user`, or a Management API read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct User {
     /// The Auth0 `user_id` of the (primary) user, e.g. `"google-oauth2|1234"` or
     /// `"auth0|abcd"` when Google is a linked identity. Sealed values are bound to it.
@@ -229,9 +235,7 @@ impl User {
                 ("app_metadata", Json::Object(map)) => app_metadata = Some(map),
                 ("app_metadata", Json::Null) => {}
                 ("user_id" | "identities" | "app_metadata", _) => return Err(Error::UserInvalid),
-                (_, value) => {
-                    other.insert(name, value);
-                }
+                (_, value) => other.push_unique(name, value),
             }
         }
         Ok(Self {
@@ -271,10 +275,22 @@ impl User {
         Json::Object(map)
     }
 
-    /// The first Google identity, primary or linked.
+    /// The Google identity a login captures from: the primary identity when it is
+    /// Google's, otherwise the first linked Google identity. Auth0 does not say which
+    /// linked identity a login used, so this is the documented choice.
     #[must_use]
     pub fn google_identity(&self) -> Option<&Identity> {
         self.identities.iter().find(|i| i.is_google())
+    }
+
+    /// How many Google identities carry a refresh token field with a value: more than
+    /// one (two linked Google accounts) is reported, since only one is captured.
+    #[must_use]
+    pub fn google_identities_with_token(&self) -> usize {
+        self.identities
+            .iter()
+            .filter(|i| i.is_google() && i.refresh_token.as_ref().is_some_and(|t| !t.is_null()))
+            .count()
     }
 }
 

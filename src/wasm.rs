@@ -26,6 +26,8 @@ use crate::jwe::{self, Nonce};
 use crate::keys::{generate_key, KeyRing};
 use crate::login::{self, LoginInput};
 use crate::token::RefreshToken;
+use crate::user;
+use base64ct::{Base64UrlUnpadded, Encoding};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -36,37 +38,50 @@ export interface Auth0User {
   app_metadata?: Record<string, unknown> | null;
   [field: string]: unknown;
 }
-/** Everything a login knows. */
+/** The member names of a user (no values): what planLogin needs to say what to remove. */
+export interface UserShape {
+  root: string[];
+  identities: Array<string[] | null> | null | "other";
+  appMetadata: string[] | null | "other";
+}
+/** Everything a login knows. `user` and `freshUser` carry only the fields of loginFields(). */
 export interface LoginInput {
   user: Auth0User;
   freshUser?: Auth0User | null;
+  shape?: UserShape | null;
   connectionStrategy?: string | null;
   loginsCount?: number | null;
   authorizeQuery?: Record<string, unknown> | null;
   transactionPrompt?: string[] | null;
-  sanitize?: boolean;
+  protocol?: string | null;
+  federatedAt?: number | null;
   read?: "never" | "auto" | "always";
   claimNamespace?: string | null;
+  recheckSeconds?: number | null;
 }
+/** The fields planLogin reads; a shim passes only these. */
+export interface LoginFields { user: string[]; identity: string[]; appMetadata: string[]; query: string[] }
 export type OfflineAccess = "stored" | "missing";
+/** What to remove from a user before it is handed on (null: keep that member as it is). */
+export interface Removals { root: string[]; identities: Array<string[] | null> | null; appMetadata: string[] | null }
 /** Every effect of a login. */
 export interface LoginPlan {
   readUser: boolean;
   outcome: "not_google" | "sealed" | "replaced" | "rotated" | "migrated" | "unchanged" | "missing";
-  metadataWrites: Array<{ key: "sealed_refresh_tokens" | "refresh_token"; value: unknown }>;
-  appMetadata: Record<string, unknown> | null;
+  metadataWrites: Array<{ key: "sealed_refresh_tokens" | "refresh_token" | "tokenseal"; value: unknown }>;
   offlineAccess: OfflineAccess | null;
   claims: Array<{ name: string; value: OfflineAccess }>;
   notices: string[];
-  sanitizedUser: Auth0User | null;
+  removals: Removals | null;
 }
 /** The public header of a sealed value. */
-export interface SealedHeader { typ: string; alg: "dir"; enc: "A256GCM"; kid: string; sub: string; iat?: number }
+export interface SealedHeader { typ: string; alg: "dir"; enc: "A256GCM"; kid: string; sub: string; iat?: number; src?: "login" | "rotation"; cap?: string; cap_kid?: string }
 /** The Action's settings, from event.secrets. */
 export interface ActionConfig {
   read: "auto" | "always";
   claimNamespace: string | null;
   denyOnError: boolean;
+  recheckSeconds: number;
   management: { tokenUrl: string; audience: string; usersUrl: string; cacheKey: string; clientId: string; clientSecret: string; timeoutMs: number; budgetMs: number; minCallMs: number } | null;
   notices: string[];
 }
@@ -94,6 +109,79 @@ pub fn seal(
     with_keys(&key_set_json, |keys| {
         jwe::seal(&token, keys, &user_id, now(), Nonce::random()?)
     })
+}
+
+/// Seals `token`, a refresh token the provider rotated, as the successor of `previous`
+/// (the sealed value the refresh started from): `src` `"rotation"`, capture record
+/// carried over, so a login whose identity still holds Auth0's older copy keeps it.
+///
+/// # Errors
+/// Throws `ERR_TOKEN_INVALID`, the errors of `open` for `previous`, a key-set code, or
+/// `ERR_RANDOM`.
+#[wasm_bindgen(js_name = sealRotated)]
+pub fn seal_rotated(
+    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] previous: JsValue,
+    #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
+    #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+) -> Result<String, JsValue> {
+    let token = RefreshToken::new(&text(&token, Error::TokenInvalid)?).map_err(to_js)?;
+    let previous = text(&previous, Error::SealedMalformed)?;
+    let user_id = text(&user_id, Error::UserIdInvalid)?;
+    with_keys(&key_set_json, |keys| {
+        jwe::seal_rotated(&token, &previous, keys, &user_id, now(), Nonce::random()?)
+    })
+}
+
+/// Seals `secret` (the Action's Management API token) for `api.cache`, which every
+/// Action of the trigger can read, bound to `context` (its cache key), under a key
+/// derived from the ring's primary key.
+///
+/// # Errors
+/// Throws `ERR_TOKEN_INVALID`, `ERR_USER_ID_INVALID` (for the context), a key-set code,
+/// or `ERR_RANDOM`.
+#[wasm_bindgen(js_name = sealCacheEntry)]
+pub fn seal_cache_entry(
+    #[wasm_bindgen(unchecked_param_type = "string")] secret: JsValue,
+    #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] context: JsValue,
+) -> Result<String, JsValue> {
+    let secret = Zeroizing::new(text(&secret, Error::TokenInvalid)?);
+    let context = text(&context, Error::UserIdInvalid)?;
+    with_keys(&key_set_json, |keys| {
+        jwe::seal_cache_entry(&secret, keys, &context, now(), Nonce::random()?)
+    })
+}
+
+/// Opens an entry of `sealCacheEntry` bound to `context`; throws for one that does not
+/// open (another key ring, a retired key, tampering), which the caller drops.
+///
+/// # Errors
+/// Throws the codes of `open`.
+#[wasm_bindgen(js_name = openCacheEntry)]
+pub fn open_cache_entry(
+    #[wasm_bindgen(unchecked_param_type = "string")] entry: JsValue,
+    #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] context: JsValue,
+) -> Result<String, JsValue> {
+    let entry = text(&entry, Error::SealedMalformed)?;
+    let context = text(&context, Error::UserIdInvalid)?;
+    with_keys(&key_set_json, |keys| {
+        jwe::open_cache_entry(&entry, keys, &context).map(|secret| secret.as_str().to_owned())
+    })
+}
+
+/// The fields `planLogin` reads, for a shim to pass only those: `{ user, identity,
+/// appMetadata, query }`, each a list of member names.
+#[wasm_bindgen(js_name = loginFields, unchecked_return_type = "LoginFields")]
+pub fn login_fields() -> Result<JsValue, JsValue> {
+    let names = |names: &[&str]| Json::Array(names.iter().map(|&n| Json::from(n)).collect());
+    let mut o = Object::new();
+    o.insert("user", names(&user::LOGIN_FIELDS));
+    o.insert("identity", names(&user::IDENTITY_FIELDS));
+    o.insert("appMetadata", names(&login::APP_METADATA_FIELDS));
+    o.insert("query", names(&login::QUERY_FIELDS));
+    to_js_json(&Json::Object(o))
 }
 
 /// Opens a sealed value bound to `userId` and returns the refresh token. `sealed` is the
@@ -143,6 +231,12 @@ pub fn inspect(
         enc: &header.enc,
         kid: &header.kid,
         sub: &header.sub,
+        src: header.src.map(jwe::Source::as_str),
+        cap: header
+            .capture
+            .as_ref()
+            .map(|c| Base64UrlUnpadded::encode_string(&c.fingerprint)),
+        cap_kid: header.capture.as_ref().map(|c| c.kid.as_str()),
         // A JavaScript number. Exact up to 2^53 seconds (285 million years); past that
         // the nearest double. Serializing the u64 itself would make serde-wasm-bindgen
         // refuse such a value, so a header that opens could not be inspected.
@@ -158,6 +252,9 @@ struct HeaderView<'a> {
     kid: &'a str,
     sub: &'a str,
     iat: Option<f64>,
+    src: Option<&'static str>,
+    cap: Option<String>,
+    cap_kid: Option<&'a str>,
 }
 
 impl Serialize for HeaderView<'_> {
@@ -173,6 +270,13 @@ impl Serialize for HeaderView<'_> {
         map.serialize_entry("sub", self.sub)?;
         if let Some(iat) = self.iat {
             map.serialize_entry("iat", &iat)?;
+        }
+        if let Some(src) = self.src {
+            map.serialize_entry("src", src)?;
+        }
+        if let (Some(cap), Some(cap_kid)) = (&self.cap, self.cap_kid) {
+            map.serialize_entry("cap", cap)?;
+            map.serialize_entry("cap_kid", cap_kid)?;
         }
         map.end()
     }

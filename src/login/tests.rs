@@ -89,11 +89,11 @@ fn first_token_is_sealed_and_bound_to_the_user() {
     );
     assert_eq!(p.offline_access, Some(OfflineAccess::Stored));
     assert!(!p.read_user);
-    // The Rule's full app_metadata carries the same write.
-    assert_eq!(
-        p.app_metadata.expect("changed")[SEALED_KEY],
-        p.metadata_writes[0].value
-    );
+    // The value records where it came from: Auth0's copy, fingerprinted.
+    assert_eq!(header.src, Some(jwe::Source::Login));
+    let capture = header.capture.expect("a capture record");
+    let token = RefreshToken::new(TOKEN).expect("valid");
+    assert_eq!(capture.matches(&token, &primary()), Some(true));
 }
 
 #[test]
@@ -102,7 +102,6 @@ fn same_token_again_changes_nothing() {
     let p = plan(json!({"user": user(Some(TOKEN), stored), "read": "never"}));
     assert_eq!(p.outcome, Outcome::Unchanged);
     assert!(p.metadata_writes.is_empty());
-    assert_eq!(p.app_metadata, None);
     assert_eq!(p.offline_access, Some(OfflineAccess::Stored));
 }
 
@@ -130,7 +129,7 @@ fn randomness_is_drawn_only_for_a_seal() {
     assert_eq!(draws.get(), 0, "no seal, no draw");
     // A seal draws once, and a failed draw fails the plan (nothing half-done to carry out).
     let sealed = plan_drawing(
-        json!({"user": user(Some(NEW_TOKEN), stored), "read": "never"}),
+        json!({"user": user(Some(NEW_TOKEN), stored), "read": "never", "loginsCount": 1}),
         Ok(Nonce::from_bytes([9; 12])),
     );
     assert_eq!(sealed.map(|p| p.outcome), Ok(Outcome::Replaced));
@@ -143,12 +142,142 @@ fn randomness_is_drawn_only_for_a_seal() {
     assert_eq!(draws.get(), 2);
 }
 
+/// The sealed value a Rule login with `token` on the identity stores.
+fn captured_from(token: &str) -> String {
+    let p = plan(json!({"user": user(Some(token), json!({})), "read": "never"}));
+    p.metadata_writes[0].value[GOOGLE_PROVIDER]
+        .as_str()
+        .expect("sealed")
+        .to_owned()
+}
+
+/// What a backend stores after the provider rotated `previous`'s token to `rotated`.
+fn rotated_by_backend(previous: &str, rotated: &str) -> String {
+    jwe::seal_rotated(
+        &RefreshToken::new(rotated).expect("valid"),
+        previous,
+        &primary(),
+        USER_ID,
+        NOW - 10,
+        Nonce::from_bytes([6; 12]),
+    )
+    .expect("seals")
+}
+
 #[test]
-fn a_different_token_replaces_the_stored_one() {
-    let stored = json!({SEALED_KEY: {GOOGLE_PROVIDER: seal_for(TOKEN, &primary(), USER_ID)}});
+fn a_token_auth0_received_since_the_capture_replaces_the_stored_one() {
+    let stored = json!({SEALED_KEY: {GOOGLE_PROVIDER: captured_from(TOKEN)}});
     let p = plan(json!({"user": user(Some(NEW_TOKEN), stored), "read": "never"}));
     assert_eq!(p.outcome, Outcome::Replaced);
     assert_eq!(written_token(&p, &primary(), USER_ID), NEW_TOKEN);
+}
+
+#[test]
+fn a_stale_copy_never_replaces_a_newer_token() {
+    // Captured T1; the backend's refresh rotated it to T2; Auth0's identity still holds T1.
+    const T2: &str = "1//0g-rotated-by-the-backend";
+    let t2 = rotated_by_backend(&captured_from(TOKEN), T2);
+    let stored = json!({SEALED_KEY: {GOOGLE_PROVIDER: t2.clone()}});
+    for extra in [
+        json!({"read": "never"}),
+        json!({"read": "always", "connectionStrategy": "google-oauth2", "loginsCount": 8}),
+        json!({"protocol": "oauth2-refresh-token"}),
+        // Even a consent login: Auth0's copy is the one the value was captured from, so
+        // Google issued nothing new in it.
+        json!({"authorizeQuery": {"prompt": "consent"}}),
+    ] {
+        let mut input = json!({"user": user(Some(TOKEN), stored.clone())});
+        for (k, v) in extra.as_object().expect("object") {
+            input[k] = v.clone();
+        }
+        let p = plan(input);
+        assert_eq!(p.outcome, Outcome::Unchanged, "{extra}");
+        assert!(p.metadata_writes.is_empty(), "{extra}");
+        assert_eq!(p.offline_access, Some(OfflineAccess::Stored));
+    }
+    // A consent login that brought T3 replaces T2.
+    let p = plan(
+        json!({"user": user(Some(NEW_TOKEN), stored), "authorizeQuery": {"prompt": "consent"}}),
+    );
+    assert_eq!(p.outcome, Outcome::Replaced);
+    assert_eq!(written_token(&p, &primary(), USER_ID), NEW_TOKEN);
+}
+
+#[test]
+fn a_value_without_a_capture_record_is_replaced_only_when_a_new_token_can_come() {
+    // Sealed by an earlier version (or by seal()): nothing says which token it came from.
+    let stored = json!({SEALED_KEY: {GOOGLE_PROVIDER: seal_for(TOKEN, &primary(), USER_ID)}});
+    let kept = plan(
+        json!({"user": user(Some(NEW_TOKEN), stored.clone()), "read": "never", "loginsCount": 5}),
+    );
+    assert_eq!(kept.outcome, Outcome::Unchanged);
+    assert!(kept.metadata_writes.is_empty());
+    for carrying in [
+        json!({"loginsCount": 1}),
+        json!({"authorizeQuery": {"prompt": "consent"}}),
+        json!({"authorizeQuery": {"connection_scope": "https://www.googleapis.com/auth/drive.file"}}),
+        json!({"transactionPrompt": ["consent"]}),
+    ] {
+        let mut input = json!({"user": user(Some(NEW_TOKEN), stored.clone()), "read": "never"});
+        for (k, v) in carrying.as_object().expect("object") {
+            input[k] = v.clone();
+        }
+        let p = plan(input);
+        assert_eq!(p.outcome, Outcome::Replaced, "{carrying}");
+        assert_eq!(written_token(&p, &primary(), USER_ID), NEW_TOKEN);
+    }
+    // A refresh token exchange carries no new token, whatever its query said.
+    let p = plan(
+        json!({"user": user(Some(NEW_TOKEN), stored), "read": "never", "loginsCount": 1,
+                        "protocol": "oauth2-refresh-token"}),
+    );
+    assert_eq!(p.outcome, Outcome::Unchanged);
+    // A record under a retired key cannot be checked: the same rule as no record.
+    let old = ring(&[("k1", 1)]);
+    let rotated_ring = ring(&[("k2", 2)]);
+    let under_old = plan_with(
+        &old,
+        json!({"user": user(Some(TOKEN), json!({})), "read": "never"}),
+    )
+    .expect("plans");
+    let value = under_old.metadata_writes[0].value[GOOGLE_PROVIDER].clone();
+    let both = ring(&[("k2", 2), ("k1", 1)]);
+    let resealed = plan_with(
+        &both,
+        json!({"user": user(None, json!({SEALED_KEY: {GOOGLE_PROVIDER: value}})), "read": "never"}),
+    )
+    .expect("plans");
+    assert_eq!(resealed.outcome, Outcome::Rotated);
+    let moved = resealed.metadata_writes[0].value.clone();
+    let header = jwe::inspect(moved[GOOGLE_PROVIDER].as_str().expect("sealed")).expect("header");
+    assert_eq!(
+        (
+            header.kid.as_str(),
+            header.capture.as_ref().map(|c| c.kid.as_str())
+        ),
+        ("k2", Some("k1")),
+        "lazy rotation keeps the record it cannot recompute"
+    );
+    let p = plan_with(
+        &rotated_ring,
+        json!({"user": user(Some(NEW_TOKEN), json!({SEALED_KEY: moved.clone()})), "read": "never"}),
+    )
+    .expect("plans");
+    assert_eq!(
+        p.outcome,
+        Outcome::Unchanged,
+        "record unverifiable, no consent: kept"
+    );
+    let p = plan_with(
+        &both,
+        json!({"user": user(Some(TOKEN), json!({SEALED_KEY: moved})), "read": "never"}),
+    )
+    .expect("plans");
+    assert_eq!(
+        p.outcome,
+        Outcome::Unchanged,
+        "checked under k1: the captured copy itself"
+    );
 }
 
 #[test]
@@ -194,9 +323,7 @@ fn other_providers_entries_are_kept() {
     let stored = json!({SEALED_KEY: {"github": "opaque-other-value"}, "plan": "pro"});
     let p = plan(json!({"user": user(Some(TOKEN), stored), "read": "never"}));
     assert_eq!(p.metadata_writes[0].value["github"], "opaque-other-value");
-    let md = p.app_metadata.expect("changed");
-    assert_eq!(md["plan"], "pro");
-    assert_eq!(md[SEALED_KEY]["github"], "opaque-other-value");
+    assert_eq!(p.metadata_writes.len(), 1, "only what changes is written");
 }
 
 #[test]
@@ -281,11 +408,40 @@ fn legacy_plaintext_is_sealed_then_deleted_in_the_same_plan() {
     );
     assert_eq!(p.metadata_writes[1].value, Json::Null);
     assert_eq!(written_token(&p, &primary(), USER_ID), TOKEN);
-    let md = p.app_metadata.expect("changed");
-    assert_eq!(
-        (md[LEGACY_KEY].clone(), md["plan"].clone()),
-        (Json::Null, Json::from("pro"))
-    );
+}
+
+#[test]
+fn legacy_values_that_are_not_tokens_are_never_sealed() {
+    // The seed rule's createCipher('aes-256-cbc') advice wrote hex of whole AES blocks.
+    let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    for (legacy, code) in [
+        (json!(hex), "ERR_LEGACY_ENCRYPTED"),
+        (json!(hex.to_uppercase()), "ERR_LEGACY_ENCRYPTED"),
+        (json!("1//bad token with\nnewline"), "ERR_TOKEN_INVALID"),
+        (json!(["1//x"]), "ERR_TOKEN_INVALID"),
+    ] {
+        let p =
+            plan(json!({"user": user(None, json!({LEGACY_KEY: legacy.clone()})), "read": "never"}));
+        assert!(
+            p.metadata_writes.is_empty(),
+            "{legacy}: left exactly as it is"
+        );
+        assert_eq!(p.notices, [code]);
+        assert_eq!(p.outcome, Outcome::Missing);
+        // Also next to a fresh token: that one is sealed, the legacy value stays.
+        let p = plan(
+            json!({"user": user(Some(TOKEN), json!({LEGACY_KEY: legacy.clone()})), "read": "never"}),
+        );
+        assert_eq!(
+            p.metadata_writes.iter().map(|w| w.key).collect::<Vec<_>>(),
+            [SEALED_KEY],
+            "{legacy}"
+        );
+    }
+    // Hex that is not whole blocks is not that ciphertext; a Google token is not hex.
+    assert!(!is_cbc_hex("abc123"));
+    assert!(!is_cbc_hex(TOKEN));
+    assert!(is_cbc_hex(hex));
 }
 
 #[test]
@@ -331,11 +487,6 @@ fn users_without_google_are_left_alone() {
     assert_eq!(p.outcome, Outcome::NotGoogle);
     assert!(p.metadata_writes.is_empty() && p.claims.is_empty() && !p.read_user);
     assert_eq!(p.offline_access, None);
-    // Still sanitized for the client.
-    assert_eq!(
-        sj(&p.sanitized_user.as_ref().expect("asked for")["app_metadata"]),
-        json!({})
-    );
 }
 
 #[test]
@@ -457,36 +608,30 @@ fn claim_namespace_is_checked() {
     }
 }
 
-#[test]
-fn the_plan_carries_a_sanitized_user() {
-    let p = plan(
-        json!({"user": user(Some(TOKEN), json!({LEGACY_KEY: TOKEN, "plan": "pro"})), "read": "never"}),
-    );
-    let text = p.sanitized_user.as_ref().expect("asked for").to_text();
-    assert!(!text.contains(TOKEN) && !text.contains("ya29"), "{text}");
-    assert_eq!(
-        sj(&p.sanitized_user.as_ref().expect("asked for")["app_metadata"]),
-        json!({"plan": "pro"})
-    );
-    assert_eq!(
-        p.sanitized_user.as_ref().expect("asked for")["email"],
-        "ada@example.com"
-    );
+/// The shape a shim sends for a user given as JSON.
+fn shape_of(user: &Value) -> Value {
+    let names = |v: &Value| v.as_object().map(|o| json!(o.keys().collect::<Vec<_>>()));
+    json!({
+        "root": names(user),
+        "identities": user["identities"].as_array().map(|ids| ids.iter().map(names).collect::<Vec<_>>()),
+        "appMetadata": names(&user["app_metadata"]),
+    })
 }
 
 #[test]
-fn the_sanitized_user_keeps_order_and_nulls() {
-    let input = r#"{"user":{"z":1,"user_id":"google-oauth2|1001","identities":[{"provider":"google-oauth2","refresh_token":"1//x"}],"app_metadata":null,"a":2},"read":"never"}"#;
-    let p = plan_login(
-        &LoginInput::from_value(Json::parse(input).expect("JSON")).expect("input"),
-        Ok(&primary()),
-        NOW,
-        || Ok(Nonce::from_bytes([1; 12])),
-    )
-    .expect("plans");
+fn the_plan_says_what_to_remove_including_root_mirrors() {
+    let mut u = user(Some(TOKEN), json!({LEGACY_KEY: TOKEN, "plan": "pro"}));
+    // Auth0 merges app_metadata into the root of the user in Rules and Actions.
+    u["refresh_token"] = json!(TOKEN);
+    u["sealed_refresh_tokens"] = json!({"google-oauth2": "x"});
+    u["plan"] = json!("pro");
+    let p = plan(json!({"user": u.clone(), "shape": shape_of(&u), "read": "never"}));
+    let removals = p.removals.expect("asked for").into_json();
     assert_eq!(
-        p.sanitized_user.as_ref().expect("asked for").to_text(),
-        r#"{"z":1,"user_id":"google-oauth2|1001","identities":[{"provider":"google-oauth2"}],"app_metadata":null,"a":2}"#
+        sj(&removals),
+        json!({"root": ["refresh_token", "sealed_refresh_tokens"],
+               "identities": [["access_token", "refresh_token"]],
+               "appMetadata": ["refresh_token"]})
     );
 }
 
@@ -543,16 +688,15 @@ fn plans_serialize_with_camel_case_names() {
     let p = plan(
         json!({"user": user(Some(TOKEN), json!({})), "read": "never", "claimNamespace": "https://a.example/"}),
     );
-    let v = serde_json::to_value(&p).expect("serializes");
+    let v = sj(&p.into_json());
     for key in [
         "readUser",
         "outcome",
         "metadataWrites",
-        "appMetadata",
         "offlineAccess",
         "claims",
         "notices",
-        "sanitizedUser",
+        "removals",
     ] {
         assert!(v.get(key).is_some(), "{key}");
     }
@@ -661,15 +805,15 @@ fn consent_in_the_transaction_prompt_also_reads() {
 }
 
 #[test]
-fn the_sanitized_user_can_be_left_out() {
-    let p = plan(json!({"user": user(Some(TOKEN), json!({})), "read": "never", "sanitize": false}));
-    assert_eq!(p.sanitized_user, None);
+fn without_a_shape_there_are_no_removals() {
+    let p = plan(json!({"user": user(Some(TOKEN), json!({})), "read": "never"}));
+    assert_eq!(p.removals, None);
     assert_eq!(
         p.outcome,
         Outcome::Sealed,
         "everything else is planned as usual"
     );
-    assert_eq!(p.into_json()["sanitizedUser"], Json::Null);
+    assert_eq!(p.into_json()["removals"], Json::Null);
 }
 
 #[test]
@@ -682,7 +826,14 @@ fn a_broken_key_set_only_fails_logins_that_need_keys() {
     };
     let database =
         json!({"user_id": "auth0|1", "identities": [{"provider": "auth0"}], "app_metadata": {}});
-    let p = plan_login(&input(database), Err(Error::KeySetEmpty), NOW, || {
+    let mut with_shape = input(database.clone());
+    with_shape.shape = Some(
+        crate::sanitize::UserShape::from_value(
+            Json::parse(&shape_of(&database).to_string()).expect("JSON"),
+        )
+        .expect("shape"),
+    );
+    let p = plan_login(&with_shape, Err(Error::KeySetEmpty), NOW, || {
         Ok(Nonce::from_bytes([0; 12]))
     })
     .expect("plans");
@@ -690,7 +841,7 @@ fn a_broken_key_set_only_fails_logins_that_need_keys() {
         (p.outcome, p.notices.clone()),
         (Outcome::NotGoogle, vec!["ERR_KEYSET_EMPTY"])
     );
-    assert!(p.sanitized_user.is_some());
+    assert!(p.removals.is_some(), "still told what to remove");
     let google = plan_login(
         &input(user(Some(TOKEN), json!({}))),
         Err(Error::KeyLength { index: 0 }),
@@ -698,4 +849,115 @@ fn a_broken_key_set_only_fails_logins_that_need_keys() {
         || Ok(Nonce::from_bytes([0; 12])),
     );
     assert_eq!(google.map(|_| ()), Err(Error::KeyLength { index: 0 }));
+}
+
+/// A returning Action login of a Google user with `app_metadata`, plus `extra`.
+fn action_login(app_metadata: Value, extra: Value) -> LoginPlan {
+    let mut input = json!({"user": user(None, app_metadata), "connectionStrategy": "google-oauth2",
+                           "loginsCount": 7, "federatedAt": NOW - 2});
+    for (k, v) in extra.as_object().expect("object") {
+        input[k] = v.clone();
+    }
+    plan(input)
+}
+
+#[test]
+fn executions_that_did_not_go_to_google_never_read() {
+    // Nothing stored: a login through Google would read (the user may have a token now).
+    assert!(action_login(json!({}), json!({})).read_user);
+    for silent in [
+        json!({"protocol": "oauth2-refresh-token"}),
+        json!({"protocol": "oauth2-refresh-token", "loginsCount": 1, "read": "always"}),
+        json!({"authorizeQuery": {"prompt": "none"}}),
+        json!({"transactionPrompt": ["none"]}),
+        // An existing session: the federated method was recorded long before this run.
+        json!({"federatedAt": NOW - FEDERATED_RECENT_SECONDS - 1, "read": "always"}),
+    ] {
+        let p = action_login(json!({}), silent.clone());
+        assert!(!p.read_user, "{silent}");
+        assert_eq!(p.offline_access, Some(OfflineAccess::Missing));
+    }
+    assert!(
+        action_login(
+            json!({}),
+            json!({"federatedAt": NOW - FEDERATED_RECENT_SECONDS})
+        )
+        .read_user
+    );
+}
+
+#[test]
+fn a_read_that_found_no_token_is_not_repeated_until_consent_or_the_interval() {
+    // The read found the Google identity without a token: recorded under tokenseal.
+    let read = user(None, json!({}));
+    let p = action_login(json!({"plan": "pro"}), json!({"freshUser": read}));
+    assert_eq!(p.outcome, Outcome::Missing);
+    assert_eq!(
+        p.metadata_writes,
+        [MetadataWrite {
+            key: STATE_KEY,
+            value: jv!({NO_TOKEN_AT: {GOOGLE_PROVIDER: NOW}})
+        }]
+    );
+    let recorded = json!({"plan": "pro", STATE_KEY: {NO_TOKEN_AT: {GOOGLE_PROVIDER: NOW - 60}}});
+    // The next logins do not read, and write nothing.
+    let p = action_login(recorded.clone(), json!({}));
+    assert!(!p.read_user && p.metadata_writes.is_empty());
+    // A consent or scope request, or a first login, reads anyway.
+    assert!(
+        action_login(
+            recorded.clone(),
+            json!({"authorizeQuery": {"prompt": "consent"}})
+        )
+        .read_user
+    );
+    assert!(action_login(recorded.clone(), json!({"loginsCount": 1})).read_user);
+    // After the interval (configurable), reads again.
+    let old = json!({STATE_KEY: {NO_TOKEN_AT: {GOOGLE_PROVIDER: NOW - DEFAULT_RECHECK_SECONDS}}});
+    assert!(action_login(old, json!({})).read_user);
+    assert!(action_login(recorded.clone(), json!({"recheckSeconds": 30})).read_user);
+    // A read that found a token seals it and drops the record; other records stay.
+    let both =
+        json!({STATE_KEY: {NO_TOKEN_AT: {GOOGLE_PROVIDER: NOW - 60, "waad": 5}, "other": 1}});
+    let p = action_login(both, json!({"freshUser": user(Some(TOKEN), json!({}))}));
+    assert_eq!(p.outcome, Outcome::Sealed);
+    assert_eq!(
+        p.metadata_writes[1],
+        MetadataWrite {
+            key: STATE_KEY,
+            value: jv!({NO_TOKEN_AT: {"waad": 5}, "other": 1})
+        }
+    );
+    let p = action_login(recorded, json!({"freshUser": user(Some(TOKEN), json!({}))}));
+    assert_eq!(
+        p.metadata_writes[1],
+        MetadataWrite {
+            key: STATE_KEY,
+            value: Json::Null
+        }
+    );
+}
+
+#[test]
+fn two_google_identities_with_tokens_are_reported_and_the_documented_one_is_captured() {
+    let mut second = google_identity(Some(NEW_TOKEN));
+    second["user_id"] = json!("2002");
+    let linked = json!({
+        "user_id": USER_ID,
+        "identities": [google_identity(Some(TOKEN)), second],
+        "app_metadata": {}
+    });
+    let p = plan(json!({"user": linked, "read": "never"}));
+    assert_eq!(p.notices, ["ERR_IDENTITY_AMBIGUOUS"]);
+    assert_eq!(written_token(&p, &primary(), USER_ID), TOKEN, "the primary");
+    // A primary of another provider: the first Google identity.
+    let mut second = google_identity(Some(NEW_TOKEN));
+    second["user_id"] = json!("2002");
+    let linked = json!({
+        "user_id": "auth0|p",
+        "identities": [{"provider": "auth0", "user_id": "p"}, second, google_identity(Some(TOKEN))],
+    });
+    let p = plan(json!({"user": linked, "read": "never"}));
+    assert_eq!(p.notices, ["ERR_IDENTITY_AMBIGUOUS"]);
+    assert_eq!(written_token(&p, &primary(), "auth0|p"), NEW_TOKEN);
 }
