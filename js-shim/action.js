@@ -3,23 +3,14 @@
 // scripts/bundle.mjs builds dist/action.js from this file and the core: it defines
 // `loadCore()` above this code, which returns the tokenseal core (the WebAssembly module,
 // compiled once per Action instance) or throws where WebAssembly is unavailable, and
-// `dropCore()`, which forgets an instance that trapped, and `httpCall` and `judged` from
-// js-shim/http.js.
+// `dropCore()`, which forgets an instance that trapped, `httpCall` and `judged` from
+// js-shim/http.js, and `log`, `codeOf`, `narrowUser` and `narrowQuery` from
+// js-shim/common.js.
 //
 // Every decision comes from the core (planLogin, actionConfig, judgeResponse,
 // tokenCacheTtlMs). This file only moves data between Auth0's event/api objects, the
 // Management API and the core, and never logs more than a code: no token, key, client
 // secret or Management API token ever reaches the console.
-
-/** One short log line: Auth0 keeps 256 characters of each. */
-function log(codes) {
-  if (codes.length > 0) console.log(`tokenseal: ${codes.join(' ')}`.slice(0, 256));
-}
-
-/** The stable code of an error thrown by the core, or a generic one. */
-function codeOf(error) {
-  return error && typeof error.code === 'string' && error.code.startsWith('ERR_') ? error.code : 'ERR_INTERNAL';
-}
 
 /**
  * One HTTP call that ends by `deadline`: its timeout is the smaller of the per-call
@@ -33,10 +24,22 @@ function call(url, init, management, deadline) {
   return httpCall(fetch, url, init, timeoutMs);
 }
 
-/** A Management API token: from api.cache, or by the client-credentials grant. */
-async function managementToken(core, management, secrets, cache, budgetEndsAt, codes) {
+/**
+ * A Management API token: from api.cache, or by the client-credentials grant. Every
+ * Action of the trigger can read api.cache, so the token (which can read every user's
+ * IdP tokens) is cached only sealed under a key derived from TOKENSEAL_KEYS and bound to
+ * its cache key; an entry that does not open (rotated keys, another Action's write) is
+ * dropped and a new token fetched.
+ */
+async function managementToken(core, management, keys, cache, budgetEndsAt, codes) {
   const cached = cache.get(management.cacheKey);
-  if (cached && typeof cached.value === 'string') return { token: cached.value, fromCache: true };
+  if (cached && typeof cached.value === 'string') {
+    try {
+      return { token: core.openCacheEntry(cached.value, keys, management.cacheKey), fromCache: true };
+    } catch {
+      cache.delete(management.cacheKey);
+    }
+  }
   const result = await judged(
     core,
     () =>
@@ -54,14 +57,20 @@ async function managementToken(core, management, secrets, cache, budgetEndsAt, c
   const scopeNotice = core.tokenScopeNotice(result.body.scope);
   if (scopeNotice) codes.push(scopeNotice);
   const ttl = core.tokenCacheTtlMs(result.body.expires_in);
-  if (ttl > 0) cache.set(management.cacheKey, token, { ttl });
+  if (ttl > 0) {
+    try {
+      cache.set(management.cacheKey, core.sealCacheEntry(token, keys, management.cacheKey), { ttl });
+    } catch {
+      // No usable key ring (or a token of an odd shape): the token is not cached.
+    }
+  }
   return { token, fromCache: false };
 }
 
 /** GET /api/v2/users/{id}: the user with its IdP tokens. Resolves to { user } or { code }. */
-async function readUser(core, management, secrets, userId, cache, codes) {
+async function readUser(core, management, keys, userId, cache, codes) {
   const budgetEndsAt = Date.now() + management.budgetMs;
-  let auth = await managementToken(core, management, secrets, cache, budgetEndsAt, codes);
+  let auth = await managementToken(core, management, keys, cache, budgetEndsAt, codes);
   if (auth.code) return auth;
   const result = await judged(
     core,
@@ -77,7 +86,7 @@ async function readUser(core, management, secrets, userId, cache, codes) {
       cachedToken: () => auth.fromCache,
       onReauthenticate: async () => {
         cache.delete(management.cacheKey);
-        auth = await managementToken(core, management, secrets, cache, budgetEndsAt, codes);
+        auth = await managementToken(core, management, keys, cache, budgetEndsAt, codes);
         return auth.code ? auth : {};
       },
     },
@@ -94,6 +103,22 @@ function configFor(core, secrets) {
   const text = JSON.stringify(secrets);
   if (configMemo.text !== text) configMemo = { text, config: core.actionConfig(secrets) };
   return configMemo.config;
+}
+
+/** The core's list of the fields it reads, asked once per instance. */
+let fieldsMemo = null;
+function loginFields(core) {
+  if (!fieldsMemo) fieldsMemo = core.loginFields();
+  return fieldsMemo;
+}
+
+/** The time the `federated` method was recorded in this session, in seconds (the
+ * event gives ISO 8601 strings), or null. */
+function federatedAt(event) {
+  const methods = event.authentication && event.authentication.methods;
+  const federated = Array.isArray(methods) ? methods.find((m) => m && m.name === 'federated') : undefined;
+  const at = federated ? (typeof federated.timestamp === 'number' ? federated.timestamp : Date.parse(federated.timestamp)) : NaN;
+  return Number.isFinite(at) && at >= 0 ? Math.floor(at / 1000) : null;
 }
 
 /** Carries out a plan: metadata writes, claims. */
@@ -116,30 +141,34 @@ exports.onExecutePostLogin = async (event, api) => {
   }
 
   const codes = [];
-  let config = { read: 'auto', claimNamespace: null, denyOnError: false, management: null };
+  let config = { read: 'auto', claimNamespace: null, denyOnError: false, management: null, recheckSeconds: null };
   try {
     config = configFor(core, secrets);
     codes.push(...config.notices);
+    const fields = loginFields(core);
     const input = {
-      user: event.user,
+      // Only what the decision reads. An Action cannot change what the client sees
+      // through event.user, so no shape is sent and no removals come back.
+      user: narrowUser(event.user, fields),
       connectionStrategy: (event.connection && event.connection.strategy) || null,
       loginsCount: (event.stats && event.stats.logins_count) ?? null,
-      authorizeQuery: (event.request && event.request.query) || null,
+      authorizeQuery: narrowQuery(event.request && event.request.query, fields),
       transactionPrompt: (event.transaction && [].concat(event.transaction.prompt || [])) || null,
-      // An Action cannot change what the client sees through event.user: no copy needed.
-      sanitize: false,
+      protocol: (event.transaction && event.transaction.protocol) || null,
+      federatedAt: federatedAt(event),
       read: config.read,
       claimNamespace: config.claimNamespace,
+      recheckSeconds: config.recheckSeconds,
     };
     let plan = core.planLogin(input, secrets.TOKENSEAL_KEYS);
     let failed = false;
     if (plan.readUser) {
       const read = config.management
-        ? await readUser(core, config.management, secrets, event.user.user_id, api.cache, codes)
+        ? await readUser(core, config.management, secrets.TOKENSEAL_KEYS, event.user.user_id, api.cache, codes)
         : { code: 'ERR_CONFIG_INCOMPLETE' };
       if (read.user) {
         try {
-          plan = core.planLogin({ ...input, freshUser: read.user }, secrets.TOKENSEAL_KEYS);
+          plan = core.planLogin({ ...input, freshUser: narrowUser(read.user, fields) }, secrets.TOKENSEAL_KEYS);
         } catch (error) {
           codes.push(codeOf(error)); // a malformed read: the first plan still stands
           if (codeOf(error) === 'ERR_INTERNAL') dropCore();

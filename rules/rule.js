@@ -10,53 +10,42 @@
 //
 // Every decision comes from the core: actionConfig reads the settings, planLogin decides
 // the login (with read: "never": a rule sees user.identities[].refresh_token directly,
-// so there is nothing to fetch), sanitize cleans a user the plan could not be made for.
+// so there is nothing to fetch) and what to remove from the user before it is handed on.
 // This file only moves data between the rule's arguments, one
 // auth0.users.updateAppMetadata call and the core, and logs codes, never a token, a key
-// or an error message.
-
-/** One short log line of codes. */
-function tokensealLog(codes) {
-  if (codes.length > 0) console.log(`tokenseal: ${codes.join(' ')}`.slice(0, 256));
-}
-
-/** The stable code of an error thrown by the core, or a generic one. */
-function tokensealCodeOf(error) {
-  return error && typeof error.code === 'string' && error.code.startsWith('ERR_') ? error.code : 'ERR_INTERNAL';
-}
+// or an error message. `log`, `codeOf`, `narrowUser`, `narrowQuery`, `userShape` and
+// `withoutRemovals` come from js-shim/common.js (inlined by the bundle).
 
 /**
  * The core throws errors with an ERR_ code; anything else is a trap (a WebAssembly
- * RuntimeError, e.g. from a panic), after which the instance must not be used again. It is
- * dropped from the cache so the next run in this container instantiates a fresh one.
+ * RuntimeError, e.g. from a panic), after which the instance must not be used again: it
+ * is dropped from the cache so the next run in this container instantiates a fresh one,
+ * and the caller stops using it for the rest of this run. Returns true for a trap.
  */
 function tokensealDropBrokenCore(error) {
-  if (tokensealCodeOf(error) === 'ERR_INTERNAL') globalThis.__tokensealCore = undefined;
+  if (codeOf(error) !== 'ERR_INTERNAL') return false;
+  globalThis.__tokensealCore = undefined;
+  return true;
 }
 
-// FALLBACK SANITIZER, used only when the core is unavailable (no WebAssembly) or cannot
-// read the user. It strips the same fields as the core's sanitizer (src/sanitize.rs,
-// IDENTITY_SECRET_FIELDS and APP_METADATA_SECRET_FIELDS), which stays the reference, and
-// like it drops what it cannot inspect. It builds copies: identity objects may be frozen.
+// FALLBACK REMOVALS, used only when the core is unavailable (no WebAssembly) or failed:
+// every field the core's rule (src/sanitize.rs) can remove, whatever the user holds, so
+// the user is handed on without tokens even then. src/sanitize.rs stays the reference;
+// a test holds this list to it.
 const TOKENSEAL_IDENTITY_SECRETS = ['access_token', 'refresh_token', 'access_token_secret', 'id_token',
   'expires_in', 'expires_at', 'refresh_token_expires_in', 'refresh_token_expires_at'];
 const TOKENSEAL_APP_METADATA_SECRETS = ['sealed_refresh_tokens', 'refresh_token'];
-function tokensealFallbackSanitize(user) {
+const TOKENSEAL_ROOT_SECRETS = ['refresh_token', 'access_token', 'id_token', 'access_token_secret', 'sealed_refresh_tokens'];
+function tokensealFallbackRemovals(user) {
   const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
-  const without = (object, fields) => {
-    const copy = Object.assign({}, object);
-    for (const field of fields) delete copy[field];
-    return copy;
+  const root = TOKENSEAL_ROOT_SECRETS.slice();
+  if (user.identities != null && !Array.isArray(user.identities)) root.push('identities');
+  if (user.app_metadata != null && !isObject(user.app_metadata)) root.push('app_metadata');
+  return {
+    root,
+    identities: Array.isArray(user.identities) ? user.identities.map((id) => (isObject(id) ? TOKENSEAL_IDENTITY_SECRETS : null)) : null,
+    appMetadata: TOKENSEAL_APP_METADATA_SECRETS,
   };
-  const clean = Object.assign({}, user);
-  delete clean.identities;
-  delete clean.app_metadata;
-  if (Array.isArray(user.identities)) {
-    clean.identities = user.identities.filter(isObject).map((identity) => without(identity, TOKENSEAL_IDENTITY_SECRETS));
-  }
-  if (isObject(user.app_metadata)) clean.app_metadata = without(user.app_metadata, TOKENSEAL_APP_METADATA_SECRETS);
-  else if (user.app_metadata === null) clean.app_metadata = null;
-  return clean;
 }
 
 /**
@@ -93,29 +82,30 @@ function tokensealRule(user, context, callback) {
       const config = core.actionConfig(settings);
       denyOnError = config.denyOnError;
       codes.push(...config.notices);
-      const input = { user, read: 'never', claimNamespace: config.claimNamespace };
+      const fields = core.loginFields();
+      const input = {
+        user: narrowUser(user, fields),
+        shape: userShape(user),
+        connectionStrategy: typeof context.connectionStrategy === 'string' ? context.connectionStrategy : null,
+        loginsCount: (context.stats && context.stats.loginsCount) ?? null,
+        authorizeQuery: narrowQuery(context.request && context.request.query, fields),
+        protocol: typeof context.protocol === 'string' ? context.protocol : null,
+        read: 'never',
+        claimNamespace: config.claimNamespace,
+      };
       plan = core.planLogin(input, settings.TOKENSEAL_KEYS);
       codes.push(...plan.notices);
     } catch (error) {
-      codes.push(tokensealCodeOf(error));
+      codes.push(codeOf(error));
       failed = true;
-      tokensealDropBrokenCore(error);
+      plan = null;
+      if (tokensealDropBrokenCore(error)) core = null;
     }
   }
 
   const userId = user.user_id;
-  // Sanitize before anything else, whatever happened above.
-  let clean = plan && plan.sanitizedUser;
-  if (!clean && core) {
-    try {
-      clean = core.sanitize(user);
-    } catch (error) {
-      codes.push(tokensealCodeOf(error));
-      tokensealDropBrokenCore(error);
-    }
-  }
-  tokensealHandOn(user, clean || tokensealFallbackSanitize(user));
-
+  const appMetadata = user.app_metadata;
+  let handOn = user;
   let finished = false;
   function finish(ok) {
     if (finished) return;
@@ -126,22 +116,38 @@ function tokensealRule(user, context, callback) {
       if (typeof context.idToken !== 'object' || context.idToken === null) context.idToken = {};
       for (const claim of plan.claims) context.idToken[claim.name] = claim.value;
     }
-    tokensealLog(codes);
+    log(codes);
     if (!ok && denyOnError) {
       const reason = `tokenseal: ${codes.join(' ')}`.slice(0, 200);
       callback(typeof UnauthorizedError === 'function' ? new UnauthorizedError(reason) : new Error(reason));
       return;
     }
-    callback(null, user, context);
+    callback(null, handOn, context);
   }
 
-  if (!plan || !plan.appMetadata) {
+  // Hand on a user without tokens before anything else, whatever happened above: the
+  // core's removals, or every field the rule can remove when there is no plan.
+  try {
+    const clean = withoutRemovals(user, (plan && plan.removals) || tokensealFallbackRemovals(user));
+    handOn = clean;
+    tokensealHandOn(user, clean);
+    handOn = user;
+  } catch {
+    // The user object refused the change (a frozen user): the clean copy is what the
+    // callback hands on, and the login goes on unless deny is configured.
+    codes.push('ERR_INTERNAL');
+    failed = true;
+  }
+
+  if (!plan || plan.metadataWrites.length === 0) {
     finish(!failed);
     return;
   }
-  // One write of the whole app_metadata the plan computed: the sealed value added, the
-  // legacy plaintext set to null (deleted by the Management API's merge), the rest kept.
-  new Promise((resolve) => resolve(auth0.users.updateAppMetadata(userId, plan.appMetadata))).then(
+  // One write of the whole app_metadata: the plan's writes merged into what is stored
+  // (null deletes under the Management API's merge semantics), the rest kept.
+  const merged = Object.assign({}, typeof appMetadata === 'object' && appMetadata !== null ? appMetadata : {});
+  for (const write of plan.metadataWrites) merged[write.key] = write.value;
+  new Promise((resolve) => resolve(auth0.users.updateAppMetadata(userId, merged))).then(
     () => finish(!failed),
     () => {
       codes.push('ERR_MGMT_FAILED');

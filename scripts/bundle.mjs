@@ -74,6 +74,13 @@ const compile = `function compileTokenseal(require) {
   return new WebAssembly.Module(bytes);
 }`;
 
+/** js-shim/common.js in a scope of its own, bound to the names the adapters use. */
+const common = `const { log, codeOf, narrowUser, narrowQuery, userShape, withoutRemovals } = (function () {
+  const module = { exports: {} };
+${read('js-shim/common.js').replace("'use strict';\n", '')}
+  return module.exports;
+})();`;
+
 const banner = (what) => `/*! tokenseal ${version} (${commit}): ${what}. Built by scripts/bundle.mjs; do not edit.
  * Seals Google refresh tokens into app_metadata.sealed_refresh_tokens as user-bound JWEs.
  * Source, tests and documentation: the tokenseal repository. */`;
@@ -103,6 +110,7 @@ const { call: httpCall, clientCredentialsRequest, judged } = (function () {
 ${read('js-shim/http.js').replace("'use strict';\n", '')}
   return module.exports;
 })();
+${common}
 /** Forgets the instance after a trap (a WebAssembly RuntimeError leaves it unusable);
  * the next login instantiates a new one from the compiled bytes. */
 function dropCore() {
@@ -132,6 +140,7 @@ function loadCore() {
   globalThis.__tokensealCore = { build: TOKENSEAL_BUILD, core };
   return core;
 }
+${common}
 ${read('rules/rule.js')}}
 `;
 

@@ -164,6 +164,7 @@ function assertNoLeak(env, texts, where) {
  */
 async function login(env, {
   userId, idpTokens, query, transaction, connection = GOOGLE, secrets = {}, cache = env.cache, action = freshAction(),
+  refreshTokenExchange, authenticatedAt,
 } = {}) {
   if (idpTokens) env.track(idpTokens.refresh_token, idpTokens.access_token);
   const before = env.mgmt.requests.length;
@@ -176,6 +177,8 @@ async function login(env, {
     transaction,
     secrets: { ...env.secrets, ...secrets },
     cache,
+    refreshTokenExchange,
+    authenticatedAt,
   });
   const writes = [];
   // Delegates to the stand-in's api (which is frozen) and records the metadata writes.
@@ -231,6 +234,13 @@ function assertHeader(sealed, { kid, sub }) {
   assert.equal(header.kid, kid);
   assert.equal(header.sub, sub);
   assert.ok(Math.abs(header.iat - Date.now() / 1000) < 60, 'iat is now');
+}
+
+/** The only write is tokenseal's record that a read found no token, made just now. */
+function assertNoTokenRecord(writes) {
+  assert.deepEqual(writes.map((w) => w.key), ['tokenseal']);
+  const at = writes[0].value.no_token_at['google-oauth2'];
+  assert.ok(Math.abs(at - Date.now() / 1000) < 60, 'recorded now, in seconds');
 }
 
 /** A user whose app_metadata holds `token` sealed for them (as an earlier login left it). */
@@ -420,7 +430,7 @@ test('Google user with no token anywhere: claim "missing", nothing written', asy
   const r = await login(env, { userId: user.user_id, idpTokens: { access_token: googleAccessToken() } });
 
   assert.deepEqual(r.calls, { token: 1, 'users.get': 1 }, 'a first login reads');
-  assert.deepEqual(r.writes, []);
+  assertNoTokenRecord(r.writes);
   assert.equal(r.appMetadata[SEALED], undefined);
   assert.deepEqual(r.idTokenClaims, { [CLAIM]: 'missing' });
   assert.deepEqual(r.lines, []);
@@ -578,10 +588,10 @@ test('a cached M2M token the API refuses: dropped, a new token fetched, the read
   assert.deepEqual(r.lines, []);
   const cachedAfter = env.cache.get(cacheKey).value;
   assert.ok(cachedAfter !== cachedBefore, 'the cache holds the new token');
-  assert.ok(env.mgmt.store.tokens.has(cachedAfter), 'a token the stand-in issued');
+  assert.ok(env.mgmt.store.tokens.has(tokenseal.openCacheEntry(cachedAfter, env.keys, cacheKey)), 'a token the stand-in issued');
 
   // (b) a cached token the API does not know at all (revoked, another tenant).
-  env.cache.set(cacheKey, 'standin.revoked-token', { ttl: 60000 });
+  env.cache.set(cacheKey, tokenseal.sealCacheEntry('standin.revoked-token', env.keys, cacheKey), { ttl: 60000 });
   const rt2 = refreshToken();
   r = await login(env, { userId: users[0].user_id, idpTokens: { refresh_token: rt2 }, query: { prompt: 'consent' } });
   assert.deepEqual(r.requests.map((q) => `${q.route} ${q.status}`), ['users.get 401', 'token 200', 'users.get 200']);
@@ -641,7 +651,7 @@ test('a tampered stored value: not deleted, not re-bound, claim "missing", a rea
   const r = await login(env, { userId: user.user_id });
 
   assert.deepEqual(r.calls, { token: 1, 'users.get': 1 }, 'nothing valid stored: a read');
-  assert.deepEqual(r.writes, [], 'not deleted, not re-sealed');
+  assertNoTokenRecord(r.writes); // not deleted, not re-sealed
   assert.equal(sealedOf(r), tampered, 'kept exactly as it was');
   assert.equal(env.mgmt.store.getUser(user.user_id).app_metadata[SEALED]['google-oauth2'], tampered);
   assert.deepEqual(r.idTokenClaims, { [CLAIM]: 'missing' });
@@ -662,7 +672,7 @@ test('a stored value copied from another user: never re-bound; replaced only by 
   // (a) nothing for this user at Auth0: the copy stays as it is, status missing.
   let r = await login(env, { userId: noToken.user_id });
   assert.equal(r.calls['users.get'], 1);
-  assert.deepEqual(r.writes, []);
+  assertNoTokenRecord(r.writes);
   assert.equal(sealedOf(r), copied);
   assert.equal(tokenseal.inspect(sealedOf(r)).sub, 'google-oauth2|100000000000000000001', 'not re-bound');
   assert.deepEqual(r.idTokenClaims, { [CLAIM]: 'missing' });
@@ -700,13 +710,17 @@ test('the M2M token is reused from api.cache across first logins of two users (t
 test('TOKENSEAL_FETCH=always reads on a returning Google login', async (t) => {
   const keys = tokenseal.generateKeySet();
   const rt = refreshToken();
-  const user = withSealed(googleUser({ token: rt, loginsCount: 20 }), rt, keys);
+  const user = googleUser({ token: rt, loginsCount: 20 });
   const env = await startEnv(t, { users: [user], keys, secrets: { TOKENSEAL_FETCH: 'always' } });
   let r = await login(env, { userId: user.user_id });
   assert.deepEqual(r.calls, { token: 1, 'users.get': 1 });
+  assertOpensTo(sealedOf(r), keys, user.user_id, rt);
+  r = await login(env, { userId: user.user_id });
+  assert.deepEqual(r.calls, { 'users.get': 1 });
   assert.deepEqual(r.writes, [], 'same token: nothing written');
   assert.deepEqual(r.idTokenClaims, { [CLAIM]: 'stored' });
-  // A new token seen by the read (without any consent parameter) replaces the old one.
+  // A new token seen by the read (without any consent parameter) replaces the captured
+  // one: its fingerprint says Auth0 received it since.
   const newRt = refreshToken();
   r = await login(env, { userId: user.user_id, idpTokens: { refresh_token: newRt } });
   assert.deepEqual(r.calls, { 'users.get': 1 });
@@ -1038,4 +1052,138 @@ test('M2M credentials pasted with a trailing newline still work (they are trimme
   assert.deepEqual(r.calls, { token: 1, 'users.get': 1 });
   assert.deepEqual(r.lines, []);
   assertOpensTo(sealedOf(r), env.keys, user.user_id, fresh);
+});
+
+// ----------------------------------------------------------------------------------
+// Hardening: the shared cache, stale copies, reads, hostile input
+
+test('api.cache holds no usable secret: every entry is scanned; a second login still reuses the token', async (t) => {
+  const users = [googleUser({ loginsCount: 0 }), googleUser({ loginsCount: 0 })];
+  const env = await startEnv(t, { users });
+  const rt = refreshToken();
+  await login(env, { userId: users[0].user_id, idpTokens: { refresh_token: rt } });
+  // Another Action of the trigger reads everything api.cache holds.
+  const entries = env.cache.keys().map((key) => [key, env.cache.get(key).value]);
+  assert.ok(entries.length > 0, 'the M2M token is cached');
+  const secrets = env.secretValues();
+  assert.ok(secrets.some(([what]) => what === 'an M2M access token'), 'the stand-in issued an M2M token');
+  for (const [key, value] of entries) {
+    for (const [what, secret] of secrets) {
+      assert.ok(!leaks(`${key}=${value}`, secret), `api.cache entry ${key} contains ${what}`);
+    }
+  }
+  // The entry is useless without the key ring: it does not even open as a sealed value.
+  const [[key, value]] = entries;
+  assert.throws(() => tokenseal.open(value, env.keys, key), { code: 'ERR_HEADER_INVALID' });
+  assert.throws(() => tokenseal.openCacheEntry(value, tokenseal.generateKeySet(), key), { code: 'ERR_KEY_UNKNOWN' });
+  // Reused: the second first-login makes no token request.
+  const r = await login(env, { userId: users[1].user_id, idpTokens: { refresh_token: refreshToken() } });
+  assert.deepEqual(r.calls, { 'users.get': 1 });
+});
+
+test('a cache entry that does not open (plaintext, forged, other keys) is dropped and a new token fetched', async (t) => {
+  const user = googleUser({ loginsCount: 0 });
+  const env = await startEnv(t, { users: [user] });
+  const cacheKey = `tokenseal:m2m:${CLIENT_ID}`;
+  await login(env, { userId: user.user_id });
+  const issued = tokenseal.openCacheEntry(env.cache.get(cacheKey).value, env.keys, cacheKey);
+  for (const planted of [
+    issued, // a plaintext token another Action put there (valid at the API!)
+    tokenseal.sealCacheEntry(issued, tokenseal.generateKeySet(), cacheKey), // another key ring
+    tokenseal.sealCacheEntry(issued, env.keys, 'tokenseal:m2m:other-client'), // bound elsewhere
+  ]) {
+    env.cache.set(cacheKey, planted, { ttl: 60_000 });
+    const r = await login(env, { userId: user.user_id, query: { prompt: 'consent' } });
+    assert.deepEqual(r.requests.map((q) => `${q.route} ${q.status}`), ['token 200', 'users.get 200'], 'never used: refetched');
+    assert.notEqual(env.cache.get(cacheKey).value, planted, 'replaced by a sealed entry');
+  }
+});
+
+test('refresh token exchanges and silent logins never read, even for a user with nothing stored', async (t) => {
+  const user = googleUser({ loginsCount: 5 });
+  const env = await startEnv(t, { users: [user], secrets: { TOKENSEAL_FETCH: 'always' } });
+  for (const run of [
+    { refreshTokenExchange: { id: 'rt_1' } },
+    { refreshTokenExchange: { id: 'rt_2' }, query: { prompt: 'consent' } },
+    { query: { prompt: 'none' } },
+    { authenticatedAt: Date.now() - 2 * 3600 * 1000 }, // an existing session: Google not contacted
+  ]) {
+    const r = await login(env, { userId: user.user_id, ...run });
+    assert.deepEqual(r.calls, {}, JSON.stringify(run));
+    assert.deepEqual(r.writes, []);
+    assert.deepEqual(r.idTokenClaims, { [CLAIM]: 'missing' });
+  }
+  // The same user through Google now: a read.
+  const r = await login(env, { userId: user.user_id });
+  assert.deepEqual(r.calls, { token: 1, 'users.get': 1 });
+});
+
+test('a user who never granted offline access is read once, then not again until consent or a day later', async (t) => {
+  const user = googleUser({ loginsCount: 3 });
+  const env = await startEnv(t, { users: [user] });
+  let r = await login(env, { userId: user.user_id });
+  assert.deepEqual(r.calls, { token: 1, 'users.get': 1 });
+  assertNoTokenRecord(r.writes);
+  for (let i = 0; i < 3; i += 1) {
+    r = await login(env, { userId: user.user_id });
+    assert.deepEqual(r.calls, {}, 'recorded: no read');
+    assert.deepEqual(r.writes, []);
+  }
+  // A consent login reads, and its token is sealed; the record goes in the same plan.
+  const rt = refreshToken();
+  r = await login(env, { userId: user.user_id, idpTokens: { refresh_token: rt }, query: { prompt: 'consent' } });
+  assert.deepEqual(r.calls, { 'users.get': 1 });
+  assert.deepEqual(r.writes.map((w) => w.key), [SEALED, 'tokenseal']);
+  assert.equal(r.appMetadata.tokenseal, undefined, 'the record is deleted');
+  assertOpensTo(sealedOf(r), env.keys, user.user_id, rt);
+  // With TOKENSEAL_RECHECK_HOURS=0 a recorded user is read on every login through Google.
+  const other = googleUser({ loginsCount: 3 });
+  env.mgmt.store.addUser(other);
+  await login(env, { userId: other.user_id });
+  r = await login(env, { userId: other.user_id, secrets: { TOKENSEAL_RECHECK_HOURS: '0' } });
+  assert.deepEqual(r.calls['users.get'], 1);
+});
+
+test('a stale identity copy never replaces the token a backend rotated (always-mode Action)', async (t) => {
+  const t1 = refreshToken();
+  const user = googleUser({ token: t1, loginsCount: 0 });
+  const env = await startEnv(t, { users: [user], secrets: { TOKENSEAL_FETCH: 'always' } });
+  let r = await login(env, { userId: user.user_id });
+  const captured = sealedOf(r);
+  assertOpensTo(captured, env.keys, user.user_id, t1);
+  // The backend refreshed and Google rotated T1 to T2: stored sealed, Auth0 still has T1.
+  const t2 = env.track(refreshToken());
+  const rotated = tokenseal.sealRotated(t2, captured, env.keys, user.user_id);
+  env.mgmt.store.updateUser(user.user_id, { app_metadata: { [SEALED]: { 'google-oauth2': rotated } } });
+  r = await login(env, { userId: user.user_id });
+  assert.deepEqual(r.calls, { 'users.get': 1 }, 'always mode reads');
+  assert.deepEqual(r.writes, [], 'T1 on the identity does not replace T2');
+  assertOpensTo(sealedOf(r), env.keys, user.user_id, t2, 'T2 is kept');
+  // A consent login that brings T3 replaces T2.
+  const t3 = refreshToken();
+  r = await login(env, { userId: user.user_id, idpTokens: { refresh_token: t3 }, query: { prompt: 'consent' } });
+  assertOpensTo(sealedOf(r), env.keys, user.user_id, t3);
+});
+
+test('the old rule\'s encrypted legacy value is left exactly as it is, with ERR_LEGACY_ENCRYPTED', async (t) => {
+  const hex = crypto.randomBytes(64).toString('hex');
+  const user = googleUser({ loginsCount: 4, appMetadata: { refresh_token: hex } });
+  const env = await startEnv(t, { users: [user] });
+  const r = await login(env, { userId: user.user_id });
+  assert.equal(r.appMetadata.refresh_token, hex);
+  assert.ok(!r.writes.some((w) => w.key === SEALED || w.key === 'refresh_token'), 'never sealed as a token, never deleted');
+  assert.deepEqual(r.lines, ['tokenseal: ERR_LEGACY_ENCRYPTED']);
+});
+
+test('hostile user objects: 80,000 user_metadata keys and a lone surrogate in name never stop a seal', async (t) => {
+  const rt = refreshToken();
+  const user = googleUser({ loginsCount: 0 });
+  user.name = 'Ada \ud800 Lovelace';
+  user.user_metadata = Object.fromEntries(Array.from({ length: 80_000 }, (_, i) => [`k${i}`, i]));
+  const env = await startEnv(t, { users: [user] });
+  const r = await login(env, { userId: user.user_id, idpTokens: { refresh_token: rt } });
+  assertOpensTo(sealedOf(r), env.keys, user.user_id, rt);
+  assert.deepEqual(r.lines, []);
+  // Loose bound (the budget itself is a benchmark row): the whole run, stand-in included.
+  assert.ok(r.elapsed < 2000, `the login took ${r.elapsed} ms`);
 });

@@ -270,6 +270,10 @@ function mergeTopLevel(base, changes) {
  * @param {string} [o.tenant]
  * @param {string} [o.accessTokenAudience]  audience of the access token being issued
  * @param {boolean}[o.strictNamespaces]     also drop non-namespaced claims (pre-2023 rule)
+ * @param {object} [o.refreshTokenExchange] { id, created_at }: the execution is a refresh
+ *                                 token exchange, not a login (see below)
+ * @param {number} [o.authenticatedAt]      ms since the epoch when the session's federated
+ *                                 authentication happened (default: now, a fresh login)
  * @param {() => number} [o.now]
  */
 function createPostLoginRun(o = {}) {
@@ -278,7 +282,8 @@ function createPostLoginRun(o = {}) {
   const userId = o.userId || (full && full.user_id);
   if (o.store && userId) {
     if (o.idpTokens) o.store.setIdpTokens(userId, o.connection?.name, o.idpTokens);
-    if (!full) full = o.store.recordLogin(userId); // bumps logins_count like a real login
+    // A real login bumps logins_count; a refresh token exchange is no login.
+    if (!full) full = o.refreshTokenExchange ? o.store.getUser(userId) : o.store.recordLogin(userId);
   }
   if (!full) throw new Error('createPostLoginRun needs user, or store + userId');
   const user = toActionUser(full);
@@ -286,9 +291,17 @@ function createPostLoginRun(o = {}) {
   const connName = o.connection?.name || firstId.connection || 'google-oauth2';
   const audience = o.accessTokenAudience || o.transaction?.audience;
 
+  // A refresh token exchange also runs post-login (docs:
+  // secure/tokens/refresh-tokens/manage-refresh-tokens-actions, "This object is
+  // populated by refresh token exchange flows"): event.refresh_token is set, and
+  // event.transaction.protocol is "oauth2-refresh-token"
+  // (secure/tokens/refresh-tokens/use-refresh-tokens). Auth0 does not go to the IdP,
+  // so the session's federated method keeps the time of the original login.
+  const exchange = o.refreshTokenExchange || null;
+  const authenticatedAt = o.authenticatedAt ?? (exchange ? now() - 3600 * 1000 : now());
   const transaction = {
     id: 'tx_standin',
-    protocol: 'oidc-basic-profile',
+    protocol: exchange ? 'oauth2-refresh-token' : 'oidc-basic-profile',
     requested_scopes: ['openid', 'profile', 'email'],
     redirect_uri: 'https://app.example.com/callback',
     response_type: ['code'],
@@ -300,7 +313,10 @@ function createPostLoginRun(o = {}) {
   delete transaction.audience;
 
   const event = deepFreeze({
-    authentication: { methods: [{ name: 'federated', timestamp: new Date(now()).toISOString() }] },
+    // post-login event object: methods[] of { name, timestamp } with ISO 8601 strings
+    // (customize/actions/redirect-with-actions: "Timestamps are rendered as ISO8601
+    // strings"); "federated" for a social or enterprise first factor.
+    authentication: { methods: [{ name: 'federated', timestamp: new Date(authenticatedAt).toISOString() }] },
     authorization: { roles: [] },
     client: { client_id: o.clientId || 'standin_client_id', name: 'Stand-in App', metadata: {} },
     // post-login-event-object: for social connections strategy === name.
@@ -323,6 +339,7 @@ function createPostLoginRun(o = {}) {
       body: withoutHidden(o.request?.body),
     },
     ...(audience ? { resource_server: { identifier: audience } } : {}),
+    ...(exchange ? { refresh_token: { id: exchange.id || 'rt_standin', created_at: exchange.created_at || new Date(authenticatedAt).toISOString() } } : {}),
     secrets: checkSecrets(o.secrets),
     stats: { logins_count: full.logins_count ?? 1, ...clone(o.stats || {}) },
     tenant: { id: o.tenant || 'standin-tenant' },

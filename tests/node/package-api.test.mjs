@@ -367,8 +367,10 @@ test('integers beyond 2^53 and key order pass through sanitize and planLogin unc
   assert.equal(clean.big, 2 ** 53 + 2);
   assert.equal(clean.alpha.n, -1.5e300);
   assert.deepEqual(Object.keys(clean), Object.keys(user));
+  // planLogin reads numbers it does not need without losing them either (they are
+  // kept as their text, never as a double).
   const plan = planLogin({ user, read: 'never' }, KEYS_A);
-  assert.equal(plan.sanitizedUser.big, 2 ** 53 + 2);
+  assert.equal(plan.outcome, 'sealed');
 });
 
 // ---------------------------------------------------------------------------------------
@@ -387,23 +389,26 @@ test('planLogin: a Rule user with a Google refresh token is sealed into app_meta
   assert.equal(typeof sealed, 'string');
   assert.ok(open(sealed, KEYS_A, SUB) === TOKEN, 'the written value opens to the token');
   assert.equal(inspect(sealed).kid, KID_A);
-  assert.equal(plan.appMetadata.plan, 'pro', 'other app_metadata is kept');
-  assert.equal(plan.appMetadata.sealed_refresh_tokens['google-oauth2'], sealed);
+  assert.equal(inspect(sealed).src, 'login');
+  assert.equal(inspect(sealed).cap_kid, KID_A);
   assert.deepEqual(plan.claims, [{ name: 'https://example.com/google_offline_access', value: 'stored' }]);
   assert.deepEqual(plan.notices, []);
-  assert.equal(plan.sanitizedUser.user_id, SUB);
-  assert.ok(!('refresh_token' in plan.sanitizedUser.identities[0]), 'no refresh_token in the sanitized user');
-  assert.ok(!('access_token' in plan.sanitizedUser.identities[0]), 'no access_token in the sanitized user');
+  assert.equal(plan.removals, null, 'no shape, no removals');
+  const shaped = planLogin({ user, shape: { root: Object.keys(user), identities: [Object.keys(user.identities[0])], appMetadata: Object.keys(user.app_metadata) }, read: 'never' }, KEYS_A);
+  assert.deepEqual(shaped.removals, {
+    root: [],
+    identities: [['access_token', 'refresh_token', 'id_token', 'expires_in']],
+    appMetadata: [],
+  });
 });
 
 test('planLogin: the next login keeps the stored value; a new primary key rotates it', () => {
   const first = planLogin({ user: ruleUser(), read: 'never' }, KEYS_A);
-  const stored = { ...ruleUser(), app_metadata: first.appMetadata };
+  const stored = { ...ruleUser(), app_metadata: { ...ruleUser().app_metadata, [first.metadataWrites[0].key]: first.metadataWrites[0].value } };
 
   const again = planLogin({ user: stored, read: 'never' }, KEYS_A);
   assert.equal(again.outcome, 'unchanged');
   assert.deepEqual(again.metadataWrites, []);
-  assert.equal(again.appMetadata, null);
   assert.equal(again.offlineAccess, 'stored');
 
   const rotated = planLogin({ user: stored, read: 'never' }, KEYS_BA);

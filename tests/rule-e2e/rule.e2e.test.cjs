@@ -76,9 +76,23 @@ ${RULE}
   });
 }`;
 
-async function startWith(ruleSource, recorder, configuration) {
+// Auth0 loads the stored user before rules run and merges app_metadata into the root of
+// the user object (docs "User Object Properties in Rules"). The simulator does neither
+// (its users have no app_metadata), so this rule, run first, puts there what a tenant
+// migrated from the old "Store Google Refresh Token" rule holds: the plaintext in
+// app_metadata.refresh_token and its root mirror user.refresh_token.
+const LEGACY_RT = '1//0gE2E-legacy-plaintext-refresh-token-0123456789';
+const LEGACY_PROFILE_RULE = `function (user, context, callback) {
+  user.app_metadata = { plan: 'pro', refresh_token: '${LEGACY_RT}' };
+  user.refresh_token = user.app_metadata.refresh_token;
+  user.plan = user.app_metadata.plan;
+  callback(null, user, context);
+}`;
+
+async function startWith(ruleSource, recorder, configuration, { before = [] } = {}) {
   return startSimulator({
     rules: [
+      ...before.map((code, i) => ({ name: `before${i}`, code: wrapRule(code, { recorderUrl: recorder.url }), order: 0 })),
       // textCodecs: false: the simulator's own vm has no TextEncoder/TextDecoder, and the
       // rule must cope without the harness supplying them.
       { name: 'tokenseal', code: wrapRule(ruleSource, { configuration, recorderUrl: recorder.url, textCodecs: false }), order: 1 },
@@ -164,6 +178,45 @@ describe('dist/rule.js in @simulacrum/auth0-simulator', () => {
     assert.equal(payload[CLAIM], undefined);
     assert.equal(recorder.of('updateAppMetadata').length, 0);
     assert.equal(sim.output().slice(before.length).includes('tokenseal:'), false);
+  });
+});
+
+describe('a user migrated from the old rule: app_metadata and its root mirror hold the plaintext', () => {
+  let recorder;
+  let sim;
+  before(async () => {
+    recorder = await startRecorder();
+    sim = await startWith(RULE, recorder, { TOKENSEAL_KEYS: KEYS, TOKENSEAL_CLAIM_NAMESPACE: NAMESPACE }, { before: [LEGACY_PROFILE_RULE] });
+  });
+  after(async () => {
+    if (sim) await sim.close();
+    if (recorder) await recorder.close();
+  });
+
+  it('the verified id_token carries neither the plaintext (root or app_metadata) nor the sealed value', async () => {
+    const res = await sim.passwordLogin({ identities: googleIdentities() });
+    const { payload } = await sim.verifyIdToken(res.id_token);
+    const updates = recorder.of('updateAppMetadata');
+    assert.equal(updates.length, 1);
+    const sealed = updates[0].metadata.sealed_refresh_tokens['google-oauth2'];
+    // The identity's token is sealed; the plaintext is deleted in the same write.
+    assert.equal(tokenseal.open(sealed, KEYS, USER_ID), RT);
+    assert.equal(updates[0].metadata.refresh_token, null);
+    assert.equal(updates[0].metadata.plan, 'pro');
+
+    assertNoLeaks(payload, [sealed]);
+    assert.ok(!JSON.stringify(payload).includes(LEGACY_RT), 'no legacy plaintext in the id_token');
+    assert.equal(payload.refresh_token, undefined, 'the root mirror is removed');
+    assert.equal(payload.sealed_refresh_tokens, undefined);
+    assert.deepEqual(payload.app_metadata, { plan: 'pro' });
+    assert.equal(payload.plan, 'pro', 'other root members stay');
+    // The first callback is the profile rule's own; tokenseal's and the observer's follow.
+    const callbacks = recorder.of('callback');
+    assert.equal(callbacks.length, 3);
+    for (const cb of callbacks.slice(1)) {
+      assert.ok(!JSON.stringify(cb.user).includes(LEGACY_RT), 'tokenseal and later rules hand on no plaintext');
+    }
+    assert.ok(!sim.output().includes(LEGACY_RT));
   });
 });
 

@@ -248,7 +248,10 @@ describe('logins', () => {
   });
 
   it('a new refresh token replaces the stored one; other providers\' sealed values are kept', async () => {
-    const old = tokenseal.seal(RT, KEYS, GOOGLE_ID);
+    // The stored value as an earlier Rule login left it: captured from RT.
+    const first = fakeAuth0();
+    await container({ auth0: first.auth0 }).run(googleUser({ refreshToken: RT }));
+    const old = sealedOf(first.calls[0].metadata);
     const { auth0, calls } = fakeAuth0();
     const box = container({ auth0 });
     const result = await box.run(googleUser({ refreshToken: RT_NEW, appMetadata: { sealed_refresh_tokens: { 'google-oauth2': old, other: 'kept' } } }));
@@ -453,14 +456,18 @@ describe('the core is cached on the global object', () => {
     const build = vm.runInContext('globalThis.__tokensealCore.build', box.context);
     // A core that traps, cached under the current build.
     box.context.__brokenBuild = build;
+    box.context.__callsAfterTrap = [];
     vm.runInContext(`globalThis.__tokensealCore = { build: __brokenBuild, core: {
+      trapped: false,
       actionConfig() { return { read: 'auto', claimNamespace: null, denyOnError: false, management: null, notices: [] }; },
-      planLogin() { throw new WebAssembly.RuntimeError('unreachable'); },
-      sanitize() { throw new WebAssembly.RuntimeError('unreachable'); },
+      loginFields() { return { user: ['user_id', 'identities', 'app_metadata'], identity: ['provider'], appMetadata: [], query: [] }; },
+      planLogin() { this.trapped = true; throw new WebAssembly.RuntimeError('unreachable'); },
+      sanitize() { __callsAfterTrap.push('sanitize'); throw new WebAssembly.RuntimeError('unreachable'); },
     } };`, box.context);
     const broken = await box.run(googleUser({ appMetadata: { refresh_token: LEGACY_RT } }));
     assert.equal(broken.error, null);
-    assert.deepEqual(box.logs, ['tokenseal: ERR_INTERNAL ERR_INTERNAL']);
+    assert.deepEqual(box.logs, ['tokenseal: ERR_INTERNAL']);
+    assert.deepEqual(box.context.__callsAfterTrap, [], 'the trapped instance is not used again in this login');
     assertNothingLeaks(broken, box.logs); // the fallback sanitized
     assert.equal(vm.runInContext('globalThis.__tokensealCore', box.context), undefined);
     box.logs.length = 0;
