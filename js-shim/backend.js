@@ -7,7 +7,7 @@
 // seals and stores a refresh token that Google rotated, and tells the single-page app how
 // to send the user through Google consent again.
 //
-// Every decision comes from the core (pkg/tokenseal.js): open, seal, refreshRequestBody,
+// Every decision comes from the core (pkg/tokenseal.js): open, sealRotated, refreshRequestBody,
 // parseRefreshResponse, needsRefresh, judgeResponse, tokenCacheTtlMs. This file does I/O,
 // caching and concurrency only. It never logs, and no error it makes carries a refresh
 // token, an access token, a client secret or a key: messages are fixed text.
@@ -223,7 +223,9 @@ function bind(coreOrLoader) {
     const mgmt = management ? managementClient(core, management, fetchImpl, now, timeoutMs) : null;
     const nowSeconds = () => Math.floor(now() / 1000);
 
-    // userId -> { refreshToken, superseded: string[], accessToken, expiresAt, scope, unsaved }
+    // userId -> { refreshToken, sealed, superseded: string[], accessToken, expiresAt, scope, unsaved }
+    // `sealed` is the stored value `refreshToken` came from (or was stored as): a rotated
+    // token is sealed as its successor, carrying its capture record over.
     const entries = new Map();
     // userId -> Promise: one refresh (or save) at a time per user.
     const inflight = new Map();
@@ -247,11 +249,13 @@ function bind(coreOrLoader) {
 
     /** The refresh token to use: the one sealed for the user, unless it is one we replaced. */
     function currentRefreshToken(user) {
-      const opened = core.open(user.app_metadata == null ? {} : user.app_metadata, keys, user.user_id);
+      const appMetadata = user.app_metadata == null ? {} : user.app_metadata;
+      const opened = core.open(appMetadata, keys, user.user_id);
       const entry = entries.get(user.user_id);
       if (entry && (entry.refreshToken === opened || entry.superseded.includes(opened))) return entry;
       // A value we have not seen: a new consent (or the first call). Start over with it.
-      const adopted = { refreshToken: opened, superseded: [], accessToken: null, expiresAt: null, scope: null, unsaved: null };
+      const sealed = appMetadata[SEALED_KEY][GOOGLE_CONNECTION]; // it opened, so it is there
+      const adopted = { refreshToken: opened, sealed, superseded: [], accessToken: null, expiresAt: null, scope: null, unsaved: null };
       entries.set(user.user_id, adopted);
       return adopted;
     }
@@ -293,10 +297,14 @@ function bind(coreOrLoader) {
       entry.expiresAt = grant.expiresAt;
       entry.scope = grant.scope;
       if (grant.refreshToken !== null && grant.refreshToken !== sent) {
-        // Google rotated it: use the new one from now on, and store it sealed.
+        // Google rotated it: use the new one from now on, and store it sealed as the
+        // successor of the value it replaces (src "rotation", the capture record kept),
+        // so that a login whose identity still holds Auth0's older copy keeps it.
+        const successor = core.sealRotated(grant.refreshToken, entry.sealed, keys, userId);
         entry.superseded = [sent, ...entry.superseded].slice(0, SUPERSEDED_KEPT);
         entry.refreshToken = grant.refreshToken;
-        entry.unsaved = core.seal(grant.refreshToken, keys, userId);
+        entry.sealed = successor;
+        entry.unsaved = successor;
         await persist(userId, entry.unsaved);
         entry.unsaved = null;
       }

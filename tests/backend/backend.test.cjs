@@ -274,6 +274,35 @@ test('rotation: the new refresh token is sealed for the user, saved, and used ne
   }
 });
 
+test('a rotated token is stored as the successor of the captured value: the next login keeps it', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300, rotateRefreshToken: true });
+  try {
+    const t1 = await google.issueRefreshToken('acct-stale-copy');
+    // The value a login captured from Auth0's copy of T1 (what the Rule and the Action seal).
+    const identity = { provider: 'google-oauth2', connection: 'google-oauth2', user_id: '104200000000000000001', refresh_token: t1 };
+    const captured = core.planLogin({ user: { user_id: USER_ID, identities: [identity], app_metadata: {} }, read: 'never' }, KEYS)
+      .metadataWrites[0].value['google-oauth2'];
+    const saved = [];
+    const t = tokens(google, clock(), { saveSealed: async (userId, jwe) => { saved.push(jwe); } });
+    await t.accessToken({ user_id: USER_ID, app_metadata: { sealed_refresh_tokens: { 'google-oauth2': captured } } });
+    const t2 = google.refreshRequests()[0].response.refresh_token;
+    assert.equal(backend.openSealed(saved[0], KEYS, USER_ID), t2);
+    const header = core.inspect(saved[0]);
+    assert.equal(header.src, 'rotation');
+    assert.equal(header.cap, core.inspect(captured).cap, 'the capture record is carried over');
+    // A later login whose identity still holds T1 (Auth0 keeps its copy) keeps T2.
+    const stored = { sealed_refresh_tokens: { 'google-oauth2': saved[0] } };
+    for (const extra of [{ read: 'never' }, { read: 'always', connectionStrategy: 'google-oauth2', loginsCount: 9 }]) {
+      const plan = core.planLogin({ user: { user_id: USER_ID, identities: [identity], app_metadata: stored }, ...extra }, KEYS);
+      assert.equal(plan.outcome, 'unchanged');
+      assert.deepEqual(plan.metadataWrites, []);
+    }
+    assert.equal((await google.provider.RefreshToken.find(t1)).consumed > 0, true, 'T1 is dead at the provider: keeping T2 is what works');
+  } finally {
+    await google.close();
+  }
+});
+
 test('rotation through the Management API keeps other providers; a failed save is retried', async () => {
   const google = await startGoogle({ accessTokenTtl: 300, rotateRefreshToken: true });
   const mgmtApi = await startManagementApi({

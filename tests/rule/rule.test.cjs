@@ -261,6 +261,37 @@ describe('logins', () => {
     assertNothingLeaks(result, box.logs, [old, sealedOf(calls[0].metadata)]);
   });
 
+  it('a stale identity copy never replaces the token a backend rotated; a new consent token does', async () => {
+    const first = fakeAuth0();
+    await container({ auth0: first.auth0 }).run(googleUser({ refreshToken: RT }));
+    const captured = sealedOf(first.calls[0].metadata);
+    // The backend refreshed and the provider rotated RT to RT_ROTATED; Auth0 still has RT.
+    const RT_ROTATED = '1//0g-rotated-by-the-backend-0123456789';
+    const rotated = tokenseal.sealRotated(RT_ROTATED, captured, KEYS, GOOGLE_ID);
+    const { auth0, calls } = fakeAuth0();
+    const box = container({ auth0 });
+    const result = await box.run(googleUser({ refreshToken: RT, appMetadata: { sealed_refresh_tokens: { 'google-oauth2': rotated } } }));
+    assert.equal(calls.length, 0, 'nothing written: the rotated token is newer than Auth0\'s copy');
+    assert.deepEqual(box.logs, []);
+    assertNothingLeaks(result, box.logs, [rotated]);
+    // A consent login that brought a new token replaces it.
+    const again = fakeAuth0();
+    const consent = container({ auth0: again.auth0 });
+    await consent.run(googleUser({ refreshToken: RT_NEW, appMetadata: { sealed_refresh_tokens: { 'google-oauth2': rotated } } }),
+      { request: { query: { prompt: 'consent' } } });
+    assert.equal(tokenseal.open(sealedOf(again.calls[0].metadata), KEYS, GOOGLE_ID), RT_NEW);
+  });
+
+  it('the fallback removal lists are the core\'s (src/sanitize.rs)', () => {
+    const source = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'sanitize.rs'), 'utf8');
+    const list = (name) => JSON.parse(`[${source.match(new RegExp(`pub const ${name}: &\\[&str\\] = &\\[([^\\]]*)\\]`))[1].trim().replace(/,$/, '')}]`);
+    const rule = fs.readFileSync(path.join(__dirname, '..', '..', 'rules', 'rule.js'), 'utf8');
+    const js = (name) => JSON.parse(rule.match(new RegExp(`const ${name} = (\\[[^\\]]*\\])`))[1].replace(/'/g, '"').replace(/\s+/g, ' '));
+    assert.deepEqual(js('TOKENSEAL_IDENTITY_SECRETS'), list('IDENTITY_SECRET_FIELDS'));
+    assert.deepEqual(js('TOKENSEAL_APP_METADATA_SECRETS'), list('APP_METADATA_SECRET_FIELDS'));
+    assert.deepEqual(new Set(js('TOKENSEAL_ROOT_SECRETS')), new Set([...list('ROOT_SECRET_FIELDS'), ...list('APP_METADATA_SECRET_FIELDS')]));
+  });
+
   it('legacy plaintext: sealed and deleted (null) in the same single write, other keys kept', async () => {
     const { auth0, calls } = fakeAuth0();
     const box = container({ auth0, configuration: { TOKENSEAL_KEYS: KEYS, TOKENSEAL_CLAIM_NAMESPACE: NAMESPACE } });
