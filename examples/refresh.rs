@@ -45,6 +45,9 @@ fn run() -> Result<(), String> {
         std::env::var("GOOGLE_TOKEN_ENDPOINT").unwrap_or_else(|_| GOOGLE_TOKEN_ENDPOINT.into());
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
+        // A redirect could carry the client secret or a bearer token to another
+        // origin: the 3xx itself is the answer, judged like any other status.
+        .max_redirects(0)
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
         .build()

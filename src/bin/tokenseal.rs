@@ -380,6 +380,9 @@ struct Reply {
 impl ManagementApi {
     fn connect(base: &str, client_id: &str, client_secret: &str) -> Result<Self, Failure> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            // A redirect could carry the client secret or a bearer token to another
+            // origin: the 3xx itself is the answer, judged like any other status.
+            .max_redirects(0)
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
             .build()

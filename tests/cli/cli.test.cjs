@@ -6,6 +6,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const { startManagementApi } = require('../auth0-standin/management-api.cjs');
@@ -162,6 +163,38 @@ test('users that must not be touched are skipped, reported, and the exit code sa
   assert.match(r.stdout, /skipped 1: ERR_SUBJECT_MISMATCH/);
   assert.match(r.stdout, /skipped 1: ERR_TOKEN_INVALID/);
   assert.equal(api.store.getUser('auth0|copied').app_metadata.sealed_refresh_tokens['google-oauth2'], foreign, 'never re-bound');
+  assertNoSecrets(r.stdout + r.stderr);
+});
+
+test('redirects are refused: the client secret never follows a 307 to another origin', async (t) => {
+  const received = [];
+  const listen = (handler) => new Promise((resolve) => {
+    const srv = http.createServer(handler).listen(0, '127.0.0.1', () => resolve(srv));
+  });
+  const elsewhere = await listen((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => { received.push(`${req.url} ${body}`); res.end('{}'); });
+  });
+  // The token request reaches the real stand-in; every other call answers 307.
+  const redirector = await listen((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', async () => {
+      if (req.url === '/oauth/token') {
+        const grant = { ...JSON.parse(body), audience: `${api.baseUrl}/api/v2/` }; // the stand-in's own
+        const answer = await fetch(`${api.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(grant) });
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text());
+        return;
+      }
+      res.writeHead(307, { location: `http://127.0.0.1:${elsewhere.address().port}${req.url}` }).end();
+    });
+  });
+  t.after(() => { elsewhere.close(); redirector.close(); });
+  const r = await run(['migrate', '--dry-run'], { ...env(), AUTH0_DOMAIN: `http://127.0.0.1:${redirector.address().port}` });
+  assert.notEqual(r.code, 0);
+  assert.deepEqual(received, [], 'nothing reached the other origin');
+  assert.match(r.stderr, /ERR_MGMT_/);
   assertNoSecrets(r.stdout + r.stderr);
 });
 
