@@ -457,8 +457,102 @@ fn plan_first_rule_login_seals_with_camel_case_fields() {
         .as_str()
         .expect("sealed string");
     assert_eq!(open(sealed, &ring_a(), USER).expect("opens"), TOKEN);
-    assert_eq!(p["appMetadata"]["plan"], "pro");
-    assert!(!p["sanitizedUser"].to_string().contains(TOKEN));
+    assert_eq!(p["metadataWrites"].as_array().map(Vec::len), Some(1));
+    assert_eq!(p["removals"], Value::Null, "no shape sent, no removals");
+    assert!(!p.to_string().contains(TOKEN));
+}
+
+#[wasm_bindgen_test]
+fn plan_with_a_shape_says_what_to_remove() {
+    let user = google_user(Some(TOKEN), json!({"plan": "pro", "refresh_token": TOKEN}));
+    let shape = json!({
+        "root": ["user_id", "identities", "app_metadata", "refresh_token"],
+        "identities": [["provider", "connection", "user_id", "refresh_token"]],
+        "appMetadata": ["plan", "refresh_token"]
+    });
+    let p = plan(json!({"user": user, "shape": shape, "read": "never"}));
+    assert_eq!(
+        p["removals"],
+        json!({"root": ["refresh_token"], "identities": [["refresh_token"]], "appMetadata": ["refresh_token"]})
+    );
+    let bad = plan_login(
+        js(json!({"user": google_user(None, json!({})), "shape": {"root": 1}})),
+        &ring_a(),
+    );
+    assert_eq!(code(bad.expect_err("bad shape")), "ERR_INPUT_INVALID");
+}
+
+#[wasm_bindgen_test]
+fn login_fields_name_what_the_decision_reads() {
+    assert_eq!(
+        rust(&wasm::login_fields().expect("fields")),
+        json!({"user": ["user_id", "identities", "app_metadata"],
+               "identity": ["provider", "connection", "user_id", "refresh_token"],
+               "appMetadata": ["sealed_refresh_tokens", "refresh_token", "tokenseal"],
+               "query": ["prompt", "approval_prompt", "connection_scope"]})
+    );
+}
+
+#[wasm_bindgen_test]
+fn cache_entries_and_rotated_values_cross_the_boundary() {
+    let keys = ring_a();
+    let entry = wasm::seal_cache_entry(
+        "m2m.jwt.token".into(),
+        keys.as_str().into(),
+        "tokenseal:m2m:x".into(),
+    )
+    .expect("seals");
+    assert_eq!(
+        wasm::open_cache_entry(
+            entry.as_str().into(),
+            keys.as_str().into(),
+            "tokenseal:m2m:x".into()
+        )
+        .expect("opens"),
+        "m2m.jwt.token"
+    );
+    let other = wasm::open_cache_entry(
+        entry.as_str().into(),
+        keys.as_str().into(),
+        "tokenseal:m2m:y".into(),
+    );
+    assert_eq!(code(other.expect_err("bound")), "ERR_SUBJECT_MISMATCH");
+    assert_eq!(
+        code(wasm::open_cache_entry(5.into(), keys.as_str().into(), "k".into()).expect_err("type")),
+        "ERR_SEALED_MALFORMED"
+    );
+
+    let p = plan(json!({"user": google_user(Some(TOKEN), json!({})), "read": "never"}));
+    let captured = p["metadataWrites"][0]["value"]["google-oauth2"]
+        .as_str()
+        .expect("sealed")
+        .to_owned();
+    let rotated = wasm::seal_rotated(
+        "1//rotated".into(),
+        captured.as_str().into(),
+        keys.as_str().into(),
+        USER.into(),
+    )
+    .expect("seals");
+    let header = rust(&inspect(&rotated).expect("header"));
+    let captured_header = rust(&inspect(&captured).expect("header"));
+    assert_eq!(
+        (header["src"].clone(), captured_header["src"].clone()),
+        (json!("rotation"), json!("login"))
+    );
+    assert_eq!(header["cap"], captured_header["cap"]);
+    assert_eq!(header["cap_kid"], "a");
+    assert_eq!(open(&rotated, &keys, USER).expect("opens"), "1//rotated");
+    let refused = wasm::seal_rotated(
+        "1//x".into(),
+        "junk".into(),
+        keys.as_str().into(),
+        USER.into(),
+    );
+    assert_eq!(
+        code(refused.expect_err("previous must open")),
+        "ERR_SEALED_MALFORMED"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -469,7 +563,6 @@ fn plan_returning_login_does_nothing() {
     );
     assert_eq!(p["outcome"], "unchanged");
     assert_eq!(p["metadataWrites"], json!([]));
-    assert_eq!(p["appMetadata"], Value::Null);
     assert_eq!(p["readUser"], false);
 }
 
@@ -499,7 +592,7 @@ fn plan_migrates_legacy_plaintext() {
         p["metadataWrites"][1],
         json!({"key": "refresh_token", "value": null})
     );
-    assert_eq!(p["appMetadata"]["refresh_token"], Value::Null);
+    assert_eq!(p["metadataWrites"].as_array().map(Vec::len), Some(2));
 }
 
 #[wasm_bindgen_test]
