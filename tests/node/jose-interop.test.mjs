@@ -99,6 +99,32 @@ test('tokenseal -> jose: compact shape is dir (empty key), 96-bit IV, 128-bit ta
   assert.deepEqual(jose.decodeProtectedHeader(sealed), protectedHeader);
 });
 
+test('tokenseal -> jose: values with provenance (a login capture, a backend rotation) open too', async () => {
+  const user = { user_id: SUB, identities: [{ provider: 'google-oauth2', connection: 'google-oauth2', refresh_token: TOKEN }] };
+  const captured = tokenseal.planLogin({ user, read: 'never' }, KEYS_A).metadataWrites[0].value['google-oauth2'];
+  const rotated = tokenseal.sealRotated(`${TOKEN}-rotated`, captured, KEYS_A, SUB);
+  for (const [sealed, token, src] of [[captured, TOKEN, 'login'], [rotated, `${TOKEN}-rotated`, 'rotation']]) {
+    const { plaintext, protectedHeader } = await jose.compactDecrypt(sealed, KEY_A, {
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    });
+    assert.ok(dec.decode(plaintext) === token, 'jose recovers the sealed token');
+    assert.equal(protectedHeader.src, src);
+    assert.match(protectedHeader.cap, /^[A-Za-z0-9_-]{22}$/, 'a 16-byte fingerprint');
+    assert.equal(protectedHeader.cap_kid, KID_A);
+    assert.deepEqual(tokenseal.inspect(sealed), protectedHeader);
+  }
+});
+
+test('jose -> tokenseal: a header with a repeated member is refused (ERR_HEADER_INVALID)', async () => {
+  // jose (like JSON.parse) keeps the last of two members; tokenseal refuses the value, so
+  // no reader can act on a different alg or sub than tokenseal authenticated.
+  const header = '{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"' + KID_A + '","sub":"' + OTHER_SUB + '","sub":"' + SUB + '"}';
+  const valid = await joseSeal();
+  const rest = valid.slice(valid.indexOf('.'));
+  assert.throws(() => tokenseal.open(b64url(enc.encode(header)) + rest, KEYS_A, SUB), { code: 'ERR_HEADER_INVALID' });
+});
+
 test('jose -> tokenseal: a CompactEncrypt JWE with the tokenseal header opens', async () => {
   const jwe = await joseSeal();
   assert.ok(tokenseal.open(jwe, KEYS_A, SUB) === TOKEN, 'tokenseal recovers the token');
