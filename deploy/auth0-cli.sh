@@ -7,6 +7,7 @@
 #   export AUTH0_CLIENT_ID=...  AUTH0_CLIENT_SECRET=...   # the M2M app with read:users, read:user_idp_tokens
 #   export TOKENSEAL_CLAIM_NAMESPACE=https://app.example.com/   # optional
 #   export TOKENSEAL_FETCH=always  TOKENSEAL_ON_ERROR=deny      # optional
+#   export TOKENSEAL_RECHECK_HOURS=24                           # optional
 #   auth0 login                                        # once: the CLI's own (admin) login
 #   bash deploy/auth0-cli.sh
 #
@@ -27,7 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REQUIRED=(TOKENSEAL_KEYS AUTH0_DOMAIN AUTH0_CLIENT_ID AUTH0_CLIENT_SECRET)
-OPTIONAL=(TOKENSEAL_CLAIM_NAMESPACE TOKENSEAL_FETCH TOKENSEAL_ON_ERROR)
+OPTIONAL=(TOKENSEAL_CLAIM_NAMESPACE TOKENSEAL_FETCH TOKENSEAL_ON_ERROR TOKENSEAL_RECHECK_HOURS)
 NAME="${TOKENSEAL_ACTION_NAME:-tokenseal}"
 RUNTIME="${TOKENSEAL_RUNTIME:-node22}"
 TRIGGER=post-login
@@ -55,6 +56,12 @@ fi
 case "$RUNTIME" in node22 | node18) ;; *) die "TOKENSEAL_RUNTIME must be node22 or node18" ;; esac
 case "${TOKENSEAL_FETCH:-}" in '' | auto | always) ;; *) die "TOKENSEAL_FETCH must be 'always' or 'auto' (or unset)" ;; esac
 case "${TOKENSEAL_ON_ERROR:-}" in '' | deny | continue) ;; *) die "TOKENSEAL_ON_ERROR must be 'deny' or 'continue' (or unset)" ;; esac
+# Whole hours from 0 to 8760, leading zeros allowed as the Action allows them; at most four
+# digits after them, so bash arithmetic cannot overflow.
+if [[ -n "${TOKENSEAL_RECHECK_HOURS:-}" ]] &&
+  ! { [[ "$TOKENSEAL_RECHECK_HOURS" =~ ^0*[0-9]{1,4}$ ]] && ((10#$TOKENSEAL_RECHECK_HOURS <= 8760)); }; then
+  die "TOKENSEAL_RECHECK_HOURS must be a whole number of hours from 0 to 8760 (or unset)"
+fi
 
 [[ -f "$CODE_FILE" ]] || die "$CODE_FILE not found: run 'bash scripts/build.sh' first"
 code_bytes=$(wc -c <"$CODE_FILE" | tr -d ' ')
@@ -86,7 +93,7 @@ if (ns && !/^https?:\/\/[^/\s]+/.test(ns)) fail('TOKENSEAL_CLAIM_NAMESPACE must 
 // than one '=' is read as CSV (commas split it, quotes break it) and a single pair loses
 // trailing double quotes. Refuse values that would not arrive intact.
 for (const name of ['TOKENSEAL_KEYS', 'AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET',
-  'TOKENSEAL_CLAIM_NAMESPACE', 'TOKENSEAL_FETCH', 'TOKENSEAL_ON_ERROR']) {
+  'TOKENSEAL_CLAIM_NAMESPACE', 'TOKENSEAL_FETCH', 'TOKENSEAL_ON_ERROR', 'TOKENSEAL_RECHECK_HOURS']) {
   const value = process.env[name];
   if (!value) continue;
   if (value.length > 4096) fail(`${name} is longer than Auth0's 4096-character secret limit`);

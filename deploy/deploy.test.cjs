@@ -32,7 +32,7 @@ const PROBE = path.join(DEPLOY, 'probe-action.js');
 
 // The Action's contract: the secrets it reads, exactly.
 const REQUIRED_SECRETS = ['TOKENSEAL_KEYS', 'AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET'];
-const OPTIONAL_SECRETS = ['TOKENSEAL_CLAIM_NAMESPACE', 'TOKENSEAL_FETCH', 'TOKENSEAL_ON_ERROR'];
+const OPTIONAL_SECRETS = ['TOKENSEAL_CLAIM_NAMESPACE', 'TOKENSEAL_FETCH', 'TOKENSEAL_ON_ERROR', 'TOKENSEAL_RECHECK_HOURS'];
 const CONTRACT = [...REQUIRED_SECRETS, ...OPTIONAL_SECRETS].sort();
 
 const read = (p) => fs.readFileSync(p, 'utf8');
@@ -173,6 +173,7 @@ test('a0deploy config.json: Deploy CLI settings, non-secret mappings only', () =
   }
   assert.equal(mappings.TOKENSEAL_FETCH, 'auto');
   assert.equal(mappings.TOKENSEAL_ON_ERROR, 'continue');
+  assert.equal(mappings.TOKENSEAL_RECHECK_HOURS, '24', 'the Action\'s default, as a string');
 });
 
 function writeExecutable(file, text) {
@@ -262,7 +263,7 @@ test('terraform: auth0_action with exactly the contract secrets, code from dist/
   const variables = read(path.join(DEPLOY, 'terraform', 'variables.tf'));
   const keysVariable = /^variable "tokenseal_keys" \{\n[\s\S]*?\n\}$/m.exec(variables)[0];
   assert.match(keysVariable, /^ {2}sensitive {3}= true$/m, 'TOKENSEAL_KEYS is a sensitive variable');
-  for (const v of ['auth0_domain', 'tokenseal_keys', 'claim_namespace', 'fetch', 'on_error', 'runtime']) {
+  for (const v of ['auth0_domain', 'tokenseal_keys', 'claim_namespace', 'fetch', 'on_error', 'recheck_hours', 'runtime']) {
     assert.match(variables, new RegExp(`^variable "${v}" \\{$`, 'm'));
   }
   for (const v of main.matchAll(/var\.([a-z0-9_]+)/g)) {
@@ -395,6 +396,7 @@ function secretValues() {
     TOKENSEAL_CLAIM_NAMESPACE: `https://${crypto.randomBytes(6).toString('hex')}.example.com/`,
     TOKENSEAL_FETCH: 'always',
     TOKENSEAL_ON_ERROR: 'deny',
+    TOKENSEAL_RECHECK_HOURS: '72',
   };
 }
 
@@ -409,7 +411,7 @@ function runCli(env, fake) {
 
 function assertNoSecretIn(result, secrets) {
   for (const [name, value] of Object.entries(secrets)) {
-    if (name === 'AUTH0_DOMAIN' || name === 'TOKENSEAL_FETCH' || name === 'TOKENSEAL_ON_ERROR') continue; // not secret
+    if (['AUTH0_DOMAIN', 'TOKENSEAL_FETCH', 'TOKENSEAL_ON_ERROR', 'TOKENSEAL_RECHECK_HOURS'].includes(name)) continue; // not secret
     assert.ok(!result.stdout.includes(value), `${name} value on stdout`);
     assert.ok(!result.stderr.includes(value), `${name} value on stderr`);
   }
@@ -442,6 +444,12 @@ test('auth0-cli.sh refuses bad values and the CLI environment mode, before calli
   const cases = [
     [{ TOKENSEAL_KEYS: 'not json' }, /TOKENSEAL_KEYS is not JSON/],
     [{ TOKENSEAL_FETCH: 'sometimes' }, /TOKENSEAL_FETCH must be/],
+    [{ TOKENSEAL_RECHECK_HOURS: '8761' }, /TOKENSEAL_RECHECK_HOURS must be/],
+    [{ TOKENSEAL_RECHECK_HOURS: '-1' }, /TOKENSEAL_RECHECK_HOURS must be/],
+    [{ TOKENSEAL_RECHECK_HOURS: '1.5' }, /TOKENSEAL_RECHECK_HOURS must be/],
+    [{ TOKENSEAL_RECHECK_HOURS: '24h' }, /TOKENSEAL_RECHECK_HOURS must be/],
+    // 2^64: wraps to 0 in bash arithmetic, so it must be refused before any.
+    [{ TOKENSEAL_RECHECK_HOURS: '18446744073709551616' }, /TOKENSEAL_RECHECK_HOURS must be/],
     [{ AUTH0_DOMAIN: 'http://evil.example/x' }, /AUTH0_DOMAIN must be/],
     // pflag's stringToString would split this value at the comma.
     [{ AUTH0_CLIENT_SECRET: 'abc=def,ghi' }, /AUTH0_CLIENT_SECRET holds characters/],
@@ -454,6 +462,16 @@ test('auth0-cli.sh refuses bad values and the CLI environment mode, before calli
     assertNoSecretIn(r, secrets);
   }
   assert.deepEqual(fake.calls(), []);
+});
+
+test('auth0-cli.sh accepts TOKENSEAL_RECHECK_HOURS from 0 to 8760, leading zeros included', () => {
+  for (const hours of ['0', '8760', '0024', '000008760']) {
+    const fake = fakeAuth0();
+    const r = runCli({ ...secretValues(), TOKENSEAL_RECHECK_HOURS: hours }, fake);
+    assert.equal(r.status, 0, `${hours}: ${r.stderr}`);
+    const create = fake.calls().find((c) => c.argv[0] === 'actions' && c.argv[1] === 'create');
+    assert.ok(create.argv.includes(`TOKENSEAL_RECHECK_HOURS=${hours}`), `${hours} reaches the CLI unchanged`);
+  }
 });
 
 test('auth0-cli.sh creates, deploys and binds; secrets reach the CLI, never the output', () => {

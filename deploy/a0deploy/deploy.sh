@@ -9,8 +9,9 @@
 #   export TOKENSEAL_AUTH0_CLIENT_ID=...  TOKENSEAL_AUTH0_CLIENT_SECRET=...
 #   bash deploy/a0deploy/deploy.sh [extra a0deploy arguments, e.g. --debug]
 #
-# TOKENSEAL_AUTH0_DOMAIN, TOKENSEAL_FETCH and TOKENSEAL_ON_ERROR come from config.json
-# unless set in the environment. Secret values are never printed by this script.
+# TOKENSEAL_AUTH0_DOMAIN, TOKENSEAL_FETCH, TOKENSEAL_ON_ERROR and TOKENSEAL_RECHECK_HOURS
+# come from config.json unless set in the environment. Secret values are never printed by
+# this script.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

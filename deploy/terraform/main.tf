@@ -33,6 +33,7 @@ locals {
       TOKENSEAL_CLAIM_NAMESPACE = var.claim_namespace
       TOKENSEAL_FETCH           = var.fetch
       TOKENSEAL_ON_ERROR        = var.on_error
+      TOKENSEAL_RECHECK_HOURS   = var.recheck_hours
     } : name => value if value != null
   }
 }

@@ -47,6 +47,17 @@ variable "on_error" {
   }
 }
 
+variable "recheck_hours" {
+  description = "TOKENSEAL_RECHECK_HOURS (optional): after a read found no Google refresh token for a user, hours before the Action reads that user again when only \"nothing is stored\" asks for it (a first login or a consent login still reads); a whole number from 0 (read every time) to 8760 (a year); unset means 24."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = can(regex("^[0-9]+$", coalesce(var.recheck_hours, "24"))) && try(tonumber(coalesce(var.recheck_hours, "24")) <= 8760, false)
+    error_message = "recheck_hours must be a whole number of hours from 0 to 8760 (or null)."
+  }
+}
+
 variable "action_name" {
   description = "Name of the Action in the tenant."
   type        = string
