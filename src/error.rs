@@ -130,6 +130,10 @@ pub enum Error {
     /// More than one identity of the provider (two linked Google accounts) carries a
     /// token; the one the login decision documents is captured.
     IdentityAmbiguous,
+    /// A legacy `createCipher` value did not decrypt to a refresh token with
+    /// `TOKENSEAL_LEGACY_PASSWORD` (a wrong password, almost always). One code for every
+    /// cause, as for any decryption.
+    LegacyDecrypt,
 }
 
 impl Error {
@@ -174,6 +178,7 @@ impl Error {
             Self::ProviderResponse => "ERR_PROVIDER_RESPONSE",
             Self::LegacyEncrypted => "ERR_LEGACY_ENCRYPTED",
             Self::IdentityAmbiguous => "ERR_IDENTITY_AMBIGUOUS",
+            Self::LegacyDecrypt => "ERR_LEGACY_DECRYPT",
         }
     }
 
@@ -220,6 +225,7 @@ impl Error {
             Self::ProviderResponse => "Google's token endpoint answered with an unexpected body",
             Self::LegacyEncrypted => "the legacy refresh_token holds the old rule's ciphertext, not a token",
             Self::IdentityAmbiguous => "more than one identity of the provider carries a token",
+            Self::LegacyDecrypt => "the legacy refresh_token did not decrypt with the legacy password",
         }
     }
 

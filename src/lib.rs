@@ -54,6 +54,8 @@ pub mod google;
 pub mod json;
 pub mod jwe;
 pub mod keys;
+#[cfg(feature = "cli")]
+pub mod legacy;
 pub mod login;
 mod sanitize;
 pub mod token;

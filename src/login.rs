@@ -399,23 +399,45 @@ enum Legacy {
     Absent,
     /// A refresh token in plain text.
     Token(RefreshToken),
-    /// Something else, left exactly as it is; the code says what
-    /// ([`Error::LegacyEncrypted`] or [`Error::TokenInvalid`]).
-    Kept(&'static str),
+    /// The old rule's `createCipher` hex ciphertext: left as it is, unless `migrate`
+    /// holds the password to open it.
+    Encrypted(SecretField),
+    /// Something else, left exactly as it is ([`Error::TokenInvalid`]).
+    Invalid,
 }
 
 /// Reads the legacy plaintext member. The old rule's commented-out advice encrypted
 /// the token with `crypto.createCipher('aes-256-cbc', password)` into hex: a hex-only
 /// value of whole AES blocks is that ciphertext, never a Google refresh token (those
-/// start `1//`), so it is not sealed as one. `tokenseal migrate` decrypts such values.
+/// start `1//`), so it is not sealed as one.
 fn read_legacy(metadata: &Object) -> Legacy {
     match metadata.get(LEGACY_KEY) {
         None | Some(Json::Null) => Legacy::Absent,
-        Some(Json::String(s)) if is_cbc_hex(s) => Legacy::Kept(Error::LegacyEncrypted.code()),
+        Some(value @ Json::String(s)) if is_cbc_hex(s) => {
+            Legacy::Encrypted(SecretField::new(value.clone()))
+        }
         Some(value) => match SecretField::new(value.clone()).refresh_token() {
             Ok(token) => Legacy::Token(token),
-            Err(error) => Legacy::Kept(error.code()),
+            Err(_) => Legacy::Invalid,
         },
+    }
+}
+
+impl Legacy {
+    /// The code a value that stays as it is reports, if any.
+    const fn kept_code(&self) -> Option<&'static str> {
+        match self {
+            Self::Encrypted(_) => Some(Error::LegacyEncrypted.code()),
+            Self::Invalid => Some(Error::TokenInvalid.code()),
+            Self::Absent | Self::Token(_) => None,
+        }
+    }
+
+    fn token(&self) -> Option<RefreshToken> {
+        match self {
+            Self::Token(token) => Some(token.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -448,59 +470,65 @@ pub enum Migration {
     Skip(&'static str),
 }
 
-/// Decides the migration of one user's legacy plaintext `app_metadata.refresh_token`,
-/// with the same rules as [`plan_login`]: seal it bound to `user.user_id` when nothing
-/// valid is stored, delete it only in the same write that keeps a valid sealed value,
-/// and never overwrite a stored value that does not open. Unlike a login, a Google
+/// Decides the migration of one user's legacy plaintext `app_metadata.refresh_token`
+/// with the rules of [`plan_login`], through the same implementation: it is a login that
+/// brings no fresh token. The plaintext is sealed bound to `user.user_id` when nothing
+/// valid is stored, deleted only in the same write that keeps a valid sealed value, and a
+/// stored value that does not open is never overwritten. Unlike a login, a Google
 /// identity is not required: the old rule's plaintext is a Google token wherever it is.
+///
+/// `decrypt_legacy` opens the old rule's `createCipher` hex ciphertext (the command line
+/// passes its `TOKENSEAL_LEGACY_PASSWORD`); `None` reports such values as skipped with
+/// [`Error::LegacyEncrypted`]'s code.
 ///
 /// # Errors
 /// [`Error::UserIdInvalid`] and [`Error::UserInvalid`] as for [`plan_login`].
-pub fn plan_migration(user: &User, keys: &KeyRing, now: u64, iv: Nonce) -> Result<Migration> {
+pub fn plan_migration(
+    user: &User,
+    keys: &KeyRing,
+    now: u64,
+    iv: impl FnOnce() -> Result<Nonce>,
+    decrypt_legacy: Option<&dyn Fn(&str) -> Result<RefreshToken>>,
+) -> Result<Migration> {
     jwe::validate_sub(&user.user_id)?;
     let metadata = user.app_metadata.clone().unwrap_or_default();
     let legacy = match read_legacy(&metadata) {
         Legacy::Absent => return Ok(Migration::NothingToDo),
-        Legacy::Kept(code) => return Ok(Migration::Skip(code)),
-        Legacy::Token(token) => token,
+        Legacy::Encrypted(hex) => match decrypt_legacy {
+            None => return Ok(Migration::Skip(Error::LegacyEncrypted.code())),
+            Some(decrypt) => match hex.expose_str().map(decrypt) {
+                Some(Ok(token)) => Legacy::Token(token),
+                _ => return Ok(Migration::Skip(Error::LegacyDecrypt.code())),
+            },
+        },
+        Legacy::Invalid => return Ok(Migration::Skip(Error::TokenInvalid.code())),
+        token @ Legacy::Token(_) => token,
     };
     let mut notices = Vec::new();
-    let StoredState {
-        mut sealed_map,
-        stored,
-    } = read_stored(&metadata, keys, &user.user_id, &mut notices)?;
+    let state = read_stored(&metadata, keys, &user.user_id, &mut notices)?;
+    let effects = stored_effects(
+        state,
+        &legacy,
+        None,
+        |_, _| false,
+        keys,
+        &user.user_id,
+        now,
+        iv,
+    )?;
+    if !effects.valid_after {
+        // The stored value does not open: never overwritten without a token read.
+        return Ok(Migration::Skip(
+            notices.first().copied().unwrap_or(Error::Decrypt.code()),
+        ));
+    }
     let mut app_metadata = Object::new();
-    let sealed = match stored {
-        Stored::Unreadable => {
-            return Ok(Migration::Skip(
-                notices.first().copied().unwrap_or(Error::Decrypt.code()),
-            ))
-        }
-        Stored::Valid { .. } => false,
-        Stored::Absent => {
-            let provenance = Provenance {
-                source: Some(Source::Login),
-                capture: None,
-            };
-            sealed_map.insert(
-                GOOGLE_PROVIDER,
-                Json::String(jwe::seal_with(
-                    &legacy,
-                    keys,
-                    &user.user_id,
-                    now,
-                    iv,
-                    &provenance,
-                )?),
-            );
-            app_metadata.insert(SEALED_KEY, Json::Object(sealed_map));
-            true
-        }
-    };
-    app_metadata.insert(LEGACY_KEY, Json::Null);
+    for write in effects.writes {
+        app_metadata.insert(write.key, write.value);
+    }
     Ok(Migration::Patch {
         app_metadata,
-        sealed,
+        sealed: effects.outcome == Outcome::Migrated,
     })
 }
 
@@ -610,45 +638,34 @@ pub fn plan_login(
     let keys = keys?;
 
     let metadata = user.app_metadata.clone().unwrap_or_default();
-    let StoredState { sealed_map, stored } =
-        read_stored(&metadata, keys, &user.user_id, &mut notices)?;
+    let state = read_stored(&metadata, keys, &user.user_id, &mut notices)?;
     let legacy = read_legacy(&metadata);
-    if let Legacy::Kept(code) = legacy {
-        notices.push(code);
-    }
+    notices.extend(legacy.kept_code());
     let token_user = fresh_user.unwrap_or(user);
     if token_user.google_identities_with_token() > 1 {
         notices.push(Error::IdentityAmbiguous.code());
     }
     let fresh = fresh_token(token_user, &mut notices);
-    let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| match provenance
-        .capture
-        .as_ref()
-        .and_then(|c| c.matches(token, keys))
-    {
-        Some(same) => !same,
-        None => input.may_bring_new_token() && !input.silent(now),
+    let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| {
+        match provenance.capture.as_ref().and_then(|c| c.matches(token, keys)) {
+            Some(same) => !same,
+            None => input.may_bring_new_token() && !input.silent(now),
+        }
     };
-    let decision = decide(fresh, stored, legacy_token(&legacy), fresh_is_new, keys);
-
-    let mut metadata_writes = Vec::new();
-    let valid_after = decision.seal.is_some() || decision.outcome == Outcome::Unchanged;
-    if let Some((token, provenance)) = &decision.seal {
-        let sealed = jwe::seal_with(token, keys, &user.user_id, now, iv()?, provenance)?;
-        let mut map = sealed_map;
-        map.insert(GOOGLE_PROVIDER.to_owned(), Json::String(sealed));
-        metadata_writes.push(MetadataWrite {
-            key: SEALED_KEY,
-            value: Json::Object(map),
-        });
-    }
-    // The plaintext goes only in a plan that keeps a valid sealed value.
-    if matches!(legacy, Legacy::Token(_)) && valid_after {
-        metadata_writes.push(MetadataWrite {
-            key: LEGACY_KEY,
-            value: Json::Null,
-        });
-    }
+    let Effects {
+        outcome,
+        mut writes,
+        valid_after,
+    } = stored_effects(
+        state,
+        &legacy,
+        fresh,
+        fresh_is_new,
+        keys,
+        &user.user_id,
+        now,
+        iv,
+    )?;
     let no_token_at = no_token_at(&metadata);
     let read_found_nothing = fresh_user.is_some_and(|f| !has_token(f));
     let record = match (valid_after, read_found_nothing) {
@@ -657,7 +674,7 @@ pub fn plan_login(
         (false, false) => no_token_at,
     };
     if record != no_token_at {
-        metadata_writes.push(MetadataWrite {
+        writes.push(MetadataWrite {
             key: STATE_KEY,
             value: state_with(&metadata, record),
         });
@@ -673,12 +690,60 @@ pub fn plan_login(
 
     Ok(LoginPlan {
         read_user,
-        outcome: decision.outcome,
-        metadata_writes,
+        outcome,
+        metadata_writes: writes,
         offline_access: Some(status),
         claims,
         notices,
         removals,
+    })
+}
+
+/// What a plan does to the stored state: shared by logins and migration, so that the two
+/// can never disagree on what may be sealed or when plaintext may go.
+struct Effects {
+    outcome: Outcome,
+    /// The sealed map and the plaintext deletion, in that order.
+    writes: Vec<MetadataWrite>,
+    /// Whether a valid sealed value is stored after the writes.
+    valid_after: bool,
+}
+
+/// Decides ([`decide`]) and seals: the sealed map with the new value (other providers'
+/// entries kept), and `refresh_token: null` only in a plan that keeps a valid value.
+#[allow(clippy::too_many_arguments)] // each is one input of the decision; a struct would only rename them
+fn stored_effects(
+    state: StoredState,
+    legacy: &Legacy,
+    fresh: Option<RefreshToken>,
+    fresh_is_new: impl Fn(&RefreshToken, &Provenance) -> bool,
+    keys: &KeyRing,
+    user_id: &str,
+    now: u64,
+    iv: impl FnOnce() -> Result<Nonce>,
+) -> Result<Effects> {
+    let decision = decide(fresh, state.stored, legacy.token(), fresh_is_new, keys);
+    let valid_after = decision.seal.is_some() || decision.outcome == Outcome::Unchanged;
+    let mut writes = Vec::new();
+    if let Some((token, provenance)) = &decision.seal {
+        let sealed = jwe::seal_with(token, keys, user_id, now, iv()?, provenance)?;
+        let mut map = state.sealed_map;
+        map.insert(GOOGLE_PROVIDER.to_owned(), Json::String(sealed));
+        writes.push(MetadataWrite {
+            key: SEALED_KEY,
+            value: Json::Object(map),
+        });
+    }
+    if matches!(legacy, Legacy::Token(_)) && valid_after {
+        writes.push(MetadataWrite {
+            key: LEGACY_KEY,
+            value: Json::Null,
+        });
+    }
+    Ok(Effects {
+        outcome: decision.outcome,
+        writes,
+        valid_after,
     })
 }
 
@@ -704,13 +769,6 @@ fn has_token(user: &User) -> bool {
     user.google_identity()
         .and_then(|identity| identity.refresh_token.as_ref())
         .is_some_and(|field| !field.is_null())
-}
-
-fn legacy_token(legacy: &Legacy) -> Option<RefreshToken> {
-    match legacy {
-        Legacy::Token(token) => Some(token.clone()),
-        Legacy::Absent | Legacy::Kept(_) => None,
-    }
 }
 
 /// Which token, if any, a plan seals, with which provenance, and what that is called.

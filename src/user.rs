@@ -50,6 +50,13 @@ impl SecretField {
             .and_then(RefreshToken::new)
     }
 
+    /// The value as a string, when it is one. Loud like [`RefreshToken::expose_secret`]:
+    /// every call site is a place where the secret leaves its wrapper.
+    #[must_use]
+    pub fn expose_str(&self) -> Option<&str> {
+        self.0.as_str()
+    }
+
     /// True for JSON `null`, which Auth0 uses for "no value".
     #[must_use]
     pub fn is_null(&self) -> bool {

@@ -707,7 +707,7 @@ fn plans_serialize_with_camel_case_names() {
 
 fn migration(keys: &KeyRing, user: Value) -> Migration {
     let user = User::from_value(Json::parse(&user.to_string()).expect("JSON")).expect("user");
-    plan_migration(&user, keys, NOW, Nonce::from_bytes([3; 12])).expect("plans")
+    plan_migration(&user, keys, NOW, || Ok(Nonce::from_bytes([3; 12])), None).expect("plans")
 }
 
 #[test]
@@ -960,4 +960,68 @@ fn two_google_identities_with_tokens_are_reported_and_the_documented_one_is_capt
     let p = plan(json!({"user": linked, "read": "never"}));
     assert_eq!(p.notices, ["ERR_IDENTITY_AMBIGUOUS"]);
     assert_eq!(written_token(&p, &primary(), "auth0|p"), NEW_TOKEN);
+}
+
+#[test]
+fn migration_of_the_old_rules_ciphertext_needs_its_password() {
+    let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let u = user(None, json!({LEGACY_KEY: hex}));
+    assert_eq!(migration(&primary(), u.clone()), Migration::Skip("ERR_LEGACY_ENCRYPTED"));
+    let user = User::from_value(Json::parse(&u.to_string()).expect("JSON")).expect("user");
+    let opens = |value: &str| {
+        assert_eq!(value, hex, "the stored ciphertext is what is decrypted");
+        RefreshToken::new(TOKEN)
+    };
+    let Migration::Patch { app_metadata, sealed } =
+        plan_migration(&user, &primary(), NOW, || Ok(Nonce::from_bytes([3; 12])), Some(&opens)).expect("plans")
+    else {
+        panic!("expected a patch")
+    };
+    assert!(sealed);
+    let value = app_metadata[SEALED_KEY][GOOGLE_PROVIDER].as_str().expect("sealed");
+    assert_eq!(jwe::open(value, &primary(), USER_ID).expect("opens").expose_secret(), TOKEN);
+    assert_eq!(app_metadata[LEGACY_KEY], Json::Null);
+    let refuses = |_: &str| Err(Error::LegacyDecrypt);
+    assert_eq!(
+        plan_migration(&user, &primary(), NOW, || Ok(Nonce::from_bytes([3; 12])), Some(&refuses)).expect("plans"),
+        Migration::Skip("ERR_LEGACY_DECRYPT")
+    );
+}
+
+#[test]
+fn migration_and_a_login_without_a_fresh_token_decide_alike() {
+    // One implementation: for every stored state, the migration writes what a Rule login
+    // that brings no token would write.
+    let other = ring(&[("k1", 9)]);
+    let rotated = ring(&[("k2", 2), ("k1", 1)]);
+    let stored_values = [
+        None,
+        Some(json!(seal_for(NEW_TOKEN, &primary(), USER_ID))),
+        Some(json!(seal_for(NEW_TOKEN, &other, USER_ID))),
+        Some(json!(seal_for(NEW_TOKEN, &primary(), "google-oauth2|other"))),
+    ];
+    for keys in [primary(), rotated] {
+        for stored in &stored_values {
+            let mut md = json!({LEGACY_KEY: TOKEN, SEALED_KEY: {"github": "x"}});
+            if let Some(value) = stored {
+                md[SEALED_KEY][GOOGLE_PROVIDER] = value.clone();
+            }
+            let login = plan_with(&keys, json!({"user": user(None, md.clone()), "read": "never"}))
+                .expect("plans");
+            let migration = migration(&keys, user(None, md));
+            match migration {
+                Migration::Patch { app_metadata, sealed } => {
+                    let written: Vec<&str> = login.metadata_writes.iter().map(|w| w.key).collect();
+                    let patched: Vec<&str> = app_metadata.iter().map(|(k, _)| k).collect();
+                    assert_eq!(written, patched, "{stored:?}");
+                    assert_eq!(sealed, login.outcome == Outcome::Migrated);
+                }
+                Migration::Skip(code) => {
+                    assert!(login.metadata_writes.is_empty(), "{stored:?}");
+                    assert_eq!(login.notices, [code]);
+                }
+                Migration::NothingToDo => panic!("there is plaintext"),
+            }
+        }
+    }
 }
