@@ -20,7 +20,7 @@
  */
 function call(url, init, management, deadline) {
   const timeoutMs = Math.min(management.timeoutMs, deadline - Date.now());
-  if (timeoutMs < management.minCallMs) return Promise.resolve({ status: 0, retryAfter: null, body: '', timedOut: true });
+  if (timeoutMs < management.minCallMs) return Promise.resolve({ status: 0, retryAfter: null, rateLimitReset: null, body: '', timedOut: true });
   return httpCall(fetch, url, init, timeoutMs);
 }
 

@@ -14,9 +14,10 @@ async function call(fetchImpl, url, init, timeoutMs) {
   try {
     const response = await fetchImpl(url, { ...init, redirect: 'error', signal: controller.signal });
     const body = await response.text();
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), body, timedOut: false };
+    const header = (name) => response.headers.get(name);
+    return { status: response.status, retryAfter: header('retry-after'), rateLimitReset: header('x-ratelimit-reset'), body, timedOut: false };
   } catch {
-    return { status: 0, retryAfter: null, body: '', timedOut: controller.signal.aborted };
+    return { status: 0, retryAfter: null, rateLimitReset: null, body: '', timedOut: controller.signal.aborted };
   } finally {
     clearTimeout(timer);
   }
@@ -58,6 +59,7 @@ async function judged(core, request, { budgetEndsAt, cachedToken, onReauthentica
       status: response.status,
       timedOut: response.timedOut,
       retryAfter: response.retryAfter,
+      rateLimitReset: response.rateLimitReset,
       attempt,
       remainingMs: Math.max(0, budgetEndsAt - Date.now()),
       cachedToken: cachedToken(),

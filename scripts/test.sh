@@ -17,8 +17,8 @@ cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --features cli -- -D warnings
 cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
 
-step "native tests: cargo test"
-cargo test
+step "native tests: cargo test --features cli"
+cargo test --features cli
 
 step "wasm-bindgen tests in Node: wasm-pack test --node"
 wasm-pack --log-level warn test --node -- --test wasm_boundary

@@ -1,25 +1,15 @@
 //! What the post-login Action needs besides the login decision: its configuration, read
-//! from `event.secrets`, and the policy of its Management API calls (when to retry, how
-//! long to wait, when to fetch a new token, how long to cache one). The JavaScript shim
-//! performs the calls; every decision about them is made here.
+//! from `event.secrets`, and its Management API token (the scopes it needs, how long to
+//! cache it). How each call is judged is [`crate::calls`], shared with `migrate`. The
+//! JavaScript shim performs the calls; every decision about them is made here.
 
 use zeroize::Zeroizing;
 
+use crate::calls::{CALL_BUDGET_MS, CALL_TIMEOUT_MS, MIN_CALL_MS};
 use crate::error::Error;
 use crate::json::{Json, Object};
 use crate::login::{valid_namespace, ReadPolicy, DEFAULT_RECHECK_SECONDS};
 
-/// Longest time the shim may spend on Management API calls in one login. Auth0 gives a
-/// trigger 20 s in all (Actions limitations); the rest is left for other Actions.
-pub const CALL_BUDGET_MS: u64 = 10_000;
-/// Timeout of one HTTP call.
-pub const CALL_TIMEOUT_MS: u64 = 4_000;
-/// Shortest time worth giving a call: with less budget left, the shim does not start
-/// one. Each call's timeout is the smaller of [`CALL_TIMEOUT_MS`] and the budget left,
-/// so the whole read ends within [`CALL_BUDGET_MS`].
-pub const MIN_CALL_MS: u64 = 500;
-/// Longest wait before the one retry, whatever `Retry-After` asks.
-pub const MAX_RETRY_WAIT_MS: u64 = 3_000;
 /// `api.cache` keeps entries at most 24 hours (Actions limitations).
 pub const MAX_CACHE_TTL_MS: u64 = 24 * 60 * 60 * 1000;
 /// Prefix of the `api.cache` key of the Management API token; the client id follows
@@ -192,74 +182,6 @@ pub fn management_base(domain: &str) -> Option<String> {
     Some([scheme, "://", host_port].concat())
 }
 
-/// One Management API response (or its absence), as the shim saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallResult<'a> {
-    /// HTTP status; `0` when no response came (network error or timeout).
-    pub status: u16,
-    /// True when the call was abandoned at [`CALL_TIMEOUT_MS`].
-    pub timed_out: bool,
-    /// The `Retry-After` header, if any.
-    pub retry_after: Option<&'a str>,
-    /// 0 for the first attempt of this call, 1 for the retry.
-    pub attempt: u32,
-    /// Milliseconds left of [`CALL_BUDGET_MS`].
-    pub remaining_ms: u64,
-    /// True when the request used a token taken from `api.cache`.
-    pub cached_token: bool,
-}
-
-/// What to do after a Management API response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The call succeeded: use the body.
-    Done,
-    /// Wait this many milliseconds, then make the call once more.
-    RetryAfter(u64),
-    /// The cached token was refused: drop it, get a new one, and make the call again.
-    Reauthenticate,
-    /// Give up on the read, log this error, and go on (or deny if so configured).
-    Fail(Error),
-}
-
-/// Judges a response: one retry for 429 and 5xx, honouring `Retry-After` (seconds, RFC
-/// 9110 §10.2.3) when the budget allows; one re-authentication when a cached token is
-/// refused; everything else fails with a code that names the cause.
-#[must_use]
-pub fn judge_response(call: &CallResult<'_>) -> Verdict {
-    match call.status {
-        200..=299 => return Verdict::Done,
-        // A refused token may have expired early or been revoked: one new one is worth
-        // trying, when the budget allows two more calls. A 403 is a missing scope,
-        // which a new token would not have either.
-        401 if call.cached_token && call.attempt == 0 && call.remaining_ms >= 2 * MIN_CALL_MS => {
-            return Verdict::Reauthenticate
-        }
-        401 => return Verdict::Fail(Error::ManagementUnauthorized),
-        403 => return Verdict::Fail(Error::ManagementForbidden),
-        _ => {}
-    }
-    let (retryable, error, default_wait) = match call.status {
-        0 if call.timed_out => (false, Error::ManagementTimeout, 0),
-        0 => (true, Error::ManagementUnavailable, 250),
-        429 => (true, Error::ManagementRateLimited, 1_000),
-        500..=599 => (true, Error::ManagementUnavailable, 250),
-        _ => (false, Error::ManagementFailed, 0),
-    };
-    if !retryable || call.attempt > 0 {
-        return Verdict::Fail(error);
-    }
-    let wait = call
-        .retry_after
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(default_wait, |seconds| seconds.saturating_mul(1000));
-    if wait <= MAX_RETRY_WAIT_MS && wait + MIN_CALL_MS <= call.remaining_ms {
-        Verdict::RetryAfter(wait)
-    } else {
-        Verdict::Fail(error)
-    }
-}
-
 /// The scopes the Action's Management API token needs: `read:users` to read the user,
 /// `read:user_idp_tokens` to see the `IdP` tokens in it (without it, Auth0 answers the
 /// read with the tokens left out, which would look like "no token").
@@ -326,29 +248,6 @@ impl ActionConfig {
             "notices",
             Json::Array(self.notices.iter().map(|&n| Json::from(n)).collect()),
         );
-        Json::Object(o)
-    }
-}
-
-impl Verdict {
-    /// The verdict as the shim receives it: `{ action: "done" | "retry" |
-    /// "reauthenticate" | "fail", waitMs?, code? }`.
-    #[must_use]
-    pub fn to_json(&self) -> Json {
-        let mut o = Object::new();
-        let action = match self {
-            Self::Done => "done",
-            Self::RetryAfter(ms) => {
-                o.insert("waitMs", Json::from(*ms));
-                "retry"
-            }
-            Self::Reauthenticate => "reauthenticate",
-            Self::Fail(error) => {
-                o.insert("code", Json::from(error.code()));
-                "fail"
-            }
-        };
-        o.insert("action", Json::from(action));
         Json::Object(o)
     }
 }
@@ -473,133 +372,6 @@ mod tests {
         );
     }
 
-    fn call(status: u16) -> CallResult<'static> {
-        CallResult {
-            status,
-            timed_out: false,
-            retry_after: None,
-            attempt: 0,
-            remaining_ms: CALL_BUDGET_MS,
-            cached_token: false,
-        }
-    }
-
-    #[test]
-    fn responses_are_judged() {
-        assert_eq!(judge_response(&call(200)), Verdict::Done);
-        assert_eq!(judge_response(&call(429)), Verdict::RetryAfter(1000));
-        assert_eq!(
-            judge_response(&CallResult {
-                retry_after: Some("2"),
-                ..call(429)
-            }),
-            Verdict::RetryAfter(2000)
-        );
-        assert_eq!(judge_response(&call(503)), Verdict::RetryAfter(250));
-        assert_eq!(judge_response(&call(0)), Verdict::RetryAfter(250));
-        // One retry only.
-        assert_eq!(
-            judge_response(&CallResult {
-                attempt: 1,
-                ..call(503)
-            }),
-            Verdict::Fail(Error::ManagementUnavailable)
-        );
-        assert_eq!(
-            judge_response(&CallResult {
-                attempt: 1,
-                ..call(429)
-            }),
-            Verdict::Fail(Error::ManagementRateLimited)
-        );
-        // A wait longer than allowed, or than the budget, fails at once.
-        assert_eq!(
-            judge_response(&CallResult {
-                retry_after: Some("30"),
-                ..call(429)
-            }),
-            Verdict::Fail(Error::ManagementRateLimited)
-        );
-        assert_eq!(
-            judge_response(&CallResult {
-                remaining_ms: 1_400,
-                ..call(429)
-            }),
-            Verdict::Fail(Error::ManagementRateLimited),
-            "a 1 s wait plus a 0.5 s call needs 1.5 s"
-        );
-        assert_eq!(
-            judge_response(&CallResult {
-                remaining_ms: 1_600,
-                ..call(429)
-            }),
-            Verdict::RetryAfter(1000)
-        );
-        assert_eq!(
-            judge_response(&CallResult {
-                timed_out: true,
-                ..call(0)
-            }),
-            Verdict::Fail(Error::ManagementTimeout)
-        );
-        assert_eq!(
-            judge_response(&call(401)),
-            Verdict::Fail(Error::ManagementUnauthorized)
-        );
-        assert_eq!(
-            judge_response(&CallResult {
-                cached_token: true,
-                ..call(401)
-            }),
-            Verdict::Reauthenticate
-        );
-        assert_eq!(
-            judge_response(&CallResult {
-                cached_token: true,
-                attempt: 1,
-                ..call(401)
-            }),
-            Verdict::Fail(Error::ManagementUnauthorized)
-        );
-        assert_eq!(
-            judge_response(&call(404)),
-            Verdict::Fail(Error::ManagementFailed)
-        );
-        assert_eq!(
-            judge_response(&CallResult {
-                retry_after: Some("soon"),
-                ..call(429)
-            }),
-            Verdict::RetryAfter(1000)
-        );
-    }
-
-    #[test]
-    fn refused_tokens() {
-        let cached = |status, remaining_ms| CallResult {
-            cached_token: true,
-            remaining_ms,
-            ..call(status)
-        };
-        assert_eq!(
-            judge_response(&cached(401, CALL_BUDGET_MS)),
-            Verdict::Reauthenticate
-        );
-        assert_eq!(
-            judge_response(&cached(403, CALL_BUDGET_MS)),
-            Verdict::Fail(Error::ManagementForbidden)
-        );
-        assert_eq!(
-            judge_response(&call(403)),
-            Verdict::Fail(Error::ManagementForbidden)
-        );
-        assert_eq!(
-            judge_response(&cached(401, 900)),
-            Verdict::Fail(Error::ManagementUnauthorized),
-            "no budget left for two more calls"
-        );
-    }
-
     #[test]
     fn token_scopes_are_checked() {
         assert_eq!(
@@ -624,17 +396,5 @@ mod tests {
         assert_eq!(token_cache_ttl_ms(Some(30)), 0);
         assert_eq!(token_cache_ttl_ms(None), 0);
         assert_eq!(token_cache_ttl_ms(Some(10 * 86_400)), MAX_CACHE_TTL_MS);
-    }
-
-    #[test]
-    fn verdicts_serialize_for_the_shim() {
-        assert_eq!(
-            Verdict::RetryAfter(5).to_json().to_text(),
-            r#"{"waitMs":5,"action":"retry"}"#
-        );
-        assert_eq!(
-            Verdict::Fail(Error::ManagementTimeout).to_json().to_text(),
-            r#"{"code":"ERR_MGMT_TIMEOUT","action":"fail"}"#
-        );
     }
 }

@@ -17,6 +17,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
+use crate::form;
 use crate::json::Json;
 use crate::token::RefreshToken;
 
@@ -82,7 +83,7 @@ pub fn refresh_request_body(
         body.push('&');
         body.push_str(name);
         body.push('=');
-        form_encode(value, &mut body);
+        form::form_value(value, &mut body);
     }
     body
 }
@@ -153,25 +154,6 @@ fn jwt_exp(jwt: &str) -> Option<u64> {
         .ok()?
         .get("exp")?
         .as_u64()
-}
-
-/// `application/x-www-form-urlencoded` (WHATWG URL §5.2): unreserved bytes as they are,
-/// space as `+`, everything else as `%XX`.
-fn form_encode(value: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -152,7 +152,10 @@ mod tests {
         let mut tampered = hex.to_owned();
         let last = if tampered.ends_with('0') { "1" } else { "0" };
         tampered.replace_range(tampered.len() - 1.., last);
-        assert_eq!(password.decrypt(&tampered).map(|_| ()), Err(Error::LegacyDecrypt));
+        assert_eq!(
+            password.decrypt(&tampered).map(|_| ()),
+            Err(Error::LegacyDecrypt)
+        );
         for bad in ["", "abc", &hex[..hex.len() - 2], "zz".repeat(16).as_str()] {
             assert_eq!(password.decrypt(bad).map(|_| ()), Err(Error::LegacyDecrypt));
         }

@@ -45,11 +45,13 @@ macro_rules! jv {
 
 pub mod action;
 mod base64url;
+pub mod calls;
 pub mod derive;
 #[cfg(test)]
 mod test_support;
 
 pub mod error;
+pub mod form;
 pub mod google;
 pub mod json;
 pub mod jwe;
@@ -57,6 +59,7 @@ pub mod keys;
 #[cfg(feature = "cli")]
 pub mod legacy;
 pub mod login;
+pub mod pacing;
 mod sanitize;
 pub mod token;
 pub mod user;

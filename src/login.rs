@@ -470,6 +470,10 @@ pub enum Migration {
     Skip(&'static str),
 }
 
+/// Opens the old rule's `createCipher` hex ciphertext (the command line's
+/// `LegacyPassword::decrypt`).
+pub type LegacyDecryptor<'a> = dyn Fn(&str) -> Result<RefreshToken> + 'a;
+
 /// Decides the migration of one user's legacy plaintext `app_metadata.refresh_token`
 /// with the rules of [`plan_login`], through the same implementation: it is a login that
 /// brings no fresh token. The plaintext is sealed bound to `user.user_id` when nothing
@@ -488,7 +492,7 @@ pub fn plan_migration(
     keys: &KeyRing,
     now: u64,
     iv: impl FnOnce() -> Result<Nonce>,
-    decrypt_legacy: Option<&dyn Fn(&str) -> Result<RefreshToken>>,
+    decrypt_legacy: Option<&LegacyDecryptor<'_>>,
 ) -> Result<Migration> {
     jwe::validate_sub(&user.user_id)?;
     let metadata = user.app_metadata.clone().unwrap_or_default();
@@ -646,11 +650,13 @@ pub fn plan_login(
         notices.push(Error::IdentityAmbiguous.code());
     }
     let fresh = fresh_token(token_user, &mut notices);
-    let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| {
-        match provenance.capture.as_ref().and_then(|c| c.matches(token, keys)) {
-            Some(same) => !same,
-            None => input.may_bring_new_token() && !input.silent(now),
-        }
+    let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| match provenance
+        .capture
+        .as_ref()
+        .and_then(|c| c.matches(token, keys))
+    {
+        Some(same) => !same,
+        None => input.may_bring_new_token() && !input.silent(now),
     };
     let Effects {
         outcome,

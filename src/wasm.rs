@@ -19,6 +19,7 @@ use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
 use crate::action;
+use crate::calls;
 use crate::error::Error;
 use crate::google;
 use crate::json::{Json, Object};
@@ -86,7 +87,7 @@ export interface ActionConfig {
   notices: string[];
 }
 /** One Management API response as the Action saw it; status 0 means no response. */
-export interface CallResult { status: number; timedOut?: boolean; retryAfter?: string | null; attempt: number; remainingMs: number; cachedToken?: boolean }
+export interface CallResult { status: number; timedOut?: boolean; retryAfter?: string | null; rateLimitReset?: string | null; attempt: number; remainingMs: number; cachedToken?: boolean }
 export type Verdict = { action: "done" } | { action: "retry"; waitMs: number } | { action: "reauthenticate" } | { action: "fail"; code: string };
 /** A successful refresh at Google's token endpoint. */
 export interface AccessGrant { accessToken: string; expiresAt: number; scope: string | null; refreshToken: string | null; idToken: string | null }
@@ -341,19 +342,22 @@ pub fn judge_response(
 ) -> Result<JsValue, JsValue> {
     let call = from_js(&call, Error::InputInvalid)?;
     let number = |name: &str| call.get(name).and_then(Json::as_u64);
-    let result = action::CallResult {
+    let result = calls::CallResult {
         status: number("status")
             .and_then(|s| u16::try_from(s).ok())
             .ok_or_else(|| to_js(Error::InputInvalid))?,
         timed_out: matches!(call.get("timedOut"), Some(Json::Bool(true))),
         retry_after: call.get("retryAfter").and_then(Json::as_str),
+        rate_limit_reset: call.get("rateLimitReset").and_then(Json::as_str),
+        // Date.now() is an integral number of milliseconds, exact in an f64.
+        now_ms: js_sys::Date::now() as u64,
         attempt: number("attempt")
             .and_then(|a| u32::try_from(a).ok())
             .unwrap_or(0),
         remaining_ms: number("remainingMs").unwrap_or(0),
         cached_token: matches!(call.get("cachedToken"), Some(Json::Bool(true))),
     };
-    to_js_json(&action::judge_response(&result).to_json())
+    to_js_json(&calls::judge_response(&result, &calls::LOGIN).to_json())
 }
 
 /// The error code to log when a Management API token's `scope` lacks `read:users` or

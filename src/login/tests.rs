@@ -966,24 +966,50 @@ fn two_google_identities_with_tokens_are_reported_and_the_documented_one_is_capt
 fn migration_of_the_old_rules_ciphertext_needs_its_password() {
     let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     let u = user(None, json!({LEGACY_KEY: hex}));
-    assert_eq!(migration(&primary(), u.clone()), Migration::Skip("ERR_LEGACY_ENCRYPTED"));
+    assert_eq!(
+        migration(&primary(), u.clone()),
+        Migration::Skip("ERR_LEGACY_ENCRYPTED")
+    );
     let user = User::from_value(Json::parse(&u.to_string()).expect("JSON")).expect("user");
     let opens = |value: &str| {
         assert_eq!(value, hex, "the stored ciphertext is what is decrypted");
         RefreshToken::new(TOKEN)
     };
-    let Migration::Patch { app_metadata, sealed } =
-        plan_migration(&user, &primary(), NOW, || Ok(Nonce::from_bytes([3; 12])), Some(&opens)).expect("plans")
+    let Migration::Patch {
+        app_metadata,
+        sealed,
+    } = plan_migration(
+        &user,
+        &primary(),
+        NOW,
+        || Ok(Nonce::from_bytes([3; 12])),
+        Some(&opens),
+    )
+    .expect("plans")
     else {
         panic!("expected a patch")
     };
     assert!(sealed);
-    let value = app_metadata[SEALED_KEY][GOOGLE_PROVIDER].as_str().expect("sealed");
-    assert_eq!(jwe::open(value, &primary(), USER_ID).expect("opens").expose_secret(), TOKEN);
+    let value = app_metadata[SEALED_KEY][GOOGLE_PROVIDER]
+        .as_str()
+        .expect("sealed");
+    assert_eq!(
+        jwe::open(value, &primary(), USER_ID)
+            .expect("opens")
+            .expose_secret(),
+        TOKEN
+    );
     assert_eq!(app_metadata[LEGACY_KEY], Json::Null);
     let refuses = |_: &str| Err(Error::LegacyDecrypt);
     assert_eq!(
-        plan_migration(&user, &primary(), NOW, || Ok(Nonce::from_bytes([3; 12])), Some(&refuses)).expect("plans"),
+        plan_migration(
+            &user,
+            &primary(),
+            NOW,
+            || Ok(Nonce::from_bytes([3; 12])),
+            Some(&refuses)
+        )
+        .expect("plans"),
         Migration::Skip("ERR_LEGACY_DECRYPT")
     );
 }
@@ -998,7 +1024,11 @@ fn migration_and_a_login_without_a_fresh_token_decide_alike() {
         None,
         Some(json!(seal_for(NEW_TOKEN, &primary(), USER_ID))),
         Some(json!(seal_for(NEW_TOKEN, &other, USER_ID))),
-        Some(json!(seal_for(NEW_TOKEN, &primary(), "google-oauth2|other"))),
+        Some(json!(seal_for(
+            NEW_TOKEN,
+            &primary(),
+            "google-oauth2|other"
+        ))),
     ];
     for keys in [primary(), rotated] {
         for stored in &stored_values {
@@ -1006,11 +1036,17 @@ fn migration_and_a_login_without_a_fresh_token_decide_alike() {
             if let Some(value) = stored {
                 md[SEALED_KEY][GOOGLE_PROVIDER] = value.clone();
             }
-            let login = plan_with(&keys, json!({"user": user(None, md.clone()), "read": "never"}))
-                .expect("plans");
+            let login = plan_with(
+                &keys,
+                json!({"user": user(None, md.clone()), "read": "never"}),
+            )
+            .expect("plans");
             let migration = migration(&keys, user(None, md));
             match migration {
-                Migration::Patch { app_metadata, sealed } => {
+                Migration::Patch {
+                    app_metadata,
+                    sealed,
+                } => {
                     let written: Vec<&str> = login.metadata_writes.iter().map(|w| w.key).collect();
                     let patched: Vec<&str> = app_metadata.iter().map(|(k, _)| k).collect();
                     assert_eq!(written, patched, "{stored:?}");

@@ -23,12 +23,29 @@ const PER_PAGE_DEFAULT = 50;
 
 const clone = (v) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
 
-function createStore(users, now) {
+function createStore(users, now, indexLagMs = 0) {
   const byId = new Map();
   const tokens = new Map(); // access_token -> { clientId, scopes, exp }
+  // The search index (manage-users/user-search: "the search index is eventually
+  // consistent"; writes show up in search results after a delay). Each user's indexed
+  // versions, oldest first: [time in ms, user]. ASSUMPTION: one lag for every write.
+  const versions = new Map();
+  let sortedIds = null; // user ids in code-unit order, for sorted searches
+  const index = (u) => {
+    if (indexLagMs <= 0) return;
+    const list = versions.get(u.user_id) || [];
+    list.push([now(), clone(u)]);
+    // Only the newest version older than the lag can still be seen.
+    const cut = now() - indexLagMs;
+    while (list.length > 1 && list[1][0] <= cut) list.shift();
+    versions.set(u.user_id, list);
+  };
   const put = (u) => {
     if (!u || typeof u.user_id !== 'string') throw new TypeError('every user needs a string user_id');
-    byId.set(u.user_id, { app_metadata: {}, user_metadata: {}, identities: [], logins_count: 0, ...clone(u) });
+    const stored = { app_metadata: {}, user_metadata: {}, identities: [], logins_count: 0, ...clone(u) };
+    if (!byId.has(u.user_id)) sortedIds = null;
+    byId.set(u.user_id, stored);
+    if (indexLagMs > 0) versions.set(u.user_id, [[-Infinity, clone(stored)]]);
   };
   users.forEach(put);
   const must = (id) => {
@@ -43,6 +60,20 @@ function createStore(users, now) {
     hasUser: (id) => byId.has(id),
     getUser: (id) => clone(byId.get(id)),
     listUsers: () => [...byId.values()].map(clone),
+    /** User ids in ascending code-unit order. */
+    sortedIds() {
+      if (!sortedIds) sortedIds = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      return sortedIds;
+    },
+    /** The user as the search index shows it now (not cloned: read only). */
+    indexed(id) {
+      if (indexLagMs <= 0) return byId.get(id);
+      const list = versions.get(id);
+      const cut = now() - indexLagMs;
+      let seen = list[0][1];
+      for (const [t, u] of list) if (t <= cut) seen = u;
+      return seen;
+    },
     // PATCH semantics (manage-users/user-accounts/metadata/manage-metadata-api):
     // root-level properties merge, null deletes one, {} empties the metadata.
     updateUser(id, patch) {
@@ -52,6 +83,7 @@ function createStore(users, now) {
         u[k] = Object.keys(patch[k] || {}).length === 0 ? {} : mergeTopLevel(u[k], patch[k]);
       }
       touch(u);
+      index(u);
       return clone(u);
     },
     // What Auth0 does at login with a social connection: keep the IdP tokens on
@@ -64,6 +96,7 @@ function createStore(users, now) {
       if (!ident) throw new Error(`user ${id} has no identity for ${connection}`);
       for (const [k, v] of Object.entries(idpTokens)) if (v !== undefined && v !== null) ident[k] = v;
       touch(u);
+      index(u);
     },
     recordLogin(id) {
       const u = must(id);
@@ -82,8 +115,11 @@ function stripIdpTokens(user) {
 
 // --- minimal v3 query language (manage-users/user-search/user-search-query-syntax)
 // Supported: `_exists_:path`, `NOT _exists_:path`, `field:value`, `field:"value"`,
-// terms joined by AND, and `*`/empty for everything. Anything else is a 400 so a
-// test never silently relies on an unsupported query.
+// ranges `field:[a TO b]`, `{a TO b}` and mixed brackets ("For inclusive ranges use
+// square brackets ... exclusive ranges use curly brackets"), with `*` for an open end
+// and quoted bounds, compared as strings; terms joined by AND, and `*`/empty for
+// everything. Anything else is a 400 so a test never silently relies on an
+// unsupported query.
 function valuesAt(obj, path) {
   let cur = [obj];
   for (const part of path.split('.')) {
@@ -106,6 +142,14 @@ function compileQuery(q) {
       const [, not, path] = m;
       return (u) => valuesAt(u, path).some(indexed) !== Boolean(not);
     }
+    m = /^([\w.]+):([[{])\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s+TO\s+("(?:[^"\\]|\\.)*"|[^\s"]+)\s*([\]}])$/.exec(term);
+    if (m) {
+      const [, path, open, low, high, close] = m;
+      const bound = (b) => (b === '*' ? null : b.startsWith('"') ? b.slice(1, -1).replace(/\\(.)/g, '$1') : b);
+      const [lo, hi] = [bound(low), bound(high)];
+      const inRange = (v) => (lo === null || (open === '[' ? v >= lo : v > lo)) && (hi === null || (close === ']' ? v <= hi : v < hi));
+      return Object.assign((u) => valuesAt(u, path).some((v) => indexed(v) && inRange(String(v))), { range: { path, lo, open } });
+    }
     m = /^([\w.]+):(?:"((?:[^"\\]|\\.)*)"|([^\s"*()]+))$/.exec(term);
     if (m) {
       const [, path, quoted, bare] = m;
@@ -115,7 +159,11 @@ function compileQuery(q) {
     return null;
   });
   if (preds.includes(null)) return null;
-  return (u) => preds.every((p) => p(u));
+  const pred = (u) => preds.every((p) => p(u));
+  // A lower bound on user_id lets a sorted search start there instead of at the first user.
+  const range = preds.find((p) => p.range && p.range.path === 'user_id');
+  if (range) pred.userIdFrom = range.range;
+  return pred;
 }
 
 async function readBody(req) {
@@ -132,10 +180,21 @@ async function readBody(req) {
  * @param {string}   [o.audience] extra accepted audience, e.g. 'https://tenant.auth0.com/api/v2/'
  * @param {string}   [o.domain]   accept 'https://<domain>/api/v2/' as audience too
  * @param {() => number} [o.now]  clock (ms) for token expiry, timestamps and rate-limit headers
+ * @param {number}   [o.tokenTtlSeconds] lifetime of issued tokens (default 86400, the
+ *                   documented default: secure/tokens/access-tokens/management-api-access-tokens)
+ * @param {{ burst: number, perSecond: number }} [o.rateLimit] enforce Auth0's token bucket on
+ *                   the Management API (troubleshoot/customer-support/operational-policies/
+ *                   rate-limit-policy: "token bucket algorithm"; burst = bucket size,
+ *                   sustained = refill rate); without it every answer says 49 of 50 left
+ * @param {number}   [o.latencyMs]   delay before each answer, as a network round trip adds
+ * @param {number}   [o.indexLagMs]  writes reach search results this much later
  */
 async function startManagementApi(o = {}) {
   const now = o.now || Date.now;
-  const store = createStore(o.users || [], now);
+  const tokenTtl = o.tokenTtlSeconds ?? TOKEN_TTL_S;
+  const store = createStore(o.users || [], now, o.indexLagMs || 0);
+  const bucket = o.rateLimit ? { tokens: o.rateLimit.burst, at: now(), ...o.rateLimit } : null;
+  const exportJobs = new Map(); // job id -> { status, ready, location, fields, body }
   const clients = new Map((o.clients || []).map((c) => [c.clientId, c]));
   const faults = [];
   const requests = [];
@@ -175,6 +234,9 @@ async function startManagementApi(o = {}) {
 
   function routeOf(method, path) {
     if (path === '/oauth/token') return method === 'POST' ? 'token' : 'token.other';
+    if (path === '/api/v2/jobs/users-exports') return method === 'POST' ? 'jobs.export' : 'jobs.other';
+    if (/^\/api\/v2\/jobs\/[^/]+$/.test(path)) return method === 'GET' ? 'jobs.get' : 'jobs.other';
+    if (/^\/exports\/[^/]+$/.test(path)) return method === 'GET' ? 'export.file' : 'export.other';
     if (path === '/api/v2/users') return method === 'GET' ? 'users.search' : 'users.other';
     if (/^\/api\/v2\/users\/[^/]+$/.test(path)) {
       return method === 'GET' ? 'users.get' : method === 'PATCH' ? 'users.patch' : 'users.other';
@@ -191,18 +253,40 @@ async function startManagementApi(o = {}) {
     // Rate-limit headers on every answer: x-ratelimit-reset is a UNIX timestamp
     // (troubleshoot/customer-support/operational-policies/rate-limit-policy).
     const nowS = Math.floor(now() / 1000);
-    const send = (status, body, headers = {}) => {
+    // The bucket (Management API only; the token endpoint is the Authentication API).
+    // "x-ratelimit-reset: UNIX timestamp, in seconds, of the expected time when
+    // additional requests will be added to the bucket" (rate-limit-use-cases).
+    let limited = false;
+    let rateHeaders = { 'x-ratelimit-limit': '50', 'x-ratelimit-remaining': '49', 'x-ratelimit-reset': String(nowS + 1) };
+    if (bucket && route !== 'token' && route !== 'export.file') {
+      const t = now();
+      bucket.tokens = Math.min(bucket.burst, bucket.tokens + ((t - bucket.at) / 1000) * bucket.perSecond);
+      bucket.at = t;
+      if (bucket.tokens >= 1) bucket.tokens -= 1;
+      else limited = true;
+      const nextToken = t + ((1 - (bucket.tokens % 1)) * 1000) / bucket.perSecond;
+      rateHeaders = {
+        'x-ratelimit-limit': String(bucket.burst),
+        'x-ratelimit-remaining': String(Math.floor(bucket.tokens)),
+        'x-ratelimit-reset': String(Math.ceil(nextToken / 1000)),
+      };
+    }
+    const sendNow = (status, body, headers = {}) => {
       entry.status = status;
       const raw = typeof body === 'string' ? body : JSON.stringify(body);
       res.writeHead(status, {
         'content-type': 'application/json; charset=utf-8',
-        'x-ratelimit-limit': '50',
-        'x-ratelimit-remaining': status === 429 ? '0' : '49',
-        'x-ratelimit-reset': String(nowS + 1),
+        ...rateHeaders,
+        ...(status === 429 && !bucket ? { 'x-ratelimit-remaining': '0' } : {}),
         ...headers,
       });
       res.end(raw);
     };
+    const send = o.latencyMs ? (...args) => setTimeout(() => sendNow(...args), o.latencyMs) : sendNow;
+    if (limited) {
+      // The documented 429 carries the x-ratelimit-* headers only (no Retry-After).
+      return send(429, { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached', errorCode: 'too_many_requests' });
+    }
     const mgmtError = (status, error, message, errorCode) => send(status, { statusCode: status, error, message, ...(errorCode ? { errorCode } : {}) });
 
     const fault = matchFault(route, path, req.method);
@@ -228,6 +312,7 @@ async function startManagementApi(o = {}) {
 
     try {
       if (route === 'token') return handleToken(await readBody(req), req.headers, send);
+      if (route === 'export.file') return sendExport(path, url, res, entry);
       if (route === 'unknown' || route.endsWith('.other')) return mgmtError(404, 'Not Found', 'Not Found');
 
       // Management API: Bearer token from /oauth/token, unexpired.
@@ -258,6 +343,8 @@ async function startManagementApi(o = {}) {
         return send(200, view(store.updateUser(id, body)));
       }
 
+      if (route === 'jobs.export' || route === 'jobs.get') return handleJob(route, path, req, has, send, mgmtError);
+
       // route === 'users.search'
       if (!has('read:users')) return mgmtError(403, 'Forbidden', 'Insufficient scope, expected any of: read:users', 'insufficient_scope');
       const p = url.searchParams;
@@ -274,18 +361,86 @@ async function startManagementApi(o = {}) {
       if ((page + 1) * perPage > SEARCH_MAX_RESULTS) return mgmtError(400, 'Bad Request', 'You can only page through the first 1000 records. See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation', 'invalid_paging');
       const pred = compileQuery(p.get('q'));
       if (!pred) return mgmtError(400, 'Bad Request', `Query not supported by the stand-in: ${p.get('q')}`, 'invalid_query_string');
-      // Deterministic order (list-and-search-users: results come in a
-      // deterministic order); here: by user_id.
-      const all = store.listUsers().filter(pred).sort((a, b) => (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0));
-      const users = all.slice(page * perPage, (page + 1) * perPage).map(view);
-      if (p.get('include_totals') === 'true') {
-        return send(200, { start: page * perPage, limit: perPage, length: users.length, users, total: all.length });
+      // `sort` is field:order, 1 ascending (GET /api/v2/users reference). The stand-in
+      // knows one order, by user_id, which is also its deterministic default
+      // (primary_order: "results are returned in a deterministic order").
+      if (p.has('sort') && p.get('sort') !== 'user_id:1') return mgmtError(400, 'Bad Request', `Sort not supported by the stand-in: ${p.get('sort')}`, 'invalid_query_string');
+      // Search reads the index, which lags behind writes (indexLagMs).
+      const ids = store.sortedIds();
+      let from = 0;
+      if (pred.userIdFrom && pred.userIdFrom.lo !== null) {
+        const { lo, open } = pred.userIdFrom;
+        let hi = ids.length;
+        while (from < hi) {
+          const mid = (from + hi) >> 1;
+          if (open === '[' ? ids[mid] < lo : ids[mid] <= lo) from = mid + 1; else hi = mid;
+        }
       }
+      const wantTotal = p.get('include_totals') === 'true';
+      const start = page * perPage;
+      const users = [];
+      let total = 0;
+      for (let i = from; i < ids.length; i += 1) {
+        const u = store.indexed(ids[i]);
+        if (!pred(u)) continue;
+        if (total >= start && users.length < perPage) users.push(view(u));
+        total += 1;
+        if (!wantTotal && users.length >= perPage) break;
+      }
+      if (wantTotal) return send(200, { start, limit: perPage, length: users.length, users, total });
       return send(200, users);
     } catch (err) {
       return mgmtError(500, 'Internal Server Error', `stand-in bug: ${err.message}`);
     }
   });
+
+  // Bulk user export (manage-users/user-migration/bulk-user-exports; GET /jobs/{id}).
+  // POST /api/v2/jobs/users-exports { format: "json", fields: [{ name }] } with
+  // read:users makes a pending job; GET /api/v2/jobs/{id} reports it, with `location`
+  // once completed. "Our JSON-compatible export files are in NDJSON format."
+  // ASSUMPTION: the file is gzipped (the old page's sample location ends in .gz) and
+  // served without the bearer token from another origin, as a pre-signed URL is; here a
+  // path on this server. The export reads the users as they are when the job completes.
+  async function handleJob(route, path, req, has, send, mgmtError) {
+    if (route === 'jobs.export') {
+      if (!has('read:users')) return mgmtError(403, 'Forbidden', 'Insufficient scope, expected any of: read:users', 'insufficient_scope');
+      let body;
+      try { body = JSON.parse(await readBody(req)); } catch { return mgmtError(400, 'Bad Request', 'Invalid request payload JSON format'); }
+      if (!body || body.format !== 'json' || !Array.isArray(body.fields) || body.fields.some((f) => !f || typeof f.name !== 'string')) {
+        return mgmtError(400, 'Bad Request', 'Payload validation error: the stand-in exports format json with fields [{ name }]', 'invalid_body');
+      }
+      const id = `job_${crypto.randomBytes(8).toString('hex')}`;
+      exportJobs.set(id, { id, type: 'users_export', status: 'pending', format: 'json', fields: body.fields, created_at: new Date(now()).toISOString(), ready: now() + (o.exportDelayMs ?? 100) });
+      return send(201, viewJob(exportJobs.get(id)));
+    }
+    if (!has('read:users') && !has('create:users')) return mgmtError(403, 'Forbidden', 'Insufficient scope, expected any of: create:users,read:users', 'insufficient_scope');
+    const job = exportJobs.get(decodeURIComponent(path.slice('/api/v2/jobs/'.length)));
+    if (!job) return mgmtError(404, 'Not Found', 'The job does not exist.', 'inexistent_job');
+    if (job.status === 'pending' && now() >= job.ready) {
+      const names = job.fields.map((f) => f.name);
+      const lines = store.listUsers().map((u) => JSON.stringify(Object.fromEntries(names.filter((n) => u[n] !== undefined).map((n) => [n, u[n]]))));
+      job.file = require('node:zlib').gzipSync(lines.join('\n') + '\n');
+      job.status = 'completed';
+      job.location = `${baseUrl}/exports/${job.id}.json.gz?Expires=${Math.floor(now() / 1000) + 60}`;
+    }
+    return send(200, viewJob(job));
+  }
+  const viewJob = (job) => {
+    const { file, ready, ...rest } = job;
+    return { ...rest, ...(job.status === 'pending' ? { time_left_seconds: Math.max(0, Math.ceil((ready - now()) / 1000)) } : {}) };
+  };
+  function sendExport(path, url, res, entry) {
+    const job = exportJobs.get(path.slice('/exports/'.length).replace(/\.json\.gz$/, ''));
+    // "The download link is valid for 60 seconds."
+    if (!job || !job.file || Number(url.searchParams.get('Expires')) < Math.floor(now() / 1000)) {
+      entry.status = 403;
+      res.writeHead(403, { 'content-type': 'application/xml' }).end('<Error><Code>AccessDenied</Code></Error>');
+      return undefined;
+    }
+    entry.status = 200;
+    res.writeHead(200, { 'content-type': 'application/gzip' }).end(job.file);
+    return undefined;
+  }
 
   // Authentication API, client-credentials grant (AUTH0-FACTS; error bodies as
   // Auth0 returns them: 401 access_denied "Unauthorized" for bad credentials,
@@ -320,8 +475,8 @@ async function startManagementApi(o = {}) {
     const missing = asked.filter((s) => !granted.includes(s));
     if (missing.length) return send(403, { error: 'access_denied', error_description: `Client has not been granted scopes: ${missing.join(',')}` });
     const token = `standin.${crypto.randomBytes(24).toString('base64url')}`;
-    store.tokens.set(token, { clientId: c.clientId, scopes: asked, exp: Math.floor(now() / 1000) + TOKEN_TTL_S });
-    return send(200, { access_token: token, token_type: 'Bearer', expires_in: TOKEN_TTL_S, scope: asked.join(' ') });
+    store.tokens.set(token, { clientId: c.clientId, scopes: asked, exp: Math.floor(now() / 1000) + tokenTtl });
+    return send(200, { access_token: token, token_type: 'Bearer', expires_in: tokenTtl, scope: asked.join(' ') });
   }
 
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
