@@ -504,7 +504,11 @@ fn only_the_fields_the_decision_reads_cross_the_boundary() {
     let descriptor = Object::new();
     Reflect::set(&descriptor, &"get".into(), &getter).expect("set");
     Reflect::set(&descriptor, &"enumerable".into(), &JsValue::TRUE).expect("set");
-    Object::define_property(user.unchecked_ref::<Object>(), &"user_metadata".into(), &descriptor);
+    Object::define_property(
+        user.unchecked_ref::<Object>(),
+        &"user_metadata".into(),
+        &descriptor,
+    );
     let input = Object::new();
     Reflect::set(&input, &"user".into(), &user).expect("set");
     Reflect::set(&input, &"read".into(), &"never".into()).expect("set");
@@ -518,7 +522,10 @@ fn only_the_fields_the_decision_reads_cross_the_boundary() {
     Reflect::set(&user, &"identities".into(), &js_sys::Array::of1(&identity)).expect("set");
     let input = Object::new();
     Reflect::set(&input, &"user".into(), &user).expect("set");
-    assert_eq!(code(plan_login(input.into(), &ring_a()).expect_err("throws")), "ERR_INPUT_INVALID");
+    assert_eq!(
+        code(plan_login(input.into(), &ring_a()).expect_err("throws")),
+        "ERR_INPUT_INVALID"
+    );
 }
 
 #[wasm_bindgen_test]
