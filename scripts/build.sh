@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-wasm-pack --log-level warn build --release --target nodejs --out-dir pkg --out-name tokenseal --no-pack
+wasm-pack --log-level warn build --release --target nodejs --out-dir pkg --out-name tokenseal --no-pack -- --features wasm
 test -f pkg/tokenseal_bg.wasm || { echo "[build] pkg/tokenseal_bg.wasm was not produced" >&2; exit 1; }
 raw=$(wc -c <pkg/tokenseal_bg.wasm)
 gz=$(gzip -9 -c pkg/tokenseal_bg.wasm | wc -c)

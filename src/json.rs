@@ -468,46 +468,6 @@ impl<T: Into<Json>> From<Option<T>> for Json {
     }
 }
 
-impl serde::Serialize for Json {
-    /// For native callers that hand tokenseal's values to another serde format. Numbers
-    /// become integers when they are, else `f64` (the WebAssembly build never calls
-    /// this: it crosses the boundary as JSON text).
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        match self {
-            Self::Null => serializer.serialize_unit(),
-            Self::Bool(b) => serializer.serialize_bool(*b),
-            Self::Number(n) => match (n.as_u64(), n.0.parse::<i64>()) {
-                (Some(u), _) => serializer.serialize_u64(u),
-                (None, Ok(i)) => serializer.serialize_i64(i),
-                (None, Err(_)) => {
-                    serializer.serialize_f64(n.0.parse::<f64>().map_err(serde::ser::Error::custom)?)
-                }
-            },
-            Self::String(s) => serializer.serialize_str(s),
-            Self::Array(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-            Self::Object(object) => object.serialize(serializer),
-        }
-    }
-}
-
-impl serde::Serialize for Object {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.len()))?;
-        for (name, value) in self.iter() {
-            map.serialize_entry(name, value)?;
-        }
-        map.end()
-    }
-}
-
 /// The length of `s` written by [`write_string`].
 fn string_text_len(s: &str) -> usize {
     2 + s

@@ -17,7 +17,6 @@ use crate::json::{Json, Object};
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Aes256Gcm, Nonce as GcmNonce, Tag};
 use base64ct::{Base64UrlUnpadded, Encoding};
-use serde::Serialize;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -73,8 +72,7 @@ impl Nonce {
 }
 
 /// Who sealed a value, recorded as the header member `src`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// `"login"`: captured from Auth0's copy of the `IdP` token, at a login or by
     /// `tokenseal migrate`.
@@ -103,21 +101,13 @@ impl Source {
 /// stored the provider's rotated token) is newer and is kept. The fingerprint is
 /// AES-256-CMAC under a key derived from ring key `kid` ([`crate::derive`]), never a bare
 /// hash: it says nothing about the token to anyone without the key ring.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capture {
     /// The fingerprint, 16 bytes.
-    #[serde(serialize_with = "serialize_b64")]
     pub fingerprint: [u8; FINGERPRINT_LEN],
     /// The ring key the fingerprint key is derived from. Kept when a value is re-sealed
     /// under another key (lazy rotation), since the token it fingerprints is not at hand.
     pub kid: String,
-}
-
-fn serialize_b64<S: serde::Serializer>(
-    bytes: &[u8; FINGERPRINT_LEN],
-    serializer: S,
-) -> core::result::Result<S::Ok, S::Error> {
-    serializer.serialize_str(&Base64UrlUnpadded::encode_string(bytes))
 }
 
 impl Capture {
@@ -153,7 +143,7 @@ pub struct Provenance {
 
 /// What the protected header of a sealed value says. Public information: it is readable
 /// by anyone who holds the sealed value, so inspecting it needs no key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedHeader {
     /// Format version marker, [`TYP_V1`].
     pub typ: String,
@@ -166,13 +156,10 @@ pub struct SealedHeader {
     /// The Auth0 `user_id` the value is bound to.
     pub sub: String,
     /// When it was sealed, seconds since the Unix epoch, if recorded.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
     /// Who sealed it (`src`), if recorded.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub src: Option<Source>,
     /// The capture record (`cap`, `cap_kid`), if recorded.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<Capture>,
 }
 

@@ -5,16 +5,21 @@
 //! The crate is the whole product logic; the Auth0 Action, the legacy Rule and the Node
 //! backend module are thin JavaScript adapters around its WebAssembly build.
 //!
-//! - [`action`]: the Action's configuration and Management API call policy.
+//! - [`login`]: the one decision function, [`plan_login`], that says what a login does
+//!   (and [`login::plan_migration`], the same rules for `tokenseal migrate`).
+//! - [`jwe`]: the sealed format (compact JWE, `dir` + `A256GCM`, bound by `sub`, with
+//!   its provenance), and cache entries.
+//! - [`keys`]: the key ring, a JWK Set whose first key seals and whose keys all open;
+//!   [`derive`](mod@derive): the keys derived from it per purpose.
+//! - [`user`]: views of an Auth0 user as Rules, Actions and the Management API show it;
+//!   [`sanitize()`]: what to remove from a user before it is handed on.
+//! - [`action`]: the Action's configuration; [`calls`]: how a Management API answer is
+//!   judged; [`pacing`]: `migrate`'s calls paced against the rate limit.
 //! - [`google`]: Google's token endpoint for backends: refresh request, typed answer.
-//! - [`json`]: the JSON documents tokenseal reads and writes (strict RFC 8259).
-//! - [`jwe`]: the sealed format (compact JWE, `dir` + `A256GCM`, bound by `sub`).
-//! - [`keys`]: the key ring, a JWK Set whose first key seals and whose keys all open.
-//! - [`user`]: serde views of an Auth0 user as Rules, Actions and the Management API
-//!   show it.
-//! - [`sanitize()`]: a copy of a user with every token removed.
-//! - [`login`]: the one decision function, [`plan_login`], that says what a login does.
-//! - [`wasm`]: the JavaScript boundary (the only module that touches `wasm_bindgen`).
+//! - [`json`]: the JSON documents tokenseal reads and writes (strict RFC 8259);
+//!   [`form`]: percent-encoding.
+//! - `wasm` (feature `wasm`): the JavaScript boundary, the only module that touches
+//!   `wasm_bindgen`; `legacy` (feature `cli`): the old rule's `createCipher` values.
 //!
 //! The core takes time and randomness as parameters and does no I/O, so every decision
 //! is a pure function of its inputs.
@@ -60,9 +65,10 @@ pub mod keys;
 pub mod legacy;
 pub mod login;
 pub mod pacing;
-mod sanitize;
+pub mod sanitize;
 pub mod token;
 pub mod user;
+#[cfg(feature = "wasm")]
 pub mod wasm;
 
 pub use error::{Error, Result};

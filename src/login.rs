@@ -75,7 +75,7 @@ pub struct LoginInput {
     /// read (narrowed the same way); its identities carry the `IdP` tokens.
     pub fresh_user: Option<User>,
     /// The member names of the whole user, when the plan should say what to remove
-    /// before the user is handed on (Rules); see [`crate::sanitize`].
+    /// before the user is handed on (Rules); see [`crate::sanitize`](mod@crate::sanitize)(mod@crate::sanitize).
     pub shape: Option<UserShape>,
     /// `event.connection.strategy` (Actions) or `context.connectionStrategy` (Rules).
     pub connection_strategy: Option<String>,
@@ -273,7 +273,7 @@ pub struct LoginPlan {
     /// Codes of problems found and handled without failing the login (for example
     /// `ERR_DECRYPT` for a stored value that does not open). Safe to log.
     pub notices: Vec<&'static str>,
-    /// What to remove from the user before it is handed on (see [`crate::sanitize`]);
+    /// What to remove from the user before it is handed on (see [`crate::sanitize`](mod@crate::sanitize)(mod@crate::sanitize));
     /// `None` when the input carried no `shape`.
     pub removals: Option<Removals>,
 }

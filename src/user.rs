@@ -1,4 +1,4 @@
-//! serde views of an Auth0 user.
+//! Views of an Auth0 user.
 //!
 //! One shape covers the three places a user comes from, because Auth0 uses the same
 //! field names in all of them and only the presence of token fields differs:
@@ -10,15 +10,13 @@
 //! - the Management API's `GET /api/v2/users/{id}` with `read:user_idp_tokens`:
 //!   identities carry the tokens again.
 //!
-//! Every field tokenseal does not use is kept in `other`, so a user read and written
-//! back is unchanged. Token fields are held as [`SecretField`]: any JSON value, printed
+//! Every field tokenseal does not use is kept in `other`. Token fields are held as [`SecretField`]: any JSON value, printed
 //! as `[redacted]`, validated only when used, so a hostile value (a number, a megabyte
 //! string) becomes a typed error at that point instead of failing the whole user.
 
 use core::fmt;
 
 use crate::json::{Json, Object};
-use serde::Serialize;
 use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
@@ -78,40 +76,24 @@ impl Drop for SecretField {
     }
 }
 
-impl Serialize for SecretField {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> core::result::Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
 /// One entry of `user.identities`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Identity {
     /// The identity provider, e.g. `"google-oauth2"` or `"auth0"`.
     pub provider: String,
     /// The connection name, e.g. `"google-oauth2"` or `"Username-Password-Authentication"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub connection: Option<String>,
     /// The provider's own user id (a string, or a number for some providers).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Json>,
     /// The `IdP` refresh token (Rules and Management API reads only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<SecretField>,
     /// The `IdP` access token (Rules and Management API reads only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token: Option<SecretField>,
     /// The OAuth 1.0a token secret of providers such as Twitter.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token_secret: Option<SecretField>,
     /// The `IdP` ID token, when a provider returns one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<SecretField>,
     /// Every other field (`isSocial`, `profileData`, `expires_in`, ...), kept as is.
-    #[serde(flatten)]
     pub other: Object,
 }
 
@@ -146,39 +128,6 @@ impl Identity {
         Ok(identity)
     }
 
-    /// The identity as JSON again, every field in place.
-    #[must_use]
-    pub fn to_value(&self) -> Json {
-        let mut map = Object::new();
-        map.insert("provider", Json::String(self.provider.clone()));
-        let optional = [
-            ("connection", self.connection.clone().map(Json::String)),
-            ("user_id", self.user_id.clone()),
-            (
-                "refresh_token",
-                self.refresh_token.as_ref().map(|s| s.0.clone()),
-            ),
-            (
-                "access_token",
-                self.access_token.as_ref().map(|s| s.0.clone()),
-            ),
-            (
-                "access_token_secret",
-                self.access_token_secret.as_ref().map(|s| s.0.clone()),
-            ),
-            ("id_token", self.id_token.as_ref().map(|s| s.0.clone())),
-        ];
-        for (name, value) in optional {
-            if let Some(value) = value {
-                map.insert(name, value);
-            }
-        }
-        for (name, value) in self.other.iter() {
-            map.insert(name, value.clone());
-        }
-        Json::Object(map)
-    }
-
     /// True for Google identities (`provider == "google-oauth2"`).
     #[must_use]
     pub fn is_google(&self) -> bool {
@@ -194,7 +143,7 @@ pub const LOGIN_FIELDS: [&str; 3] = ["user_id", "identities", "app_metadata"];
 pub const IDENTITY_FIELDS: [&str; 4] = ["provider", "connection", "user_id", "refresh_token"];
 
 /// An Auth0 user: a Rule's `user`, an Action's `event.user`, or a Management API read.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct User {
     /// The Auth0 `user_id` of the (primary) user, e.g. `"google-oauth2|1234"` or
     /// `"auth0|abcd"` when Google is a linked identity. Sealed values are bound to it.
@@ -202,10 +151,8 @@ pub struct User {
     /// Primary identity first, then linked ones.
     pub identities: Vec<Identity>,
     /// The user's `app_metadata`, absent or `null` when there is none.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_metadata: Option<Object>,
     /// Every other field, kept as is.
-    #[serde(flatten)]
     pub other: Object,
 }
 
@@ -264,24 +211,6 @@ impl User {
             .and_then(Self::from_value)
     }
 
-    /// The user as JSON again, every field in place.
-    #[must_use]
-    pub fn to_value(&self) -> Json {
-        let mut map = Object::new();
-        map.insert("user_id", Json::String(self.user_id.clone()));
-        map.insert(
-            "identities",
-            Json::Array(self.identities.iter().map(Identity::to_value).collect()),
-        );
-        if let Some(metadata) = &self.app_metadata {
-            map.insert("app_metadata", Json::Object(metadata.clone()));
-        }
-        for (name, value) in self.other.iter() {
-            map.insert(name, value.clone());
-        }
-        Json::Object(map)
-    }
-
     /// The Google identity a login captures from: the primary identity when it is
     /// Google's, otherwise the first linked Google identity. Auth0 does not say which
     /// linked identity a login used, so this is the documented choice.
@@ -317,18 +246,6 @@ mod tests {
             "app_metadata": {"plan": "pro"},
             "user_metadata": {"theme": "dark"}
         })
-    }
-
-    #[test]
-    fn round_trip_preserves_unknown_fields() {
-        let original = rule_user();
-        let user = User::from_value(original.clone()).expect("valid user");
-        assert_eq!(user.to_value(), original);
-        let via_serde = serde_json::to_value(&user).expect("serializes");
-        assert_eq!(
-            via_serde,
-            serde_json::from_str::<serde_json::Value>(&original.to_text()).expect("JSON")
-        );
     }
 
     #[test]

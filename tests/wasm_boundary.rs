@@ -1,7 +1,7 @@
 //! The crate's behaviour through its JavaScript boundary, run in Node by
 //! `wasm-pack test --node`: every export, every error code as `.code` on a JS `Error`,
 //! and the hostile inputs that must not trap the module.
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "wasm"))]
 
 use js_sys::{Object, Reflect, JSON};
 use serde_json::{json, Value};

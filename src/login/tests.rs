@@ -240,7 +240,7 @@ fn a_value_without_a_capture_record_is_replaced_only_when_a_new_token_can_come()
         json!({"user": user(Some(TOKEN), json!({})), "read": "never"}),
     )
     .expect("plans");
-    let value = under_old.metadata_writes[0].value[GOOGLE_PROVIDER].clone();
+    let value = sj(&under_old.metadata_writes[0].value[GOOGLE_PROVIDER]);
     let both = ring(&[("k2", 2), ("k1", 1)]);
     let resealed = plan_with(
         &both,
@@ -248,7 +248,7 @@ fn a_value_without_a_capture_record_is_replaced_only_when_a_new_token_can_come()
     )
     .expect("plans");
     assert_eq!(resealed.outcome, Outcome::Rotated);
-    let moved = resealed.metadata_writes[0].value.clone();
+    let moved = sj(&resealed.metadata_writes[0].value);
     let header = jwe::inspect(moved[GOOGLE_PROVIDER].as_str().expect("sealed")).expect("header");
     assert_eq!(
         (
