@@ -5,9 +5,8 @@
 
 use zeroize::Zeroizing;
 
-use crate::calls::{CALL_BUDGET_MS, CALL_TIMEOUT_MS, MIN_CALL_MS};
 use crate::error::Error;
-use crate::json::{Json, Object};
+use crate::json::Json;
 use crate::login::{valid_namespace, ReadPolicy, DEFAULT_RECHECK_SECONDS};
 
 /// `api.cache` keeps entries at most 24 hours (Actions limitations).
@@ -212,44 +211,6 @@ pub fn token_cache_ttl_ms(expires_in_seconds: Option<u64>) -> u64 {
         .saturating_sub(margin)
         .saturating_mul(1000)
         .min(MAX_CACHE_TTL_MS)
-}
-
-impl ActionConfig {
-    /// The configuration as the shim receives it (camelCase).
-    #[must_use]
-    pub fn to_json(&self) -> Json {
-        let mut o = Object::new();
-        o.insert(
-            "read",
-            Json::from(match self.read {
-                ReadPolicy::Never => "never",
-                ReadPolicy::Auto => "auto",
-                ReadPolicy::Always => "always",
-            }),
-        );
-        o.insert("claimNamespace", Json::from(self.claim_namespace.clone()));
-        o.insert("denyOnError", Json::from(self.deny_on_error));
-        o.insert("recheckSeconds", Json::from(self.recheck_seconds));
-        let management = self.management.as_ref().map(|m| {
-            let mut api = Object::new();
-            api.insert("tokenUrl", Json::from(m.token_url.as_str()));
-            api.insert("audience", Json::from(m.audience.as_str()));
-            api.insert("usersUrl", Json::from(m.users_url.as_str()));
-            api.insert("cacheKey", Json::from(m.cache_key.as_str()));
-            api.insert("clientId", Json::from(m.client_id.as_str()));
-            api.insert("clientSecret", Json::from(m.client_secret.as_str()));
-            api.insert("timeoutMs", Json::from(CALL_TIMEOUT_MS));
-            api.insert("budgetMs", Json::from(CALL_BUDGET_MS));
-            api.insert("minCallMs", Json::from(MIN_CALL_MS));
-            Json::Object(api)
-        });
-        o.insert("management", Json::from(management));
-        o.insert(
-            "notices",
-            Json::Array(self.notices.iter().map(|&n| Json::from(n)).collect()),
-        );
-        Json::Object(o)
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 //! The caller performs the calls; every decision about them is made here.
 
 use crate::error::Error;
-use crate::json::{Json, Object};
 
 /// Longest time the Action may spend on Management API calls in one login. Auth0 gives
 /// a trigger 20 s in all (Actions limitations); the rest is left for other Actions.
@@ -135,29 +134,6 @@ pub fn judge_response(call: &CallResult<'_>, policy: &RetryPolicy) -> Verdict {
         Verdict::RetryAfter(wait)
     } else {
         Verdict::Fail(error)
-    }
-}
-
-impl Verdict {
-    /// The verdict as the shim receives it: `{ action: "done" | "retry" |
-    /// "reauthenticate" | "fail", waitMs?, code? }`.
-    #[must_use]
-    pub fn to_json(&self) -> Json {
-        let mut o = Object::new();
-        let action = match self {
-            Self::Done => "done",
-            Self::RetryAfter(ms) => {
-                o.insert("waitMs", Json::from(*ms));
-                "retry"
-            }
-            Self::Reauthenticate => "reauthenticate",
-            Self::Fail(error) => {
-                o.insert("code", Json::from(error.code()));
-                "fail"
-            }
-        };
-        o.insert("action", Json::from(action));
-        Json::Object(o)
     }
 }
 
@@ -357,18 +333,6 @@ mod tests {
             login(&cached(401, 900)),
             Verdict::Fail(Error::ManagementUnauthorized),
             "no budget left for two more calls"
-        );
-    }
-
-    #[test]
-    fn verdicts_serialize_for_the_shim() {
-        assert_eq!(
-            Verdict::RetryAfter(5).to_json().to_text(),
-            r#"{"waitMs":5,"action":"retry"}"#
-        );
-        assert_eq!(
-            Verdict::Fail(Error::ManagementTimeout).to_json().to_text(),
-            r#"{"code":"ERR_MGMT_TIMEOUT","action":"fail"}"#
         );
     }
 }

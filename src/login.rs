@@ -305,53 +305,6 @@ impl Outcome {
     }
 }
 
-impl LoginPlan {
-    /// The plan as the JSON the shims receive, member names in camelCase. Consumes the
-    /// plan: the metadata writes are moved rather
-    /// than copied.
-    #[must_use]
-    pub fn into_json(self) -> Json {
-        let writes = self
-            .metadata_writes
-            .into_iter()
-            .map(|w| {
-                let mut o = Object::new();
-                o.insert("key", Json::from(w.key));
-                o.insert("value", w.value);
-                Json::Object(o)
-            })
-            .collect();
-        let claims = self
-            .claims
-            .into_iter()
-            .map(|c| {
-                let mut o = Object::new();
-                o.insert("name", Json::from(c.name));
-                o.insert("value", Json::from(c.value.as_str()));
-                Json::Object(o)
-            })
-            .collect();
-        let mut plan = Object::new();
-        plan.insert("readUser", Json::from(self.read_user));
-        plan.insert("outcome", Json::from(self.outcome.as_str()));
-        plan.insert("metadataWrites", Json::Array(writes));
-        plan.insert(
-            "offlineAccess",
-            Json::from(self.offline_access.map(OfflineAccess::as_str)),
-        );
-        plan.insert("claims", Json::Array(claims));
-        plan.insert(
-            "notices",
-            Json::Array(self.notices.into_iter().map(Json::from).collect()),
-        );
-        plan.insert(
-            "removals",
-            Json::from(self.removals.map(Removals::into_json)),
-        );
-        Json::Object(plan)
-    }
-}
-
 /// The `sealed_refresh_tokens` object and what its Google entry holds.
 struct StoredState {
     sealed_map: Object,

@@ -197,29 +197,6 @@ pub fn removals(shape: &UserShape) -> Removals {
 }
 
 impl Removals {
-    /// The removals as the shims receive them: `{ root: string[], identities: null |
-    /// (string[] | null)[], appMetadata: null | string[] }`.
-    #[must_use]
-    pub fn into_json(self) -> Json {
-        let names = |names: Vec<String>| Json::Array(names.into_iter().map(Json::from).collect());
-        let mut o = Object::new();
-        o.insert("root", names(self.root));
-        o.insert(
-            "identities",
-            match self.identities {
-                None => Json::Null,
-                Some(entries) => Json::Array(
-                    entries
-                        .into_iter()
-                        .map(|entry| entry.map_or(Json::Null, names))
-                        .collect(),
-                ),
-            },
-        );
-        o.insert("appMetadata", self.app_metadata.map_or(Json::Null, names));
-        Json::Object(o)
-    }
-
     /// Applies the removals to a copy of `user` (the JavaScript shims do the same with
     /// their own objects).
     fn apply(&self, user: &Object) -> Object {

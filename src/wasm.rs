@@ -26,7 +26,7 @@ use crate::google;
 use crate::json::{Json, Object};
 use crate::jwe::{self, Nonce};
 use crate::keys::{generate_key, KeyRing};
-use crate::login::{self, LoginInput};
+use crate::login::{self, LoginInput, LoginPlan, OfflineAccess, ReadPolicy};
 use crate::token::RefreshToken;
 use crate::user;
 use base64ct::{Base64UrlUnpadded, Encoding};
@@ -309,7 +309,7 @@ pub fn plan_login(
         Nonce::random,
     )
     .map_err(to_js)?;
-    to_js_json(&plan.into_json())
+    to_js_json(&plan_view(plan))
 }
 
 /// The Action's settings from `event.secrets`: read policy, claim namespace, deny on
@@ -322,7 +322,7 @@ pub fn action_config(
     #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] secrets: JsValue,
 ) -> Result<JsValue, JsValue> {
     let secrets = from_js(&secrets, Error::InputInvalid)?;
-    to_js_json(&action::action_config(&secrets).to_json())
+    to_js_json(&config_view(&action::action_config(&secrets)))
 }
 
 /// What to do after a Management API response: `{ action: "done" | "retry" |
@@ -351,7 +351,7 @@ pub fn judge_response(
         remaining_ms: number("remainingMs").unwrap_or(0),
         cached_token: matches!(call.get("cachedToken"), Some(Json::Bool(true))),
     };
-    to_js_json(&calls::judge_response(&result, &calls::LOGIN).to_json())
+    to_js_json(&verdict_view(calls::judge_response(&result, &calls::LOGIN)))
 }
 
 /// The error code to log when a Management API token's `scope` lacks `read:users` or
@@ -511,6 +511,121 @@ fn text(value: &JsValue, error: Error) -> Result<String, JsValue> {
 fn now() -> u64 {
     // Date.now() is milliseconds since the epoch as an f64; whole seconds fit in u64.
     (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// The plan as the shims receive it (`LoginPlan` in the TypeScript types). Consumes the
+/// plan: the metadata writes are moved rather than copied.
+fn plan_view(plan: LoginPlan) -> Json {
+    let writes = plan
+        .metadata_writes
+        .into_iter()
+        .map(|w| object(vec![("key", Json::from(w.key)), ("value", w.value)]))
+        .collect();
+    let claims = plan
+        .claims
+        .into_iter()
+        .map(|c| {
+            object(vec![
+                ("name", Json::from(c.name)),
+                ("value", Json::from(c.value.as_str())),
+            ])
+        })
+        .collect();
+    object(vec![
+        ("readUser", Json::from(plan.read_user)),
+        ("outcome", Json::from(plan.outcome.as_str())),
+        ("metadataWrites", Json::Array(writes)),
+        (
+            "offlineAccess",
+            Json::from(plan.offline_access.map(OfflineAccess::as_str)),
+        ),
+        ("claims", Json::Array(claims)),
+        ("notices", names(plan.notices)),
+        (
+            "removals",
+            plan.removals.map_or(Json::Null, |removals| {
+                object(vec![
+                    ("root", names(removals.root)),
+                    (
+                        "identities",
+                        removals.identities.map_or(Json::Null, |entries| {
+                            Json::Array(
+                                entries
+                                    .into_iter()
+                                    .map(|entry| entry.map_or(Json::Null, names))
+                                    .collect(),
+                            )
+                        }),
+                    ),
+                    (
+                        "appMetadata",
+                        removals.app_metadata.map_or(Json::Null, names),
+                    ),
+                ])
+            }),
+        ),
+    ])
+}
+
+/// The Action's settings as the shim receives them (`ActionConfig`).
+fn config_view(config: &action::ActionConfig) -> Json {
+    let read = match config.read {
+        ReadPolicy::Never => "never",
+        ReadPolicy::Auto => "auto",
+        ReadPolicy::Always => "always",
+    };
+    let management = config.management.as_ref().map(|m| {
+        object(vec![
+            ("tokenUrl", Json::from(m.token_url.as_str())),
+            ("audience", Json::from(m.audience.as_str())),
+            ("usersUrl", Json::from(m.users_url.as_str())),
+            ("cacheKey", Json::from(m.cache_key.as_str())),
+            ("clientId", Json::from(m.client_id.as_str())),
+            ("clientSecret", Json::from(m.client_secret.as_str())),
+            ("timeoutMs", Json::from(calls::CALL_TIMEOUT_MS)),
+            ("budgetMs", Json::from(calls::CALL_BUDGET_MS)),
+            ("minCallMs", Json::from(calls::MIN_CALL_MS)),
+        ])
+    });
+    object(vec![
+        ("read", Json::from(read)),
+        ("claimNamespace", Json::from(config.claim_namespace.clone())),
+        ("denyOnError", Json::from(config.deny_on_error)),
+        ("recheckSeconds", Json::from(config.recheck_seconds)),
+        ("management", Json::from(management)),
+        ("notices", names(config.notices.clone())),
+    ])
+}
+
+/// A verdict as the shim receives it (`Verdict`).
+fn verdict_view(verdict: calls::Verdict) -> Json {
+    match verdict {
+        calls::Verdict::Done => object(vec![("action", Json::from("done"))]),
+        calls::Verdict::RetryAfter(ms) => object(vec![
+            ("action", Json::from("retry")),
+            ("waitMs", Json::from(ms)),
+        ]),
+        calls::Verdict::Reauthenticate => object(vec![("action", Json::from("reauthenticate"))]),
+        calls::Verdict::Fail(error) => object(vec![
+            ("action", Json::from("fail")),
+            ("code", Json::from(error.code())),
+        ]),
+    }
+}
+
+/// A JSON object of these members, in this order. (A `Vec`, not an array generic over
+/// its length: one instance of this function for every caller keeps the module smaller.)
+fn object(members: Vec<(&str, Json)>) -> Json {
+    let mut o = Object::new();
+    for (name, value) in members {
+        o.insert(name, value);
+    }
+    Json::Object(o)
+}
+
+/// A JSON array of strings.
+fn names<S: Into<Json>>(items: Vec<S>) -> Json {
+    Json::Array(items.into_iter().map(Into::into).collect())
 }
 
 /// A copy of the login input with `user`, `freshUser` and `authorizeQuery` reduced to

@@ -458,6 +458,25 @@ fn a_changed_key_set_is_parsed_again() {
 fn plan_first_rule_login_seals_with_camel_case_fields() {
     let p =
         plan(json!({"user": google_user(Some(TOKEN), json!({"plan": "pro"})), "read": "never"}));
+    let mut names: Vec<&str> = p
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "claims",
+            "metadataWrites",
+            "notices",
+            "offlineAccess",
+            "outcome",
+            "readUser",
+            "removals"
+        ]
+    );
     assert_eq!(
         (p["outcome"].clone(), p["readUser"].clone()),
         (json!("sealed"), json!(false))
