@@ -3,8 +3,8 @@
 // scripts/bundle.mjs builds dist/action.js from this file and the core: it defines
 // `loadCore()` above this code, which returns the tokenseal core (the WebAssembly module,
 // compiled once per Action instance) or throws where WebAssembly is unavailable, and
-// `dropCore()`, which forgets an instance that trapped, `httpCall` and `judged` from
-// js-shim/http.js, and `log` and `codeOf` from js-shim/common.js.
+// `dropCore()`, which forgets an instance that trapped, `httpCall`, `judged` and
+// `withToken` from js-shim/http.js, and `log` and `codeOf` from js-shim/common.js.
 //
 // Every decision comes from the core (planLogin, actionConfig, judgeResponse,
 // tokenCacheTtlMs). This file only moves data between Auth0's event/api objects, the
@@ -69,26 +69,14 @@ async function managementToken(core, management, keys, cache, budgetEndsAt, code
 /** GET /api/v2/users/{id}: the user with its IdP tokens. Resolves to { user } or { code }. */
 async function readUser(core, management, keys, userId, cache, codes) {
   const budgetEndsAt = Date.now() + management.budgetMs;
-  let auth = await managementToken(core, management, keys, cache, budgetEndsAt, codes);
-  if (auth.code) return auth;
-  const result = await judged(
+  const result = await withToken(
     core,
-    () =>
-      call(
-        management.usersUrl + encodeURIComponent(userId),
-        { headers: { authorization: `Bearer ${auth.token}` } },
-        management,
-        budgetEndsAt,
-      ),
     {
+      getToken: () => managementToken(core, management, keys, cache, budgetEndsAt, codes),
+      dropToken: () => cache.delete(management.cacheKey),
       budgetEndsAt,
-      cachedToken: () => auth.fromCache,
-      onReauthenticate: async () => {
-        cache.delete(management.cacheKey);
-        auth = await managementToken(core, management, keys, cache, budgetEndsAt, codes);
-        return auth.code ? auth : {};
-      },
     },
+    (token) => call(management.usersUrl + encodeURIComponent(userId), { headers: { authorization: `Bearer ${token}` } }, management, budgetEndsAt),
   );
   if (result.code) return result;
   if (!result.body || typeof result.body !== 'object' || Array.isArray(result.body)) return { code: 'ERR_MGMT_RESPONSE' };

@@ -42,7 +42,7 @@ const OFFLINE_ACCESS_CLAIM = 'google_offline_access';
 /** Superseded refresh tokens remembered per user, to recognise a stale user object. */
 const SUPERSEDED_KEPT = 4;
 
-const { call, clientCredentialsRequest, judged } = require('./http.js');
+const { call, clientCredentialsRequest, judged, withToken } = require('./http.js');
 
 let defaultCore;
 function loadDefaultCore() {
@@ -88,21 +88,15 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
   const budgetMs = management.budgetMs || endpoints.budgetMs;
   let cached = null; // { token, until }
 
-  /** Runs a call as the core's verdicts say; throws the coded error of a failure. */
-  async function judgedOrThrow(request, cachedToken, onReauthenticate) {
-    const result = await judged(core, request, { budgetEndsAt: Date.now() + budgetMs, cachedToken, onReauthenticate });
-    if (result.code) throw failure(result.code, 'the Management API call failed');
-    return result;
-  }
-
   async function token() {
     if (cached && now() < cached.until) return { token: cached.token, fromCache: true };
     cached = null;
-    const result = await judgedOrThrow(
+    const result = await judged(
+      core,
       () => call(fetchImpl, endpoints.tokenUrl, clientCredentialsRequest({ ...management, audience }), timeoutMs),
-      () => false,
-      async () => ({}),
+      { budgetEndsAt: Date.now() + budgetMs, cachedToken: () => false, onReauthenticate: async () => ({}) },
     );
+    if (result.code) throw failure(result.code, 'the Management API call failed');
     const value = result.body && result.body.access_token;
     if (typeof value !== 'string' || value === '') throw failure('ERR_MGMT_RESPONSE', 'the Management API token answer is unusable');
     const ttl = core.tokenCacheTtlMs(result.body.expires_in);
@@ -112,25 +106,21 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
 
   /** One authenticated users call; a refused cached token is replaced once. */
   async function users(method, userId, body) {
-    let auth = await token();
     const url = `${endpoints.usersUrl}${encodeURIComponent(userId)}${method === 'GET' ? '?fields=app_metadata&include_fields=true' : ''}`;
-    const result = await judgedOrThrow(
-      () => call(fetchImpl, url, {
+    const result = await withToken(
+      core,
+      {
+        getToken: () => token().catch((error) => ({ code: error.code || 'ERR_MGMT_FAILED' })),
+        dropToken: () => { cached = null; },
+        budgetEndsAt: Date.now() + budgetMs,
+      },
+      (bearer) => call(fetchImpl, url, {
         method,
-        headers: { authorization: `Bearer ${auth.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: { authorization: `Bearer ${bearer}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
       }, timeoutMs),
-      () => auth.fromCache,
-      async () => {
-        cached = null;
-        try {
-          auth = await token();
-          return {};
-        } catch (error) {
-          return { code: error.code || 'ERR_MGMT_FAILED' };
-        }
-      },
     );
+    if (result.code) throw failure(result.code, 'the Management API call failed');
     if (!isPlainObject(result.body)) throw failure('ERR_MGMT_RESPONSE', 'the Management API answer is unusable');
     return result.body;
   }

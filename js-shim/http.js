@@ -74,4 +74,24 @@ async function judged(core, request, { budgetEndsAt, cachedToken, onReauthentica
   }
 }
 
-module.exports = { call, clientCredentialsRequest, judged, parseJson };
+/**
+ * A call made with a bearer token, as the core's verdicts say: `getToken()` resolves to
+ * `{ token, fromCache }` or `{ code }`, `request(token)` makes the call, and a refused
+ * token that came from a cache is dropped (`dropToken()`) and replaced once. The Action
+ * and the backend module share this flow. Resolves to `{ body }` or `{ code }`.
+ */
+async function withToken(core, { getToken, dropToken, budgetEndsAt }, request) {
+  let auth = await getToken();
+  if (auth.code) return auth;
+  return judged(core, () => request(auth.token), {
+    budgetEndsAt,
+    cachedToken: () => auth.fromCache,
+    onReauthenticate: async () => {
+      dropToken();
+      auth = await getToken();
+      return auth.code ? auth : {};
+    },
+  });
+}
+
+module.exports = { call, clientCredentialsRequest, judged, parseJson, withToken };

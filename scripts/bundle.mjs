@@ -105,7 +105,7 @@ function loadCore() {
   }
 }
 /** js-shim/http.js, in a scope of its own. */
-const { call: httpCall, clientCredentialsRequest, judged } = (function () {
+const { call: httpCall, clientCredentialsRequest, judged, withToken } = (function () {
   const module = { exports: {} };
 ${read('js-shim/http.js').replace("'use strict';\n", '')}
   return module.exports;
