@@ -609,6 +609,9 @@ pub fn plan_login(
         .and_then(|c| c.matches(token, keys))
     {
         Some(same) => !same,
+        // A token a backend stored after the provider rotated it is newer than any copy
+        // of Auth0's this record cannot tell apart: it stays.
+        None if provenance.source == Some(Source::Rotation) => false,
         None => input.may_bring_new_token() && !input.silent(now),
     };
     let Effects {
@@ -748,17 +751,26 @@ fn decide(
         };
         (token, provenance)
     };
-    let keep = |token: RefreshToken, under_primary: bool, provenance: Provenance| {
+    // A valid value stays; under a non-primary key it is re-sealed under the primary with
+    // its provenance. `seen` is Auth0's copy when this login shows it and it is the token
+    // the value was captured from: its fingerprint is then recomputed under the primary,
+    // so that the record does not depend on a key about to be retired.
+    let keep = |token: RefreshToken,
+                under_primary: bool,
+                mut provenance: Provenance,
+                seen: Option<RefreshToken>| {
         if under_primary {
-            Decision {
+            return Decision {
                 seal: None,
                 outcome: Outcome::Unchanged,
-            }
-        } else {
-            Decision {
-                seal: Some((token, provenance)),
-                outcome: Outcome::Rotated,
-            }
+            };
+        }
+        if let Some(seen) = seen {
+            provenance.capture = Some(jwe::Capture::of(&seen, keys));
+        }
+        Decision {
+            seal: Some((token, provenance)),
+            outcome: Outcome::Rotated,
         }
     };
     match (fresh, stored) {
@@ -776,7 +788,15 @@ fn decide(
                     outcome: Outcome::Replaced,
                 }
             } else {
-                keep(token, under_primary, provenance)
+                let captured_from_it = (fresh == token
+                    && provenance.source != Some(Source::Rotation))
+                    || provenance
+                        .capture
+                        .as_ref()
+                        .and_then(|c| c.matches(&fresh, keys))
+                        == Some(true);
+                let seen = captured_from_it.then_some(fresh);
+                keep(token, under_primary, provenance, seen)
             }
         }
         (Some(fresh), Stored::Unreadable) => Decision {
@@ -794,16 +814,12 @@ fn decide(
                 under_primary,
                 provenance,
             },
-        ) => keep(token, under_primary, provenance),
+        ) => keep(token, under_primary, provenance, None),
+        // The old rule copied Auth0's identity token verbatim: the plaintext is Auth0's
+        // copy as that rule last saw it, and is fingerprinted as such.
         (None, Stored::Absent) => match legacy {
             Some(token) => Decision {
-                seal: Some((
-                    token,
-                    Provenance {
-                        source: Some(Source::Login),
-                        capture: None,
-                    },
-                )),
+                seal: Some(captured(token)),
                 outcome: Outcome::Migrated,
             },
             None => Decision {

@@ -1040,3 +1040,101 @@ fn migration_and_a_login_without_a_fresh_token_decide_alike() {
         }
     }
 }
+
+#[test]
+fn migrated_plaintext_is_captured_so_a_rotation_after_it_is_protected() {
+    // The old rule copied Auth0's identity token: the migrated value records it.
+    let p = plan(json!({"user": user(None, json!({LEGACY_KEY: TOKEN})), "read": "never"}));
+    let migrated = p.metadata_writes[0].value[GOOGLE_PROVIDER]
+        .as_str()
+        .expect("sealed")
+        .to_owned();
+    let capture = jwe::inspect(&migrated)
+        .expect("header")
+        .capture
+        .expect("a record");
+    assert_eq!(
+        capture.matches(&RefreshToken::new(TOKEN).expect("valid"), &primary()),
+        Some(true)
+    );
+    // A backend then rotates it; a scope login whose identity still holds the old token
+    // (Google was not asked for consent, so nothing new came) keeps the rotated one.
+    const T2: &str = "1//0g-rotated-after-migration";
+    let stored = json!({SEALED_KEY: {GOOGLE_PROVIDER: rotated_by_backend(&migrated, T2)}});
+    let p = plan(json!({"user": user(Some(TOKEN), stored),
+                        "authorizeQuery": {"connection_scope": "https://www.googleapis.com/auth/drive.file"}}));
+    assert_eq!(p.outcome, Outcome::Unchanged);
+}
+
+#[test]
+fn a_rotated_value_without_a_record_is_never_replaced_by_an_identity_copy() {
+    // A value sealed by an earlier version (no record), then rotated by a backend.
+    const T2: &str = "1//0g-rotated-from-an-old-value";
+    let old = seal_for(TOKEN, &primary(), USER_ID);
+    let stored = json!({SEALED_KEY: {GOOGLE_PROVIDER: rotated_by_backend(&old, T2)}});
+    for extra in [
+        json!({"authorizeQuery": {"connection_scope": "x"}}),
+        json!({"authorizeQuery": {"approval_prompt": "force"}}),
+        json!({"transactionPrompt": ["consent"]}),
+        json!({"loginsCount": 1}),
+    ] {
+        let mut input = json!({"user": user(Some(TOKEN), stored.clone()), "read": "never"});
+        for (k, v) in extra.as_object().expect("object") {
+            input[k] = v.clone();
+        }
+        assert_eq!(plan(input).outcome, Outcome::Unchanged, "{extra}");
+    }
+}
+
+#[test]
+fn lazy_rotation_refreshes_the_record_so_the_old_key_can_be_retired() {
+    const T2: &str = "1//0g-rotated-by-the-backend";
+    let old = ring(&[("k1", 1)]);
+    let promoted = ring(&[("k2", 2), ("k1", 1)]);
+    let retired = ring(&[("k2", 2)]);
+    let captured = plan_with(
+        &old,
+        json!({"user": user(Some(TOKEN), json!({})), "read": "never"}),
+    )
+    .expect("plans")
+    .metadata_writes[0]
+        .value[GOOGLE_PROVIDER]
+        .as_str()
+        .expect("sealed")
+        .to_owned();
+    let t2 = jwe::seal_rotated(
+        &RefreshToken::new(T2).expect("valid"),
+        &captured,
+        &old,
+        USER_ID,
+        NOW,
+        Nonce::from_bytes([8; 12]),
+    )
+    .expect("seals");
+    // A Rule login after the promotion: the identity shows the captured token T1.
+    let p = plan_with(
+        &promoted,
+        json!({"user": user(Some(TOKEN), json!({SEALED_KEY: {GOOGLE_PROVIDER: t2}})), "read": "never"}),
+    )
+    .expect("plans");
+    assert_eq!(p.outcome, Outcome::Rotated);
+    let resealed = sj(&p.metadata_writes[0].value);
+    let header = jwe::inspect(resealed[GOOGLE_PROVIDER].as_str().expect("sealed")).expect("header");
+    assert_eq!(
+        (
+            header.kid.as_str(),
+            header.capture.as_ref().map(|c| c.kid.as_str()),
+            header.src
+        ),
+        ("k2", Some("k2"), Some(jwe::Source::Rotation)),
+        "nothing names k1 any more"
+    );
+    // k1 retired: a scope login with the stale T1 still keeps T2.
+    let p = plan_with(
+        &retired,
+        json!({"user": user(Some(TOKEN), json!({SEALED_KEY: resealed})), "authorizeQuery": {"connection_scope": "x"}}),
+    )
+    .expect("plans");
+    assert_eq!(p.outcome, Outcome::Unchanged);
+    assert!(p.metadata_writes.is_empty());
+}
