@@ -92,13 +92,19 @@ function configFor(core, secrets) {
   return configMemo.config;
 }
 
-/** The time the `federated` method was recorded in this session, in seconds (the
+/** The time the latest `federated` method was recorded in this session, in seconds (the
  * event gives ISO 8601 strings), or null. */
 function federatedAt(event) {
   const methods = event.authentication && event.authentication.methods;
-  const federated = Array.isArray(methods) ? methods.find((m) => m && m.name === 'federated') : undefined;
-  const at = federated ? (typeof federated.timestamp === 'number' ? federated.timestamp : Date.parse(federated.timestamp)) : NaN;
-  return Number.isFinite(at) && at >= 0 ? Math.floor(at / 1000) : null;
+  if (!Array.isArray(methods)) return null;
+  // The latest, if the session records more than one.
+  let latest = NaN;
+  for (const m of methods) {
+    if (!m || m.name !== 'federated') continue;
+    const at = typeof m.timestamp === 'number' ? m.timestamp : Date.parse(m.timestamp);
+    if (Number.isFinite(at) && at >= 0 && !(at <= latest)) latest = at;
+  }
+  return Number.isFinite(latest) ? Math.floor(latest / 1000) : null;
 }
 
 /** Carries out a plan: metadata writes, claims. */

@@ -212,7 +212,7 @@ impl Error {
             Self::ConfigInvalid => "a tokenseal secret has an unsupported value",
             Self::ConfigIncomplete => "AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET are needed to read IdP tokens",
             Self::ManagementUnauthorized => "the Management API refused the client credentials or token",
-            Self::ManagementForbidden => "the Management API token lacks read:users or read:user_idp_tokens",
+            Self::ManagementForbidden => "the Management API token lacks a scope this call needs",
             Self::ManagementTimeout => "the Management API did not answer in time",
             Self::ManagementUnavailable => "the Management API is unreachable or failing",
             Self::ManagementRateLimited => "the Management API rate limit was hit",

@@ -49,6 +49,8 @@ pub struct Pacer {
     answered_since: u64,
     /// Estimated refill, in tokens per second (an exponential moving average).
     refill_per_second: Option<f64>,
+    /// The time of the last answer, in milliseconds.
+    clock_ms: u64,
 }
 
 impl Eq for Pacer {}
@@ -58,6 +60,9 @@ impl Eq for Pacer {}
 const START_CONCURRENCY: u32 = 2;
 /// Shortest hold after a 429 whose reset time has passed already, in milliseconds.
 const MIN_HOLD_MS: u64 = 50;
+/// Longest hold, whatever a header says: a reset time far away (a wrong clock, a hostile
+/// answer) must not stall the run; past it a call tries again and is judged.
+const MAX_HOLD_MS: u64 = 60_000;
 
 impl Pacer {
     /// A pacer allowing at most `max_concurrency` calls in flight (at least 1).
@@ -72,6 +77,7 @@ impl Pacer {
             last_remaining: None,
             answered_since: 0,
             refill_per_second: None,
+            clock_ms: 0,
         }
     }
 
@@ -89,6 +95,7 @@ impl Pacer {
 
     /// Takes in one answer: its status (0 for none) and rate-limit headers, at `now_ms`.
     pub fn observe(&mut self, status: u16, headers: &RateHeaders<'_>, now_ms: u64) {
+        self.clock_ms = now_ms;
         let number = |value: Option<&str>| value.and_then(|v| v.trim().parse::<u64>().ok());
         let reset_ms = number(headers.reset).map(|s| s.saturating_mul(1000));
         let remaining = number(headers.remaining);
@@ -158,7 +165,10 @@ impl Pacer {
     }
 
     fn hold_until(&mut self, at_ms: u64) {
-        self.not_before_ms = self.not_before_ms.max(at_ms);
+        self.not_before_ms = self
+            .not_before_ms
+            .max(at_ms)
+            .min(self.clock_ms + MAX_HOLD_MS);
     }
 }
 
@@ -259,6 +269,12 @@ mod tests {
             p.not_before_ms(),
             1_004_050,
             "a reset in the past: a short hold"
+        );
+        p.observe(429, &headers("0", "99999999999"), 1_005_000);
+        assert_eq!(
+            p.not_before_ms(),
+            1_065_000,
+            "a reset far away: held a minute at most"
         );
     }
 }

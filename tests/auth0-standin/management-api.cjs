@@ -322,7 +322,17 @@ async function startManagementApi(o = {}) {
       if (!grant) return mgmtError(401, 'Unauthorized', 'Invalid token');
       if (grant.exp <= nowS) return mgmtError(401, 'Unauthorized', 'Expired token received for JSON Web Token validation');
       const has = (s) => grant.scopes.includes(s);
-      const view = (u) => (has('read:user_idp_tokens') ? clone(u) : stripIdpTokens(u));
+      // GET /api/v2/users and /users/{id}: "fields: Comma-separated list of fields to
+      // include or exclude (based on value provided for include_fields) in the result.
+      // Leave empty to retrieve all fields"; include_fields defaults to true.
+      const fields = url.searchParams.get('fields');
+      const include = url.searchParams.get('include_fields') !== 'false';
+      const project = (u) => {
+        if (!fields) return u;
+        const names = new Set(fields.split(',').map((f) => f.trim()).filter(Boolean));
+        return Object.fromEntries(Object.entries(u).filter(([k]) => names.has(k) === include));
+      };
+      const view = (u) => project(has('read:user_idp_tokens') ? clone(u) : stripIdpTokens(u));
 
       if (route === 'users.get' || route === 'users.patch') {
         const id = decodeURIComponent(path.slice('/api/v2/users/'.length));

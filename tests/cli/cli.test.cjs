@@ -269,6 +269,45 @@ test('credentials without update:users_app_metadata stop the run at the first wr
   assert.equal(small.store.getUser('auth0|two').app_metadata.refresh_token, tokenOf(2));
 });
 
+test('odd users are migrated or skipped one by one, never the end of a run', async (t) => {
+  const nested = (depth) => { let v = {}; for (let i = 0; i < depth; i += 1) v = { v }; return v; };
+  const users = [
+    // Fields migrate does not read are not read at all.
+    { user_id: 'auth0|surrogate-name', name: 'Ada \ud800', app_metadata: { refresh_token: tokenOf(1) } },
+    { user_id: 'auth0|deep-profile', user_metadata: nested(300), app_metadata: { refresh_token: tokenOf(2) } },
+    // A lone surrogate inside app_metadata: this user is skipped and reported...
+    { user_id: 'auth0|surrogate-metadata', app_metadata: { refresh_token: tokenOf(3), note: 'x\udfff' } },
+    // ...and one without plaintext is passed over, in the export too.
+    { user_id: 'auth0|surrogate-no-plaintext', app_metadata: { note: 'y\ud800' } },
+    { user_id: 'auth0|plain', app_metadata: { refresh_token: tokenOf(4) } },
+  ];
+  for (const source of ['search', 'export']) {
+    const small = await startManagementApi({ users, clients: [CLIENT] });
+    t.after(() => small.close());
+    const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tokenseal-odd-')), 'report.jsonl');
+    const r = await run(['migrate', '--source', source, '--report', report, '--settle-seconds', '1'], env({ AUTH0_DOMAIN: small.baseUrl }));
+    assert.equal(r.code, 1, `${source}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /4 users with plaintext .* 3 sealed, 0 cleaned .* 1 skipped; 1 remaining/, source);
+    const lines = fs.readFileSync(report, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.filter((l) => l.outcome === 'skipped').map((l) => [l.user_id, l.code]), [['auth0|surrogate-metadata', 'ERR_USER_INVALID']]);
+    for (const id of ['auth0|surrogate-name', 'auth0|deep-profile', 'auth0|plain']) {
+      assert.equal(small.store.getUser(id).app_metadata.refresh_token, undefined, `${source}: ${id} sealed`);
+    }
+  }
+});
+
+test('refused credentials exit 3 before any user; an unwritable report exits 2 before any request', async () => {
+  let r = await run(['migrate'], env({ AUTH0_CLIENT_SECRET: 'not-the-secret' }));
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stderr, /stopped before any user: the token request failed: ERR_MGMT_UNAUTHORIZED/);
+  assertNoSecrets(r.stdout + r.stderr);
+  const requests = api.requests.length;
+  r = await run(['migrate', '--report', '/nonexistent-dir/report.jsonl'], env());
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /ERR_CONFIG_INVALID: cannot write the report/);
+  assert.equal(api.requests.length, requests, 'nothing was sent');
+});
+
 test('keygen prints a usable key set; --add-to appends a non-primary key', () => {
   const r = spawnSync(BIN, ['keygen'], { encoding: 'utf8' });
   assert.equal(r.status, 0);

@@ -32,9 +32,10 @@ Key rotation, in three steps (nothing is ever re-encrypted in bulk):
      TOKENSEAL_KEYS secret, your backends). The old key still seals.
   2. Promote: move the new key first in the set and deploy again. New values are
      sealed with it, and each user's value is re-sealed under it at their next login.
-  3. Retire: once no stored value names the old kid (check with `tokenseal inspect`),
-     remove the old key. A value still sealed under it then reports ERR_KEY_UNKNOWN;
-     it is kept, and replaced at the user's next consented login.";
+  3. Retire: once no stored value names the old kid, as kid or cap_kid (check with
+     `tokenseal inspect`), remove the old key. A value still sealed under it then
+     reports ERR_KEY_UNKNOWN; it is kept, and replaced by the next token a login reads
+     or brings.";
 
 /// tokenseal: sealed Google refresh tokens for Auth0.
 #[derive(Parser)]
@@ -117,8 +118,8 @@ fn main() -> ExitCode {
 }
 
 /// Exit codes of `migrate`: everything done; done with skipped users (all reported);
-/// bad usage or configuration, before any request; stopped by a refusal (credentials,
-/// scopes, an outage) before the end; plaintext the run did not report remains.
+/// bad usage or configuration, before any request; stopped before the end (credentials
+/// or scopes refused, the tenant unreachable); plaintext the run did not report remains.
 const EXIT_SKIPPED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_STOPPED: u8 = 3;
@@ -258,30 +259,46 @@ fn migrate(args: &MigrateArgs) -> Result<ExitCode, Failure> {
         .ok()
         .filter(|p| !p.is_empty())
         .map(|p| LegacyPassword::new(&Zeroizing::new(p)));
-    let options = Options {
+    let report = match &args.report {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| {
+                Failure::Usage(format!(
+                    "{}: cannot write the report {}: {e}",
+                    Error::ConfigInvalid.code(),
+                    path.display()
+                ))
+            })?,
+        )),
+        None => None,
+    };
+    let mut options = Options {
         dry_run: args.dry_run,
         source: args.source,
         concurrency: args.concurrency,
-        report: args.report.clone(),
+        report,
         settle: Duration::from_secs(args.settle_seconds),
         legacy_password,
     };
-    let api = Management::connect(
+    let connected = Management::connect(
         &base,
         &args.client_id,
         &args.client_secret,
         args.concurrency,
-    )
-    .map_err(|refused| {
-        Failure::Io(format!(
-            "{}: the token request was refused (status {})",
-            refused.error, refused.status
-        ))
-    })?;
+    );
+    let api = match connected {
+        Ok(api) => api,
+        Err(refused) => {
+            eprintln!(
+                "tokenseal: stopped before any user: the token request failed: {} (status {})",
+                refused.error, refused.status
+            );
+            return Ok(ExitCode::from(EXIT_STOPPED));
+        }
+    };
     let progress = progress_bar();
-    let tally = migrate::run(&api, &keys, &options, &progress);
+    let tally = migrate::run(&api, &keys, &mut options, &progress);
     progress.finish_and_clear();
-    report(&tally, &api, args.dry_run);
+    print_summary(&tally, &api, args.dry_run);
     if let Some(refused) = tally.stopped {
         eprintln!(
             "tokenseal: stopped: {} (status {}); users not reached are untouched, run again to finish",
@@ -289,9 +306,7 @@ fn migrate(args: &MigrateArgs) -> Result<ExitCode, Failure> {
         );
         return Ok(ExitCode::from(EXIT_STOPPED));
     }
-    let unreported = tally.remaining.map_or(0, |remaining| {
-        remaining.saturating_sub(tally.skipped_total())
-    });
+    let unreported = tally.unreported.unwrap_or(0);
     if unreported > 0 {
         eprintln!(
             "tokenseal: {unreported} users still hold plaintext that this run did not report as skipped \
@@ -306,7 +321,7 @@ fn migrate(args: &MigrateArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-fn report(tally: &Tally, api: &Management, dry_run: bool) {
+fn print_summary(tally: &Tally, api: &Management, dry_run: bool) {
     let verb = if dry_run { "would be " } else { "" };
     let seconds = tally.elapsed.as_secs_f64();
     let rate = if seconds > 0.0 {
@@ -321,7 +336,11 @@ fn report(tally: &Tally, api: &Management, dry_run: bool) {
         "tokenseal migrate{}: {} users with plaintext (from the {}); {} {verb}sealed, {} {verb}cleaned (already sealed), {} already done, {} skipped; {} remaining; {} requests, {} rate limited, {} new tokens; {:.1} s ({:.1} users/s)",
         if dry_run { " --dry-run" } else { "" },
         tally.found,
-        if tally.source.is_empty() { "search" } else { tally.source },
+        if tally.source.is_empty() {
+            "source not reached"
+        } else {
+            tally.source
+        },
         tally.sealed,
         tally.cleaned,
         tally.already_done,

@@ -441,15 +441,23 @@ impl Management {
             .map_err(|_| response_error())?;
         let mut ids = Vec::new();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let user = Json::parse(line).map_err(|_| response_error())?;
-            let holds_plaintext = user
-                .get("app_metadata")
-                .and_then(|m| m.get(tokenseal::login::LEGACY_KEY))
-                .is_some_and(|v| !v.is_null());
-            if holds_plaintext {
-                if let Some(id) = user.get("user_id").and_then(Json::as_str) {
-                    ids.push(id.to_owned());
+            match Json::parse(line) {
+                Ok(user) => {
+                    let holds_plaintext = user
+                        .get("app_metadata")
+                        .and_then(|m| m.get(tokenseal::login::LEGACY_KEY))
+                        .is_some_and(|v| !v.is_null());
+                    if let (true, Some(id)) =
+                        (holds_plaintext, user.get("user_id").and_then(Json::as_str))
+                    {
+                        ids.push(id.to_owned());
+                    }
                 }
+                // A line this parser refuses (a lone UTF-16 surrogate somewhere in the
+                // user's metadata, say) is not the end of the run: if it may hold
+                // plaintext, the user is read and judged on its own, and reported.
+                Err(_) if line.contains("\"refresh_token\"") => ids.extend(user_id_of(line)),
+                Err(_) => {}
             }
         }
         ids.sort_unstable();
@@ -479,13 +487,18 @@ impl Management {
             .map_err(|_| unavailable(status))
     }
 
-    /// `GET /api/v2/users/{id}`: the user as stored now, or `None` when it no longer
-    /// exists.
+    /// `GET /api/v2/users/{id}`: the user's `user_id` and `app_metadata` as stored now
+    /// (nothing else of the user: a field migrate does not read can be neither costly nor
+    /// in the way), or `None` when the user no longer exists.
     ///
     /// # Errors
     /// The call's code.
     pub fn get_user(&self, id: &str) -> Result<Option<String>, Refused> {
-        let url = format!("{}/api/v2/users/{}", self.base, form::path_segment(id));
+        let url = format!(
+            "{}/api/v2/users/{}?fields=user_id%2Capp_metadata&include_fields=true",
+            self.base,
+            form::path_segment(id)
+        );
         match self.call("GET", &url, None) {
             Ok(body) => Ok(Some(body)),
             Err(Refused { status: 404, .. }) => Ok(None),
@@ -517,6 +530,14 @@ struct Answer {
     rate_limit_remaining: Option<String>,
     rate_limit_limit: Option<String>,
     body: String,
+}
+
+/// The `user_id` of an export line that does not parse as a whole: the value of its
+/// first `"user_id":` member, when that is a plain string (no escapes).
+fn user_id_of(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("\"user_id\":\"")?;
+    let (id, _) = rest.split_once('"')?;
+    (!id.contains('\\') && !id.is_empty()).then(|| id.to_owned())
 }
 
 fn response_error() -> Refused {

@@ -9,13 +9,13 @@
 //!    fresh, let the library decide ([`plan_migration`], the rules of a login), write only
 //!    what changes. A problem with one user is a skip with a code, never the end of the
 //!    run; only refused credentials or scopes stop it.
-//! 3. Verify: count the users the search still lists with plaintext, waiting for the
-//!    index to catch up with the writes, and fail when more remain than were skipped.
+//! 3. Verify: list the users that still hold plaintext (the search, waiting for its
+//!    index to catch up with the writes; past the search's cap an export) and fail when
+//!    any of them was not reported as skipped.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread::sleep;
@@ -51,7 +51,8 @@ pub struct Options {
     pub dry_run: bool,
     pub source: Source,
     pub concurrency: u32,
-    pub report: Option<PathBuf>,
+    /// The report file, opened (and so checked) before the first request.
+    pub report: Option<BufWriter<File>>,
     pub settle: Duration,
     pub legacy_password: Option<LegacyPassword>,
 }
@@ -88,8 +89,10 @@ pub struct Tally {
     pub cleaned: u64,
     pub already_done: u64,
     pub skipped: BTreeMap<&'static str, u64>,
-    /// Users the search still lists with plaintext after the run (not in a dry run).
+    /// Users that still hold plaintext after the run (not in a dry run).
     pub remaining: Option<u64>,
+    /// Of those, the ones this run did not report as skipped.
+    pub unreported: Option<u64>,
     pub source: &'static str,
     pub elapsed: Duration,
     /// The refusal that stopped the run before the end, if one did.
@@ -112,7 +115,12 @@ impl Tally {
 }
 
 /// Runs the migration and returns its tally; `stopped` says when a refusal ended it early.
-pub fn run(api: &Management, keys: &KeyRing, options: &Options, progress: &ProgressBar) -> Tally {
+pub fn run(
+    api: &Management,
+    keys: &KeyRing,
+    options: &mut Options,
+    progress: &ProgressBar,
+) -> Tally {
     let started = Instant::now();
     let mut tally = Tally::default();
     let stop = |mut tally: Tally, refused: Refused| {
@@ -128,24 +136,12 @@ pub fn run(api: &Management, keys: &KeyRing, options: &Options, progress: &Progr
     tally.found = ids.len() as u64;
     progress.set_length(tally.found);
 
-    let mut report = match &options.report {
-        Some(path) => match File::create(path) {
-            Ok(file) => Some(BufWriter::new(file)),
-            Err(_) => {
-                let refused = Refused {
-                    error: Error::ConfigInvalid,
-                    status: 0,
-                };
-                return stop(tally, refused);
-            }
-        },
-        None => None,
-    };
-
+    let mut report = options.report.take();
+    let options = &*options;
     let next = AtomicUsize::new(0);
     let halt = AtomicBool::new(false);
     let fatal = Mutex::new(None);
-    let results = Mutex::new((Tally::default(), &mut report));
+    let results = Mutex::new((Tally::default(), &mut report, Vec::new()));
     std::thread::scope(|scope| {
         for _ in 0..options.concurrency.max(1) {
             scope.spawn(|| {
@@ -159,6 +155,9 @@ pub fn run(api: &Management, keys: &KeyRing, options: &Options, progress: &Progr
                                 .lock()
                                 .unwrap_or_else(std::sync::PoisonError::into_inner);
                             results.0.add(outcome);
+                            if let Outcome::Skipped(_) = outcome {
+                                results.2.push(id.clone());
+                            }
                             if let Some(report) = results.1.as_mut() {
                                 // A full disk loses report lines, never tokens; the
                                 // counts still say what happened.
@@ -177,10 +176,10 @@ pub fn run(api: &Management, keys: &KeyRing, options: &Options, progress: &Progr
             });
         }
     });
-    let counted = results
+    let (counted, _, mut skipped_ids) = results
         .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .0;
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    skipped_ids.sort_unstable();
     tally.sealed = counted.sealed;
     tally.cleaned = counted.cleaned;
     tally.already_done = counted.already_done;
@@ -195,8 +194,11 @@ pub fn run(api: &Management, keys: &KeyRing, options: &Options, progress: &Progr
         return stop(tally, refused);
     }
     if !options.dry_run {
-        match settle(api, tally.skipped_total(), options.settle) {
-            Ok(remaining) => tally.remaining = Some(remaining),
+        match verify(api, &skipped_ids, options.settle) {
+            Ok((remaining, unreported)) => {
+                tally.remaining = Some(remaining);
+                tally.unreported = Some(unreported);
+            }
             Err(refused) => return stop(tally, refused),
         }
     }
@@ -274,14 +276,26 @@ fn migrate_user(
     }
 }
 
-/// Counts the users the search lists with plaintext until the count is at most the
-/// number skipped (the index has caught up) or `settle` has passed.
-fn settle(api: &Management, skipped: u64, settle: Duration) -> Result<u64, Refused> {
+/// Lists the users that still hold plaintext and returns how many there are and how many
+/// of them this run did not skip (`skipped`, sorted). Up to [`SEARCH_LIMIT`] the search
+/// lists them, again and again until no unreported user is left or `settle` has passed
+/// (the index lags behind the run's writes); past it, the search could not list them all
+/// (nor count them, if its totals stop at the cap), so an export does, which reads the
+/// users as they are.
+fn verify(api: &Management, skipped: &[String], settle: Duration) -> Result<(u64, u64), Refused> {
     let started = Instant::now();
     loop {
-        let remaining = api.count_plaintext()?;
-        if remaining <= skipped || started.elapsed() >= settle {
-            return Ok(remaining);
+        let remaining = if api.count_plaintext()? <= SEARCH_LIMIT {
+            api.search_plaintext()?
+        } else {
+            api.export_plaintext()?
+        };
+        let unreported = remaining
+            .iter()
+            .filter(|id| skipped.binary_search(id).is_err())
+            .count() as u64;
+        if unreported == 0 || started.elapsed() >= settle {
+            return Ok((remaining.len() as u64, unreported));
         }
         sleep(SETTLE_POLL.min(settle));
     }
