@@ -881,21 +881,27 @@ mod tests {
         );
     }
 
-    fn capture_header() -> SealedHeader {
-        let keys = ring(&[("k1", 1)]);
+    /// `token()` sealed as a login seals it: captured, under `keys`.
+    fn sealed_at_login(keys: &KeyRing) -> (String, Provenance) {
         let provenance = Provenance {
             source: Some(Source::Login),
-            capture: Some(Capture::of(&token(), &keys)),
+            capture: Some(Capture::of(&token(), keys)),
         };
-        let s = seal_with(
+        let sealed = seal_with(
             &token(),
-            &keys,
+            keys,
             SUB,
             5,
             Nonce::from_bytes([2; 12]),
             &provenance,
         )
         .expect("seals");
+        (sealed, provenance)
+    }
+
+    fn capture_header() -> SealedHeader {
+        let keys = ring(&[("k1", 1)]);
+        let (s, provenance) = sealed_at_login(&keys);
         let (opened, header) = open_with_header(&s, &keys, SUB).expect("opens");
         assert_eq!(opened, token());
         assert_eq!(header.provenance(), provenance);
@@ -949,19 +955,7 @@ mod tests {
     #[test]
     fn a_rotated_value_carries_the_capture_record_over() {
         let keys = ring(&[("k1", 1)]);
-        let provenance = Provenance {
-            source: Some(Source::Login),
-            capture: Some(Capture::of(&token(), &keys)),
-        };
-        let first = seal_with(
-            &token(),
-            &keys,
-            SUB,
-            5,
-            Nonce::from_bytes([2; 12]),
-            &provenance,
-        )
-        .expect("seals");
+        let (first, provenance) = sealed_at_login(&keys);
         let rotated_token = RefreshToken::new("1//0g-rotated").expect("valid");
         let next = seal_rotated(
             &rotated_token,
