@@ -497,25 +497,38 @@ function planLogin(input, keySetJson) {
 
   // A fresh token that differs from a valid stored one replaces it only when Auth0
   // received it since the value was captured: its fingerprint differs from the record.
-  const freshIsNew = () => {
+  // Without a checkable record: never for a value a backend rotated, else only at a
+  // login that may bring a new token.
+  const recordSays = (token) => {
     const entry = stored.capture && ring.find((k) => k.kid === stored.capture.kid);
-    if (entry) return !sameBytes(fingerprint(entry, fresh), stored.capture.fingerprint);
+    return entry ? sameBytes(fingerprint(entry, token), stored.capture.fingerprint) : null;
+  };
+  const freshIsNew = () => {
+    const same = recordSays(fresh);
+    if (same !== null) return !same;
+    if (stored.provenance.src === 'rotation') return false;
     return mayBringNewToken(facts) && !silent(facts, now);
   };
   const captured = (token) => ({ token, provenance: { src: 'login', ...captureOf(token, ring) } });
-  const keep = () => (stored.underPrimary
-    ? [null, 'unchanged']
-    : [{ token: stored.token, provenance: stored.provenance }, 'rotated']);
+  // Re-sealed under the primary, provenance kept; the record is recomputed under the
+  // primary when this login shows the token it was captured from.
+  const keep = (seen) => {
+    if (stored.underPrimary) return [null, 'unchanged'];
+    const provenance = seen === null ? stored.provenance : { ...stored.provenance, ...captureOf(seen, ring) };
+    return [{ token: stored.token, provenance }, 'rotated'];
+  };
   let toSeal = null;
   let outcome;
   if (fresh !== null && stored.state === 'valid') {
-    [toSeal, outcome] = !sameToken(fresh, stored.token) && freshIsNew() ? [captured(fresh), 'replaced'] : keep();
+    const seen = (sameToken(fresh, stored.token) && stored.provenance.src !== 'rotation') || recordSays(fresh) === true ? fresh : null;
+    [toSeal, outcome] = !sameToken(fresh, stored.token) && freshIsNew() ? [captured(fresh), 'replaced'] : keep(seen);
   } else if (fresh !== null) {
     [toSeal, outcome] = [captured(fresh), stored.state === 'absent' ? 'sealed' : 'replaced'];
   } else if (stored.state === 'valid') {
-    [toSeal, outcome] = keep();
+    [toSeal, outcome] = keep(null);
   } else if (stored.state === 'absent' && legacy !== null) {
-    [toSeal, outcome] = [{ token: legacy, provenance: { src: 'login' } }, 'migrated'];
+    // The old rule copied Auth0's identity token verbatim: captured as such.
+    [toSeal, outcome] = [captured(legacy), 'migrated'];
   } else {
     outcome = 'missing';
   }
