@@ -4,7 +4,8 @@
 // `loadCore()` above this code, which returns the tokenseal core (the WebAssembly module,
 // compiled once per Action instance) or throws where WebAssembly is unavailable, and
 // `dropCore()`, which forgets an instance that trapped, `httpCall`, `judged` and
-// `withToken` from js-shim/http.js, and `log` and `codeOf` from js-shim/common.js.
+// `withToken` from js-shim/http.js, and `log`, `codeOf`, `narrowUser` and `narrowQuery`
+// from js-shim/common.js.
 //
 // Every decision comes from the core (planLogin, actionConfig, judgeResponse,
 // tokenCacheTtlMs). This file only moves data between Auth0's event/api objects, the
@@ -92,6 +93,13 @@ function configFor(core, secrets) {
   return configMemo.config;
 }
 
+/** The core's list of the fields it reads, asked once per instance. */
+let fieldsMemo = null;
+function loginFields(core) {
+  if (!fieldsMemo) fieldsMemo = core.loginFields();
+  return fieldsMemo;
+}
+
 /** The time the latest `federated` method was recorded in this session, in seconds (the
  * event gives ISO 8601 strings), or null. */
 function federatedAt(event) {
@@ -131,13 +139,14 @@ exports.onExecutePostLogin = async (event, api) => {
   try {
     config = configFor(core, secrets);
     codes.push(...config.notices);
+    const fields = loginFields(core);
     const input = {
-      // planLogin copies only the fields it reads. An Action cannot change what the
-      // client sees through event.user, so no shape is sent and no removals come back.
-      user: event.user,
+      // Only what the decision reads. An Action cannot change what the client sees
+      // through event.user, so no shape is sent and no removals come back.
+      user: narrowUser(event.user, fields),
       connectionStrategy: (event.connection && event.connection.strategy) || null,
       loginsCount: (event.stats && event.stats.logins_count) ?? null,
-      authorizeQuery: (event.request && event.request.query) || null,
+      authorizeQuery: narrowQuery(event.request && event.request.query, fields),
       transactionPrompt: (event.transaction && [].concat(event.transaction.prompt || [])) || null,
       protocol: (event.transaction && event.transaction.protocol) || null,
       federatedAt: federatedAt(event),
@@ -153,7 +162,7 @@ exports.onExecutePostLogin = async (event, api) => {
         : { code: 'ERR_CONFIG_INCOMPLETE' };
       if (read.user) {
         try {
-          plan = core.planLogin({ ...input, freshUser: read.user }, secrets.TOKENSEAL_KEYS);
+          plan = core.planLogin({ ...input, freshUser: narrowUser(read.user, fields) }, secrets.TOKENSEAL_KEYS);
         } catch (error) {
           codes.push(codeOf(error)); // a malformed read: the first plan still stands
           if (codeOf(error) === 'ERR_INTERNAL') dropCore();

@@ -1,9 +1,12 @@
 'use strict';
-// What the Action and the Rule adapters share: logging codes, the member names of a user
-// (for the core to decide what to remove) and applying those removals by building copies
-// (identity objects may be frozen). scripts/bundle.mjs inlines this file into
-// dist/action.js and dist/rule.js, each in a scope of its own. (Which fields of a user
-// the login decision reads is the core's business: planLogin copies only those.)
+// What the Action and the Rule adapters share: logging codes, and building the narrow
+// input of the core's login decision. scripts/bundle.mjs inlines this file into
+// dist/action.js and dist/rule.js, each in a scope of its own.
+//
+// The core names the fields it reads (loginFields()); these helpers copy just those, so
+// that nothing else of a user (megabytes of user_metadata, a lone UTF-16 surrogate in a
+// name) crosses into the core, and the removals the core decides are applied here by
+// building copies (identity objects may be frozen).
 
 /** One short log line of codes: Auth0 keeps 256 characters of each. */
 function log(codes) {
@@ -16,6 +19,34 @@ function codeOf(error) {
 }
 
 const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
+const own = (object, name) => Object.prototype.hasOwnProperty.call(object, name);
+
+/** A copy of `object` with only the members named in `names` that it has. */
+function pick(object, names) {
+  const out = {};
+  for (const name of names) if (own(object, name) && object[name] !== undefined) out[name] = object[name];
+  return out;
+}
+
+/**
+ * The user as the core reads it: the fields of `fields.user`, each identity reduced to
+ * `fields.identity`, app_metadata to `fields.appMetadata`. Members of the wrong type are
+ * passed as they are, so the core can refuse them with a typed error.
+ */
+function narrowUser(user, fields) {
+  if (!isObject(user)) return user;
+  const out = pick(user, fields.user);
+  if (Array.isArray(out.identities)) {
+    out.identities = out.identities.map((identity) => (isObject(identity) ? pick(identity, fields.identity) : identity));
+  }
+  if (isObject(out.app_metadata)) out.app_metadata = pick(out.app_metadata, fields.appMetadata);
+  return out;
+}
+
+/** The /authorize query members the core reads, or null. */
+function narrowQuery(query, fields) {
+  return isObject(query) ? pick(query, fields.query) : null;
+}
 
 /** The member names of a user, for the core to decide what to remove (no values). */
 function userShape(user) {
@@ -49,4 +80,4 @@ function withoutRemovals(user, removals) {
   return clean;
 }
 
-module.exports = { log, codeOf, userShape, withoutRemovals };
+module.exports = { log, codeOf, narrowUser, narrowQuery, userShape, withoutRemovals };

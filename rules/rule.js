@@ -13,8 +13,8 @@
 // so there is nothing to fetch) and what to remove from the user before it is handed on.
 // This file only moves data between the rule's arguments, one
 // auth0.users.updateAppMetadata call and the core, and logs codes, never a token, a key
-// or an error message. `log`, `codeOf`, `userShape` and `withoutRemovals` come from
-// js-shim/common.js (inlined by the bundle).
+// or an error message. `log`, `codeOf`, `narrowUser`, `narrowQuery`, `userShape` and
+// `withoutRemovals` come from js-shim/common.js (inlined by the bundle).
 
 /**
  * The core throws errors with an ERR_ code; anything else is a trap (a WebAssembly
@@ -82,12 +82,13 @@ function tokensealRule(user, context, callback) {
       const config = core.actionConfig(settings);
       denyOnError = config.denyOnError;
       codes.push(...config.notices);
+      const fields = core.loginFields();
       const input = {
-        user, // planLogin copies only the fields it reads
+        user: narrowUser(user, fields),
         shape: userShape(user),
         connectionStrategy: typeof context.connectionStrategy === 'string' ? context.connectionStrategy : null,
         loginsCount: (context.stats && context.stats.loginsCount) ?? null,
-        authorizeQuery: (context.request && context.request.query) || null,
+        authorizeQuery: narrowQuery(context.request && context.request.query, fields),
         protocol: typeof context.protocol === 'string' ? context.protocol : null,
         read: 'never',
         claimNamespace: config.claimNamespace,

@@ -75,7 +75,7 @@ const compile = `function compileTokenseal(require) {
 }`;
 
 /** js-shim/common.js in a scope of its own, bound to the names the adapters use. */
-const common = `const { log, codeOf, userShape, withoutRemovals } = (function () {
+const common = `const { log, codeOf, narrowUser, narrowQuery, userShape, withoutRemovals } = (function () {
   const module = { exports: {} };
 ${read('js-shim/common.js').replace("'use strict';\n", '')}
   return module.exports;

@@ -491,6 +491,7 @@ describe('the core is cached on the global object', () => {
     vm.runInContext(`globalThis.__tokensealCore = { build: __brokenBuild, core: {
       trapped: false,
       actionConfig() { return { read: 'auto', claimNamespace: null, denyOnError: false, management: null, notices: [] }; },
+      loginFields() { return { user: ['user_id', 'identities', 'app_metadata'], identity: ['provider'], appMetadata: [], query: [] }; },
       planLogin() { this.trapped = true; throw new WebAssembly.RuntimeError('unreachable'); },
       sanitize() { __callsAfterTrap.push('sanitize'); throw new WebAssembly.RuntimeError('unreachable'); },
     } };`, box.context);
