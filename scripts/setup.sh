@@ -10,7 +10,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 
 WASM_PACK_VERSION=0.15.1
 # The wasm-bindgen CLI must be exactly the crate version in Cargo.lock, or the glue it
-# generates does not match the crate (TOOLCHAIN.md). Cargo.toml pins it with "=".
+# generates does not match the crate (../shared/TOOLCHAIN.md). Cargo.toml pins it with "=".
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print; exit}' Cargo.lock)
 [ -n "$WASM_BINDGEN_VERSION" ] || { echo "[setup] cannot read the wasm-bindgen version from Cargo.lock" >&2; exit 1; }
 

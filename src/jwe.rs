@@ -59,9 +59,7 @@ impl Nonce {
     /// # Errors
     /// [`Error::Random`] when no randomness is available.
     pub fn random() -> Result<Self> {
-        let mut iv = [0u8; IV_LEN];
-        getrandom::fill(&mut iv).map_err(|_| Error::Random)?;
-        Ok(Self(iv))
+        crate::keys::random_bytes().map(Self)
     }
 
     /// A caller-chosen IV, for known-answer tests only.

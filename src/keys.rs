@@ -40,9 +40,7 @@ impl KeyMaterial {
     /// # Errors
     /// [`Error::Random`] when no randomness is available.
     pub fn random() -> Result<Self> {
-        let mut bytes = [0u8; KEY_LEN];
-        getrandom::fill(&mut bytes).map_err(|_| Error::Random)?;
-        Ok(Self(bytes))
+        random_bytes().map(Self)
     }
 
     /// The raw bytes, for the key derivation and the ciphers built from them.
@@ -173,25 +171,14 @@ impl KeyRing {
     /// returns, on success and on every error ([`Json::parse_secret`]).
     pub fn from_jwk_set(json: &str) -> Result<Self> {
         let set = Json::parse_secret(json).map_err(|_| Error::KeySetNotJson)?;
-        match set.get().get("keys") {
-            Some(Json::Array(jwks)) if jwks.is_empty() => Err(Error::KeySetEmpty),
-            Some(Json::Array(jwks)) => jwks
-                .iter()
-                .enumerate()
-                .try_fold(
-                    Vec::with_capacity(jwks.len()),
-                    |mut keys: Vec<Key>, (index, jwk)| {
-                        let key = parse_jwk(jwk, index)?;
-                        if keys.iter().any(|k| k.kid == key.kid) {
-                            return Err(Error::KeyIdDuplicate { index });
-                        }
-                        keys.push(key);
-                        Ok(keys)
-                    },
-                )
-                .map(|keys| Self { keys }),
-            _ => Err(Error::KeySetNotJson),
-        }
+        let Some(Json::Array(jwks)) = set.get().get("keys") else {
+            return Err(Error::KeySetNotJson);
+        };
+        jwks.iter()
+            .enumerate()
+            .map(|(index, jwk)| parse_jwk(jwk, index))
+            .collect::<Result<Vec<Key>>>()
+            .and_then(Self::from_keys)
     }
 
     /// Builds a ring from keys already in memory, first key primary.
@@ -257,8 +244,7 @@ impl KeyRing {
 /// # Errors
 /// [`Error::Random`] when no randomness is available.
 pub fn random_kid() -> Result<String> {
-    let mut bytes = [0u8; 9];
-    getrandom::fill(&mut bytes).map_err(|_| Error::Random)?;
+    let bytes: [u8; 9] = random_bytes()?;
     Ok(Base64UrlUnpadded::encode_string(&bytes))
 }
 
@@ -268,6 +254,17 @@ pub fn random_kid() -> Result<String> {
 /// [`Error::Random`] when no randomness is available.
 pub fn generate_key() -> Result<Key> {
     Key::new(&random_kid()?, KeyMaterial::random()?)
+}
+
+/// `N` bytes from the operating system or JavaScript host RNG: the one place tokenseal
+/// draws randomness (keys, key ids, IVs).
+///
+/// # Errors
+/// [`Error::Random`] when no randomness is available.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|_| Error::Random)?;
+    Ok(bytes)
 }
 
 fn valid_kid(kid: &str) -> bool {
