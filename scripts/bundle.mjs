@@ -1,4 +1,5 @@
-// Builds the deployable single files from pkg/ (wasm-pack output) and the shims:
+// Builds the deployable single files from target/wasm-login/ (the wasm-pack build with
+// only what the Action and the Rule call: feature "wasm") and the shims:
 //
 //   dist/action.js  CommonJS, exports onExecutePostLogin (js-shim/action.js)
 //   dist/rule.js    one function expression (rules/rule.js), for legacy Rules
@@ -26,20 +27,21 @@ function fail(message) {
   process.exit(1);
 }
 
-const wasm = readFileSync(join(root, 'pkg/tokenseal_bg.wasm'));
+const MODULE_DIR = 'target/wasm-login';
+const wasm = readFileSync(join(root, MODULE_DIR, 'tokenseal_bg.wasm'));
 const wasmBase64 = brotliCompressSync(wasm, {
   params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: wasm.length },
 }).toString('base64');
 
 // The glue reads the .wasm from disk at load; that is the one line pair replaced.
 const LOAD = /const wasmPath = `\$\{__dirname\}\/tokenseal_bg\.wasm`;\nconst wasmBytes = require\('fs'\)\.readFileSync\(wasmPath\);\nconst wasmModule = new WebAssembly\.Module\(wasmBytes\);\n/;
-let glue = read('pkg/tokenseal.js');
-if (!LOAD.test(glue)) fail('pkg/tokenseal.js no longer loads the .wasm the expected way: update scripts/bundle.mjs');
+let glue = read(`${MODULE_DIR}/tokenseal.js`);
+if (!LOAD.test(glue)) fail(`${MODULE_DIR}/tokenseal.js no longer loads the .wasm the expected way: update scripts/bundle.mjs`);
 // getrandom's wasm_js backend calls the Web Crypto global, which Node 18 (an Action
 // runtime, and what rules ran on) exposes only behind --experimental-global-webcrypto:
 // the bundle binds the same API from node:crypto there instead of touching globals.
 const RANDOM = 'globalThis.crypto.getRandomValues(';
-if (glue.split(RANDOM).length !== 2) fail('pkg/tokenseal.js no longer draws randomness the expected way: update scripts/bundle.mjs');
+if (glue.split(RANDOM).length !== 2) fail(`${MODULE_DIR}/tokenseal.js no longer draws randomness the expected way: update scripts/bundle.mjs`);
 glue = glue
   .replace(RANDOM, 'hostCrypto.getRandomValues(')
   .replace(LOAD, 'const wasmModule = compiledModule;\n')

@@ -16,6 +16,7 @@ step "cargo clippy (native and wasm32, all targets, warnings are errors)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --features cli -- -D warnings
 cargo clippy --all-targets --target wasm32-unknown-unknown --features wasm -- -D warnings
+cargo clippy --all-targets --target wasm32-unknown-unknown --features wasm-full -- -D warnings
 
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --features cli
@@ -24,7 +25,7 @@ step "native tests: cargo test --features cli"
 cargo test --features cli
 
 step "wasm-bindgen tests in Node: wasm-pack test --node"
-wasm-pack --log-level warn test --node -- --features wasm --test wasm_boundary
+wasm-pack --log-level warn test --node -- --features wasm-full --test wasm_boundary
 
 step "release build: pkg/, dist/, target/release/tokenseal"
 bash scripts/build.sh

@@ -1,5 +1,11 @@
 //! The WebAssembly boundary: the only module that touches `wasm_bindgen` and `JsValue`.
 //!
+//! Feature `wasm` exports what the Action and the Rule call (`planLogin`, `loginFields`,
+//! `actionConfig`, `judgeResponse`, `tokenScopeNotice`, `tokenCacheTtlMs`,
+//! `sealCacheEntry`, `openCacheEntry`): the module inlined into `dist/` links nothing
+//! else. Feature `wasm-full` adds the rest for `pkg/` (sealing and opening, inspection,
+//! the sanitizer, Google's token endpoint, key generation).
+//!
 //! JSON documents (users, login input, plans) cross as JSON text: `JSON.stringify` and
 //! [`Json::parse`] on the way in, [`Json::to_text`] and `JSON.parse` on the way out.
 //! The parser's nesting limit turns hostile deep input into a typed error; walking a
@@ -14,6 +20,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+#[cfg(feature = "wasm-full")]
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
@@ -21,13 +28,18 @@ use zeroize::Zeroizing;
 use crate::action;
 use crate::calls;
 use crate::error::Error;
+#[cfg(feature = "wasm-full")]
 use crate::google;
 use crate::json::{Json, Object};
 use crate::jwe::{self, Nonce};
-use crate::keys::{generate_key, KeyRing};
+#[cfg(feature = "wasm-full")]
+use crate::keys::generate_key;
+use crate::keys::KeyRing;
 use crate::login::{self, LoginInput, LoginPlan, OfflineAccess, ReadPolicy};
+#[cfg(feature = "wasm-full")]
 use crate::token::RefreshToken;
 use crate::user;
+#[cfg(feature = "wasm-full")]
 use base64ct::{Base64UrlUnpadded, Encoding};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -99,6 +111,7 @@ export interface TokenSealError extends Error { code: string }
 ///
 /// # Errors
 /// Throws `ERR_TOKEN_INVALID`, `ERR_USER_ID_INVALID`, a key-set code, or `ERR_RANDOM`.
+#[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = seal)]
 pub fn seal(
     #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
@@ -119,6 +132,7 @@ pub fn seal(
 /// # Errors
 /// Throws `ERR_TOKEN_INVALID`, the errors of `open` for `previous`, a key-set code, or
 /// `ERR_RANDOM`.
+#[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = sealRotated)]
 pub fn seal_rotated(
     #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
@@ -193,6 +207,7 @@ pub fn login_fields() -> Result<JsValue, JsValue> {
 /// code, `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`,
 /// `ERR_VERSION_UNSUPPORTED`, `ERR_ALG_UNSUPPORTED`, `ERR_SUBJECT_MISMATCH`,
 /// `ERR_KEY_UNKNOWN`, `ERR_DECRYPT` or `ERR_TOKEN_INVALID`.
+#[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = open)]
 pub fn open(
     #[wasm_bindgen(unchecked_param_type = "string | Record<string, unknown>")] sealed: JsValue,
@@ -220,6 +235,7 @@ pub fn open(
 /// # Errors
 /// Throws `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`, `ERR_VERSION_UNSUPPORTED` or
 /// `ERR_ALG_UNSUPPORTED`.
+#[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = inspect, unchecked_return_type = "SealedHeader")]
 pub fn inspect(
     #[wasm_bindgen(unchecked_param_type = "string")] sealed: JsValue,
@@ -245,6 +261,7 @@ pub fn inspect(
     })
 }
 
+#[cfg(feature = "wasm-full")]
 /// [`jwe::SealedHeader`] as JavaScript sees it (`SealedHeader` in the TypeScript types).
 struct HeaderView<'a> {
     typ: &'a str,
@@ -258,6 +275,7 @@ struct HeaderView<'a> {
     cap_kid: Option<&'a str>,
 }
 
+#[cfg(feature = "wasm-full")]
 impl Serialize for HeaderView<'_> {
     /// Serialized as a map, which `json_compatible()` makes a plain object: as a struct,
     /// serde-wasm-bindgen would intern the member names in a `HashMap` cache whose code
@@ -288,6 +306,7 @@ impl Serialize for HeaderView<'_> {
 /// # Errors
 /// Throws `ERR_USER_INVALID` when `user` is not a plain object, is cyclic, or is nested
 /// deeper than 128 levels.
+#[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = sanitize, unchecked_return_type = "Auth0User")]
 pub fn sanitize(
     #[wasm_bindgen(unchecked_param_type = "Auth0User")] user: JsValue,
@@ -390,6 +409,7 @@ pub fn token_cache_ttl_ms(#[wasm_bindgen(js_name = expiresIn)] expires_in: JsVal
 /// # Errors
 /// Throws `ERR_TOKEN_INVALID` for a refresh token that is not one, `ERR_INPUT_INVALID`
 /// when the client id or secret is not a string.
+#[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = refreshRequestBody)]
 pub fn refresh_request_body(
     #[wasm_bindgen(js_name = refreshToken, unchecked_param_type = "string")] refresh_token: JsValue,
@@ -412,6 +432,7 @@ pub fn refresh_request_body(
 /// # Errors
 /// Throws `ERR_RECONSENT_REQUIRED` for `invalid_grant`, `ERR_PROVIDER_REJECTED`,
 /// `ERR_PROVIDER_UNAVAILABLE` or `ERR_PROVIDER_RESPONSE`.
+#[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = parseRefreshResponse, unchecked_return_type = "AccessGrant")]
 pub fn parse_refresh_response(
     status: u16,
@@ -442,6 +463,7 @@ pub fn parse_refresh_response(
 
 /// True when an access token expiring at `expiresAt` (seconds; `null` for none) must be
 /// refreshed at `nowSeconds`, given a skew in seconds.
+#[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = needsRefresh)]
 pub fn needs_refresh(
     #[wasm_bindgen(js_name = expiresAt)] expires_at: Option<f64>,
@@ -455,6 +477,7 @@ pub fn needs_refresh(
     )
 }
 
+#[cfg(feature = "wasm-full")]
 /// A JavaScript number of seconds as `u64`; negative, NaN and infinite become 0.
 fn seconds(value: f64) -> u64 {
     if value.is_finite() && value > 0.0 {
@@ -469,6 +492,7 @@ fn seconds(value: f64) -> u64 {
 ///
 /// # Errors
 /// Throws `ERR_RANDOM` when no randomness is available.
+#[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = generateKeySet)]
 pub fn generate_key_set() -> Result<String, JsValue> {
     let ring = generate_key()
@@ -655,6 +679,7 @@ fn to_js_json(value: &Json) -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(&value.to_text()).map_err(|_| to_js(Error::InputInvalid))
 }
 
+#[cfg(feature = "wasm-full")]
 fn to_js_value<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())

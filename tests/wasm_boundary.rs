@@ -1,7 +1,7 @@
 //! The crate's behaviour through its JavaScript boundary, run in Node by
 //! `wasm-pack test --node`: every export, every error code as `.code` on a JS `Error`,
 //! and the hostile inputs that must not trap the module.
-#![cfg(all(target_arch = "wasm32", feature = "wasm"))]
+#![cfg(all(target_arch = "wasm32", feature = "wasm-full"))]
 
 use js_sys::{Object, Reflect, JSON};
 use serde_json::{json, Value};

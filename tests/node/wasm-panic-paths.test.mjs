@@ -16,16 +16,20 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PKG_DIR = process.env.TOKENSEAL_PKG_DIR
-  ? resolve(process.env.TOKENSEAL_PKG_DIR)
-  : fileURLToPath(new URL('../../pkg/', import.meta.url));
-const wasm = readFileSync(join(PKG_DIR, 'tokenseal_bg.wasm'));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// pkg/ (every export) and target/wasm-login/ (the module inlined into dist/).
+const MODULES = process.env.TOKENSEAL_PKG_DIR
+  ? [resolve(process.env.TOKENSEAL_PKG_DIR)]
+  : [join(ROOT, 'pkg'), join(ROOT, 'target', 'wasm-login')];
 
-test('the module links no panicking string slice', () => {
-  // A sanity check that the data section is searchable at all: a message the module
-  // does carry (tokenseal's own, from src/error.rs).
-  assert.ok(wasm.includes('sealed value failed to decrypt'), 'the module data is searchable');
-  for (const marker of ['is not a char boundary', 'is out of bounds of `']) {
-    assert.ok(!wasm.includes(marker), `pkg/tokenseal_bg.wasm carries core's str-slicing panic message ("${marker}")`);
-  }
-});
+for (const dir of MODULES) {
+  test(`${dir}: the module links no panicking string slice`, () => {
+    const wasm = readFileSync(join(dir, 'tokenseal_bg.wasm'));
+    // A sanity check that the data section is searchable at all: a message the module
+    // does carry (tokenseal's own, from src/error.rs).
+    assert.ok(wasm.includes('sealed value failed to decrypt'), 'the module data is searchable');
+    for (const marker of ['is not a char boundary', 'is out of bounds of `']) {
+      assert.ok(!wasm.includes(marker), `tokenseal_bg.wasm carries core's str-slicing panic message ("${marker}")`);
+    }
+  });
+}
