@@ -120,20 +120,13 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
         text("AUTH0_CLIENT_ID"),
         text("AUTH0_CLIENT_SECRET"),
     ) {
-        (Some(domain), Some(client_id), Some(client_secret)) => match management_base(domain) {
-            Some(base) => Some(ManagementApi {
-                token_url: [base.as_str(), "/oauth/token"].concat(),
-                audience: [base.as_str(), "/api/v2/"].concat(),
-                users_url: [base.as_str(), "/api/v2/users/"].concat(),
-                cache_key: [TOKEN_CACHE_PREFIX, client_id.trim()].concat(),
-                client_id: client_id.trim().to_owned(),
-                client_secret: Zeroizing::new(client_secret.trim().to_owned()),
-            }),
-            None => {
+        (Some(domain), Some(client_id), Some(client_secret)) => {
+            let api = management_api(domain, client_id, client_secret);
+            if api.is_none() {
                 notices.push(Error::ConfigInvalid.code());
-                None
             }
-        },
+            api
+        }
         _ => None,
     };
     ActionConfig {
@@ -144,6 +137,21 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
         management,
         notices,
     }
+}
+
+/// The Management API endpoints of `domain` and the client to call them as (whitespace a
+/// paste into the dashboard may add trimmed); `None` when the domain is refused (see
+/// [`management_base`]).
+fn management_api(domain: &str, client_id: &str, client_secret: &str) -> Option<ManagementApi> {
+    let base = management_base(domain)?;
+    Some(ManagementApi {
+        token_url: [base.as_str(), "/oauth/token"].concat(),
+        audience: [base.as_str(), "/api/v2/"].concat(),
+        users_url: [base.as_str(), "/api/v2/users/"].concat(),
+        cache_key: [TOKEN_CACHE_PREFIX, client_id.trim()].concat(),
+        client_id: client_id.trim().to_owned(),
+        client_secret: Zeroizing::new(client_secret.trim().to_owned()),
+    })
 }
 
 /// The base URL of the tenant: `example.us.auth0.com` becomes

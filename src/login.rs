@@ -577,20 +577,7 @@ pub fn plan_login(
     let has_google = user.google_identity().is_some()
         || fresh_user.is_some_and(|f| f.google_identity().is_some());
     if !has_google {
-        // Nothing to seal or open: a broken key set is reported, but does not fail (or,
-        // in deny mode, block) this login.
-        if let Err(error) = keys {
-            notices.push(error.code());
-        }
-        return Ok(LoginPlan {
-            read_user: false,
-            outcome: Outcome::NotGoogle,
-            metadata_writes: Vec::new(),
-            offline_access: None,
-            claims: Vec::new(),
-            notices,
-            removals,
-        });
+        return Ok(not_google(keys, notices, removals));
     }
     let keys = keys?;
 
@@ -603,16 +590,8 @@ pub fn plan_login(
         notices.push(Error::IdentityAmbiguous.code());
     }
     let fresh = fresh_token(token_user, &mut notices);
-    let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| match provenance
-        .capture
-        .as_ref()
-        .and_then(|c| c.matches(token, keys))
-    {
-        Some(same) => !same,
-        // A token a backend stored after the provider rotated it is newer than any copy
-        // of Auth0's this record cannot tell apart: it stays.
-        None if provenance.source == Some(Source::Rotation) => false,
-        None => input.may_bring_new_token() && !input.silent(now),
+    let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| {
+        received_since_capture(token, provenance, keys, input, now)
     };
     let Effects {
         outcome,
@@ -628,19 +607,9 @@ pub fn plan_login(
         now,
         iv,
     )?;
-    let no_token_at = no_token_at(&metadata);
     let read_found_nothing = fresh_user.is_some_and(|f| !has_token(f));
-    let record = match (valid_after, read_found_nothing) {
-        (true, _) => None,
-        (false, true) => Some(now),
-        (false, false) => no_token_at,
-    };
-    if record != no_token_at {
-        writes.push(MetadataWrite {
-            key: STATE_KEY,
-            value: state_with(&metadata, record),
-        });
-    }
+    let (record, record_write) = no_token_record(&metadata, valid_after, read_found_nothing, now);
+    writes.extend(record_write);
 
     let status = if valid_after {
         OfflineAccess::Stored
@@ -659,6 +628,71 @@ pub fn plan_login(
         notices,
         removals,
     })
+}
+
+/// The plan of a login by a user without a Google identity: nothing to seal or open. A
+/// broken key set is reported, but does not fail (or, in deny mode, block) this login.
+fn not_google(
+    keys: Result<&KeyRing>,
+    mut notices: Vec<&'static str>,
+    removals: Option<Removals>,
+) -> LoginPlan {
+    if let Err(error) = keys {
+        notices.push(error.code());
+    }
+    LoginPlan {
+        read_user: false,
+        outcome: Outcome::NotGoogle,
+        metadata_writes: Vec::new(),
+        offline_access: None,
+        claims: Vec::new(),
+        notices,
+        removals,
+    }
+}
+
+/// Whether Auth0 received `token` since the valid stored value of this `provenance` was
+/// captured: its fingerprint differs from the record. Without a checkable record, a
+/// value a backend rotated stays (it is newer than any copy of Auth0's the record cannot
+/// tell apart), and any other is replaced only at a login that may bring a new token.
+fn received_since_capture(
+    token: &RefreshToken,
+    provenance: &Provenance,
+    keys: &KeyRing,
+    input: &LoginInput,
+    now: u64,
+) -> bool {
+    match provenance
+        .capture
+        .as_ref()
+        .and_then(|c| c.matches(token, keys))
+    {
+        Some(same) => !same,
+        None if provenance.source == Some(Source::Rotation) => false,
+        None => input.may_bring_new_token() && !input.silent(now),
+    }
+}
+
+/// The time a read last found no token after this plan (see [`STATE_KEY`]), and the
+/// write that records it when it changes: set now after a read that found nothing while
+/// nothing valid is stored, dropped once a valid value is.
+fn no_token_record(
+    metadata: &Object,
+    valid_after: bool,
+    read_found_nothing: bool,
+    now: u64,
+) -> (Option<u64>, Option<MetadataWrite>) {
+    let recorded = no_token_at(metadata);
+    let record = match (valid_after, read_found_nothing) {
+        (true, _) => None,
+        (false, true) => Some(now),
+        (false, false) => recorded,
+    };
+    let write = (record != recorded).then(|| MetadataWrite {
+        key: STATE_KEY,
+        value: state_with(metadata, record),
+    });
+    (record, write)
 }
 
 /// What a plan does to the stored state: shared by logins and migration, so that the two
@@ -743,35 +777,13 @@ fn decide(
     fresh_is_new: impl Fn(&RefreshToken, &Provenance) -> bool,
     keys: &KeyRing,
 ) -> Decision {
-    let captured = |token: RefreshToken| {
-        let capture = Some(jwe::Capture::of(&token, keys));
-        let provenance = Provenance {
-            source: Some(Source::Login),
-            capture,
-        };
-        (token, provenance)
+    let seal = |token: RefreshToken, outcome| Decision {
+        seal: Some(captured(token, keys)),
+        outcome,
     };
-    // A valid value stays; under a non-primary key it is re-sealed under the primary with
-    // its provenance. `seen` is Auth0's copy when this login shows it and it is the token
-    // the value was captured from: its fingerprint is then recomputed under the primary,
-    // so that the record does not depend on a key about to be retired.
-    let keep = |token: RefreshToken,
-                under_primary: bool,
-                mut provenance: Provenance,
-                seen: Option<RefreshToken>| {
-        if under_primary {
-            return Decision {
-                seal: None,
-                outcome: Outcome::Unchanged,
-            };
-        }
-        if let Some(seen) = seen {
-            provenance.capture = Some(jwe::Capture::of(&seen, keys));
-        }
-        Decision {
-            seal: Some((token, provenance)),
-            outcome: Outcome::Rotated,
-        }
+    let nothing = |outcome| Decision {
+        seal: None,
+        outcome,
     };
     match (fresh, stored) {
         (
@@ -783,30 +795,14 @@ fn decide(
             },
         ) => {
             if fresh != token && fresh_is_new(&fresh, &provenance) {
-                Decision {
-                    seal: Some(captured(fresh)),
-                    outcome: Outcome::Replaced,
-                }
+                seal(fresh, Outcome::Replaced)
             } else {
-                let captured_from_it = (fresh == token
-                    && provenance.source != Some(Source::Rotation))
-                    || provenance
-                        .capture
-                        .as_ref()
-                        .and_then(|c| c.matches(&fresh, keys))
-                        == Some(true);
-                let seen = captured_from_it.then_some(fresh);
-                keep(token, under_primary, provenance, seen)
+                let seen = is_captured_copy(&fresh, &token, &provenance, keys).then_some(fresh);
+                keep(token, under_primary, provenance, seen, keys)
             }
         }
-        (Some(fresh), Stored::Unreadable) => Decision {
-            seal: Some(captured(fresh)),
-            outcome: Outcome::Replaced,
-        },
-        (Some(fresh), Stored::Absent) => Decision {
-            seal: Some(captured(fresh)),
-            outcome: Outcome::Sealed,
-        },
+        (Some(fresh), Stored::Unreadable) => seal(fresh, Outcome::Replaced),
+        (Some(fresh), Stored::Absent) => seal(fresh, Outcome::Sealed),
         (
             None,
             Stored::Valid {
@@ -814,23 +810,65 @@ fn decide(
                 under_primary,
                 provenance,
             },
-        ) => keep(token, under_primary, provenance, None),
+        ) => keep(token, under_primary, provenance, None, keys),
         // The old rule copied Auth0's identity token verbatim: the plaintext is Auth0's
         // copy as that rule last saw it, and is fingerprinted as such.
         (None, Stored::Absent) => match legacy {
-            Some(token) => Decision {
-                seal: Some(captured(token)),
-                outcome: Outcome::Migrated,
-            },
-            None => Decision {
-                seal: None,
-                outcome: Outcome::Missing,
-            },
+            Some(token) => seal(token, Outcome::Migrated),
+            None => nothing(Outcome::Missing),
         },
-        (None, Stored::Unreadable) => Decision {
+        (None, Stored::Unreadable) => nothing(Outcome::Missing),
+    }
+}
+
+/// `token` with the provenance of a value captured from Auth0's copy at this login.
+fn captured(token: RefreshToken, keys: &KeyRing) -> (RefreshToken, Provenance) {
+    let provenance = Provenance {
+        source: Some(Source::Login),
+        capture: Some(jwe::Capture::of(&token, keys)),
+    };
+    (token, provenance)
+}
+
+/// True when `fresh`, Auth0's copy at this login, is the token the valid stored value
+/// (`stored`, with `provenance`) was captured from.
+fn is_captured_copy(
+    fresh: &RefreshToken,
+    stored: &RefreshToken,
+    provenance: &Provenance,
+    keys: &KeyRing,
+) -> bool {
+    (fresh == stored && provenance.source != Some(Source::Rotation))
+        || provenance
+            .capture
+            .as_ref()
+            .and_then(|c| c.matches(fresh, keys))
+            == Some(true)
+}
+
+/// A valid value stays; under a non-primary key it is re-sealed under the primary with
+/// its provenance. `seen` is Auth0's copy when this login shows it and it is the token
+/// the value was captured from: its fingerprint is then recomputed under the primary, so
+/// that the record does not depend on a key about to be retired.
+fn keep(
+    token: RefreshToken,
+    under_primary: bool,
+    mut provenance: Provenance,
+    seen: Option<RefreshToken>,
+    keys: &KeyRing,
+) -> Decision {
+    if under_primary {
+        return Decision {
             seal: None,
-            outcome: Outcome::Missing,
-        },
+            outcome: Outcome::Unchanged,
+        };
+    }
+    if let Some(seen) = seen {
+        provenance.capture = Some(jwe::Capture::of(&seen, keys));
+    }
+    Decision {
+        seal: Some((token, provenance)),
+        outcome: Outcome::Rotated,
     }
 }
 

@@ -255,30 +255,7 @@ fn migrate(args: &MigrateArgs) -> Result<ExitCode, Failure> {
             Error::ConfigInvalid.code()
         ))
     })?;
-    let legacy_password = std::env::var(LEGACY_PASSWORD_ENV)
-        .ok()
-        .filter(|p| !p.is_empty())
-        .map(|p| LegacyPassword::new(&Zeroizing::new(p)));
-    let report = match &args.report {
-        Some(path) => Some(std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| {
-                Failure::Usage(format!(
-                    "{}: cannot write the report {}: {e}",
-                    Error::ConfigInvalid.code(),
-                    path.display()
-                ))
-            })?,
-        )),
-        None => None,
-    };
-    let mut options = Options {
-        dry_run: args.dry_run,
-        source: args.source,
-        concurrency: args.concurrency,
-        report,
-        settle: Duration::from_secs(args.settle_seconds),
-        legacy_password,
-    };
+    let mut options = migrate_options(args)?;
     let connected = Management::connect(
         &base,
         &args.client_id,
@@ -318,6 +295,35 @@ fn migrate(args: &MigrateArgs) -> Result<ExitCode, Failure> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_SKIPPED)
+    })
+}
+
+/// The options of a run, the report file opened (so an unwritable path is a usage error
+/// before any request) and the legacy password read from the environment only.
+fn migrate_options(args: &MigrateArgs) -> Result<Options, Failure> {
+    let legacy_password = std::env::var(LEGACY_PASSWORD_ENV)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(|p| LegacyPassword::new(&Zeroizing::new(p)));
+    let report = match &args.report {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| {
+                Failure::Usage(format!(
+                    "{}: cannot write the report {}: {e}",
+                    Error::ConfigInvalid.code(),
+                    path.display()
+                ))
+            })?,
+        )),
+        None => None,
+    };
+    Ok(Options {
+        dry_run: args.dry_run,
+        source: args.source,
+        concurrency: args.concurrency,
+        report,
+        settle: Duration::from_secs(args.settle_seconds),
+        legacy_password,
     })
 }
 

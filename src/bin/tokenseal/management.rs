@@ -547,9 +547,9 @@ fn response_error() -> Refused {
     }
 }
 
-/// Locks a mutex; a poisoned one (a thread panicked) is still usable for counters and
-/// tokens, whose values are always consistent between statements.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks a mutex; a poisoned one (a thread panicked) is still usable for counters,
+/// tokens and tallies, whose values are always consistent between statements.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -27,7 +27,7 @@ use tokenseal::legacy::LegacyPassword;
 use tokenseal::login::{plan_migration, LegacyDecryptor, Migration};
 use tokenseal::{Error, KeyRing, Nonce, User};
 
-use crate::management::{now_ms, Management, Refused, SEARCH_CAP};
+use crate::management::{lock, now_ms, Management, Refused, SEARCH_CAP};
 
 /// Largest count of users with plaintext for which `--source auto` uses the search:
 /// below Auth0's cap with room for the index's lag.
@@ -138,59 +138,13 @@ pub fn run(
 
     let mut report = options.report.take();
     let options = &*options;
-    let next = AtomicUsize::new(0);
-    let halt = AtomicBool::new(false);
-    let fatal = Mutex::new(None);
-    let results = Mutex::new((Tally::default(), &mut report, Vec::new()));
-    std::thread::scope(|scope| {
-        for _ in 0..options.concurrency.max(1) {
-            scope.spawn(|| {
-                while !halt.load(Ordering::Relaxed) {
-                    let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
-                    match migrate_user(api, keys, id, options) {
-                        Ok(outcome) => {
-                            let mut results = results
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner);
-                            results.0.add(outcome);
-                            if let Outcome::Skipped(_) = outcome {
-                                results.2.push(id.clone());
-                            }
-                            if let Some(report) = results.1.as_mut() {
-                                // A full disk loses report lines, never tokens; the
-                                // counts still say what happened.
-                                let _ = writeln!(report, "{}", report_line(id, outcome));
-                            }
-                            progress.inc(1);
-                        }
-                        Err(refused) => {
-                            *fatal
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(refused);
-                            halt.store(true, Ordering::Relaxed);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    let (counted, _, mut skipped_ids) = results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    skipped_ids.sort_unstable();
+    let (counted, skipped_ids, fatal) =
+        migrate_all(api, keys, &ids, options, &mut report, progress);
     tally.sealed = counted.sealed;
     tally.cleaned = counted.cleaned;
     tally.already_done = counted.already_done;
     tally.skipped = counted.skipped;
-    if let Some(report) = report.as_mut() {
-        let _ = report.flush();
-    }
-    if let Some(refused) = fatal
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-    {
+    if let Some(refused) = fatal {
         return stop(tally, refused);
     }
     if !options.dry_run {
@@ -204,6 +158,64 @@ pub fn run(
     }
     tally.elapsed = started.elapsed();
     tally
+}
+
+/// Migrates every user of `ids` on up to `options.concurrency` threads, writing a report
+/// line for each. Returns the counts, the skipped users' ids (sorted), and the refusal
+/// that stopped the threads, if one did.
+fn migrate_all(
+    api: &Management,
+    keys: &KeyRing,
+    ids: &[String],
+    options: &Options,
+    report: &mut Option<BufWriter<File>>,
+    progress: &ProgressBar,
+) -> (Tally, Vec<String>, Option<Refused>) {
+    let next = AtomicUsize::new(0);
+    let halt = AtomicBool::new(false);
+    let fatal = Mutex::new(None);
+    let results = Mutex::new((Tally::default(), Vec::new(), report));
+    std::thread::scope(|scope| {
+        for _ in 0..options.concurrency.max(1) {
+            scope.spawn(|| {
+                while !halt.load(Ordering::Relaxed) {
+                    let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    match migrate_user(api, keys, id, options) {
+                        Ok(outcome) => {
+                            let mut results = lock(&results);
+                            results.0.add(outcome);
+                            if let Outcome::Skipped(_) = outcome {
+                                results.1.push(id.clone());
+                            }
+                            if let Some(report) = results.2.as_mut() {
+                                // A full disk loses report lines, never tokens; the
+                                // counts still say what happened.
+                                let _ = writeln!(report, "{}", report_line(id, outcome));
+                            }
+                            progress.inc(1);
+                        }
+                        Err(refused) => {
+                            *lock(&fatal) = Some(refused);
+                            halt.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let (counted, mut skipped_ids, report) = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(report) = report.as_mut() {
+        let _ = report.flush();
+    }
+    skipped_ids.sort_unstable();
+    let fatal = fatal
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    (counted, skipped_ids, fatal)
 }
 
 /// The users with plaintext, and the name of the source that listed them.
