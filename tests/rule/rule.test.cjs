@@ -488,13 +488,17 @@ describe('the core is cached on the global object', () => {
     // A core that traps, cached under the current build.
     box.context.__brokenBuild = build;
     box.context.__callsAfterTrap = [];
-    vm.runInContext(`globalThis.__tokensealCore = { build: __brokenBuild, core: {
-      trapped: false,
-      actionConfig() { return { read: 'auto', claimNamespace: null, denyOnError: false, management: null, notices: [] }; },
-      loginFields() { return { user: ['user_id', 'identities', 'app_metadata'], identity: ['provider'], appMetadata: [], query: [] }; },
-      planLogin() { this.trapped = true; throw new WebAssembly.RuntimeError('unreachable'); },
-      sanitize() { __callsAfterTrap.push('sanitize'); throw new WebAssembly.RuntimeError('unreachable'); },
-    } };`, box.context);
+    // Every export records a call made after the trap.
+    vm.runInContext(`(function () {
+      let trapped = false;
+      const after = (name, f) => function (...args) { if (trapped) __callsAfterTrap.push(name); return f.apply(this, args); };
+      globalThis.__tokensealCore = { build: __brokenBuild, core: {
+        actionConfig: after('actionConfig', () => ({ read: 'auto', claimNamespace: null, denyOnError: false, management: null, notices: [] })),
+        loginFields: after('loginFields', () => ({ user: ['user_id', 'identities', 'app_metadata'], identity: ['provider'], appMetadata: [], query: [] })),
+        planLogin: after('planLogin', () => { trapped = true; throw new WebAssembly.RuntimeError('unreachable'); }),
+        sanitize: after('sanitize', () => { throw new WebAssembly.RuntimeError('unreachable'); }),
+      } };
+    })();`, box.context);
     const broken = await box.run(googleUser({ appMetadata: { refresh_token: LEGACY_RT } }));
     assert.equal(broken.error, null);
     assert.deepEqual(box.logs, ['tokenseal: ERR_INTERNAL']);

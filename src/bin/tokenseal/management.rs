@@ -532,12 +532,24 @@ struct Answer {
     body: String,
 }
 
-/// The `user_id` of an export line that does not parse as a whole: the value of its
-/// first `"user_id":` member, when that is a plain string (no escapes).
+/// The `user_id` of an export line that does not parse as a whole: the value of a
+/// `"user_id"` member (whitespace allowed around its colon), when that is a plain string
+/// (no escapes). A line whose id cannot be found this way is left to the final check,
+/// which lists the users that still hold plaintext and fails on any not reported.
 fn user_id_of(line: &str) -> Option<String> {
-    let (_, rest) = line.split_once("\"user_id\":\"")?;
-    let (id, _) = rest.split_once('"')?;
-    (!id.contains('\\') && !id.is_empty()).then(|| id.to_owned())
+    let mut rest = line;
+    while let Some((_, after)) = rest.split_once("\"user_id\"") {
+        rest = after;
+        let value = after.trim_start().strip_prefix(':')?.trim_start();
+        let Some(value) = value.strip_prefix('"') else {
+            continue;
+        };
+        let (id, _) = value.split_once('"')?;
+        if !id.is_empty() && !id.contains('\\') {
+            return Some(id.to_owned());
+        }
+    }
+    None
 }
 
 fn response_error() -> Refused {
@@ -553,4 +565,29 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::user_id_of;
+
+    #[test]
+    fn the_user_id_of_a_line_that_does_not_parse() {
+        assert_eq!(
+            user_id_of(r#"{"user_id":"auth0|a","app_metadata":{"x":"\ud800"}}"#).as_deref(),
+            Some("auth0|a")
+        );
+        assert_eq!(
+            user_id_of(r#"{"app_metadata":{"refresh_token":"1//x"}, "user_id" : "auth0|b"}"#)
+                .as_deref(),
+            Some("auth0|b"),
+            "whitespace around the colon, and after app_metadata"
+        );
+        assert_eq!(
+            user_id_of(r#"{"user_id":"a\"b"}"#),
+            None,
+            "escapes: not guessed"
+        );
+        assert_eq!(user_id_of(r#"{"app_metadata":{}}"#), None);
+    }
 }

@@ -297,7 +297,8 @@ fn migrate_user(
 fn verify(api: &Management, skipped: &[String], settle: Duration) -> Result<(u64, u64), Refused> {
     let started = Instant::now();
     loop {
-        let remaining = if api.count_plaintext()? <= SEARCH_LIMIT {
+        let searched = api.count_plaintext()? <= SEARCH_LIMIT;
+        let remaining = if searched {
             api.search_plaintext()?
         } else {
             api.export_plaintext()?
@@ -306,7 +307,8 @@ fn verify(api: &Management, skipped: &[String], settle: Duration) -> Result<(u64
             .iter()
             .filter(|id| skipped.binary_search(id).is_err())
             .count() as u64;
-        if unreported == 0 || started.elapsed() >= settle {
+        // Only the search lags: an export reads the users as they are, so one is final.
+        if unreported == 0 || !searched || started.elapsed() >= settle {
             return Ok((remaining.len() as u64, unreported));
         }
         sleep(SETTLE_POLL.min(settle));
