@@ -14,6 +14,7 @@ for module in pkg/tokenseal_bg.wasm target/wasm-login/tokenseal_bg.wasm; do
   test -f "$module" || { echo "[build] $module was not produced" >&2; exit 1; }
   echo "[build] $module: $(wc -c <"$module") bytes ($(gzip -9 -c "$module" | wc -c) gzipped)"
 done
+node scripts/package.mjs
 node scripts/bundle.mjs
 cargo build --release --quiet --features cli --bin tokenseal --example refresh
 echo "[build] target/release/tokenseal: $(wc -c <target/release/tokenseal) bytes"

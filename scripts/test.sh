@@ -31,4 +31,4 @@ step "release build: pkg/, dist/, target/release/tokenseal"
 bash scripts/build.sh
 
 step "Node tests: node --test"
-node --test --test-reporter=spec tests/node/ tests/cli/ tests/auth0-standin/ tests/rule/ tests/rule-e2e/ tests/backend/ tests/action/ deploy/
+node --test --test-reporter=spec tests/node/ tests/cli/ tests/auth0-standin/ tests/rule/ tests/rule-e2e/ tests/backend/ tests/package/ tests/action/ deploy/
