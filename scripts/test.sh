@@ -21,6 +21,9 @@ cargo clippy --all-targets --target wasm32-unknown-unknown --features wasm-full 
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --features cli
 
+step "the crate as crates.io would take it: cargo publish --dry-run"
+cargo publish --dry-run --allow-dirty --quiet
+
 step "native tests: cargo test --features cli"
 cargo test --features cli
 
