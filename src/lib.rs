@@ -71,7 +71,7 @@ pub mod user;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, CODES};
 pub use json::{Json, Object};
 pub use jwe::{Nonce, SealedHeader};
 pub use keys::{Key, KeyMaterial, KeyRing};

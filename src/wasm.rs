@@ -42,6 +42,10 @@ use crate::user;
 #[cfg(feature = "wasm-full")]
 use base64ct::{Base64UrlUnpadded, Encoding};
 
+/// `ErrorCode`, the closed union of every `error.code` (defined once in `crate::error`).
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR_CODES: &'static str = crate::error::ERROR_CODE_TS;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 /** An Auth0 user: a Rule's `user`, an Action's `event.user`, or a Management API read. */
