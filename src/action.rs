@@ -82,32 +82,19 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
             .filter(|s| !s.trim().is_empty())
     };
 
-    let read = match text("TOKENSEAL_FETCH") {
-        None | Some("auto") => ReadPolicy::Auto,
-        Some("always") => ReadPolicy::Always,
-        Some(_) => {
-            notices.push(Error::ConfigInvalid.code());
-            ReadPolicy::Auto
-        }
-    };
-    let deny_on_error = match text("TOKENSEAL_ON_ERROR") {
-        None | Some("continue") => false,
-        Some("deny") => true,
-        Some(_) => {
-            notices.push(Error::ConfigInvalid.code());
-            false
-        }
-    };
-    let recheck_seconds = match text("TOKENSEAL_RECHECK_HOURS").map(str::trim) {
-        None => DEFAULT_RECHECK_SECONDS,
-        Some(hours) => match hours.parse::<u64>() {
-            Ok(hours) if hours <= MAX_RECHECK_HOURS => hours * 3600,
-            _ => {
-                notices.push(Error::ConfigInvalid.code());
-                DEFAULT_RECHECK_SECONDS
-            }
-        },
-    };
+    let read = one_of(
+        text("TOKENSEAL_FETCH"),
+        ("auto", ReadPolicy::Auto),
+        &[("always", ReadPolicy::Always)],
+        &mut notices,
+    );
+    let deny_on_error = one_of(
+        text("TOKENSEAL_ON_ERROR"),
+        ("continue", false),
+        &[("deny", true)],
+        &mut notices,
+    );
+    let recheck_seconds = recheck_seconds(text("TOKENSEAL_RECHECK_HOURS"), &mut notices);
     let claim_namespace = text("TOKENSEAL_CLAIM_NAMESPACE").and_then(|ns| {
         let ok = valid_namespace(ns);
         if !ok {
@@ -136,6 +123,45 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
         recheck_seconds,
         management,
         notices,
+    }
+}
+
+/// A setting that is one of a few words. Absent means the `default` word's value; an
+/// unknown word is reported ([`Error::ConfigInvalid`]) and also means it: the default is
+/// the safe choice.
+fn one_of<T: Copy>(
+    value: Option<&str>,
+    default: (&str, T),
+    others: &[(&str, T)],
+    notices: &mut Vec<&'static str>,
+) -> T {
+    let Some(value) = value else {
+        return default.1;
+    };
+    core::iter::once(&default)
+        .chain(others)
+        .find(|(word, _)| *word == value)
+        .map_or_else(
+            || {
+                notices.push(Error::ConfigInvalid.code());
+                default.1
+            },
+            |(_, chosen)| *chosen,
+        )
+}
+
+/// `TOKENSEAL_RECHECK_HOURS` in seconds: whole hours up to [`MAX_RECHECK_HOURS`];
+/// absent or anything else gives [`DEFAULT_RECHECK_SECONDS`] (and a notice if present).
+fn recheck_seconds(value: Option<&str>, notices: &mut Vec<&'static str>) -> u64 {
+    let Some(hours) = value.map(str::trim) else {
+        return DEFAULT_RECHECK_SECONDS;
+    };
+    match hours.parse::<u64>() {
+        Ok(hours) if hours <= MAX_RECHECK_HOURS => hours * 3600,
+        _ => {
+            notices.push(Error::ConfigInvalid.code());
+            DEFAULT_RECHECK_SECONDS
+        }
     }
 }
 

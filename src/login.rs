@@ -561,6 +561,9 @@ pub fn plan_login(
     now: u64,
     iv: impl FnOnce() -> Result<Nonce>,
 ) -> Result<LoginPlan> {
+    // Over 60 lines on purpose: it is the login read top to bottom, one named step per
+    // statement (stored state, fresh token, effects, record, claims, read), and splitting
+    // it would pass the same handful of values between functions that each do one call.
     let user = &input.user;
     jwe::validate_sub(&user.user_id)?;
     let removals = input.shape.as_ref().map(removals);
