@@ -323,6 +323,31 @@ mod tests {
     }
 
     #[test]
+    fn recheck_hours_are_whole_hours_up_to_a_year_else_the_default() {
+        let seconds = |value: &str| {
+            let c = config(serde_json::json!({ "TOKENSEAL_RECHECK_HOURS": value }));
+            (c.recheck_seconds, c.notices)
+        };
+        assert_eq!(
+            config(serde_json::json!({})).recheck_seconds,
+            DEFAULT_RECHECK_SECONDS
+        );
+        assert_eq!(seconds("0"), (0, vec![]));
+        assert_eq!(seconds(" 2 "), (7200, vec![]));
+        assert_eq!(
+            seconds(&MAX_RECHECK_HOURS.to_string()),
+            (MAX_RECHECK_HOURS * 3600, vec![])
+        );
+        for bad in ["-1", "1.5", "often", &(MAX_RECHECK_HOURS + 1).to_string()] {
+            assert_eq!(
+                seconds(bad),
+                (DEFAULT_RECHECK_SECONDS, vec!["ERR_CONFIG_INVALID"]),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn options_and_their_defaults() {
         let c = config(serde_json::json!({}));
         assert_eq!(
