@@ -154,6 +154,71 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
   };
 }
 
+/** createGoogleTokens's options with their defaults, or a TypeError naming the bad one. */
+function tokensOptions(o) {
+  if (!o || typeof o !== 'object') throw new TypeError('createGoogleTokens needs an options object');
+  const {
+    keys,
+    clientId,
+    clientSecret,
+    tokenEndpoint = GOOGLE_TOKEN_ENDPOINT,
+    skewSeconds = 60,
+    now = () => Date.now(),
+    fetch: fetchImpl = globalThis.fetch,
+    timeoutMs = 5000,
+    loadUser,
+    saveSealed,
+    management,
+  } = o;
+  for (const [name, value] of [['keys', keys], ['clientId', clientId], ['clientSecret', clientSecret], ['tokenEndpoint', tokenEndpoint]]) {
+    if (typeof value !== 'string' || value === '') throw new TypeError(`createGoogleTokens: ${name} must be a non-empty string`);
+  }
+  if (typeof fetchImpl !== 'function') throw new TypeError('createGoogleTokens: no fetch implementation');
+  if (!(Number.isFinite(skewSeconds) && skewSeconds >= 0)) throw new TypeError('createGoogleTokens: skewSeconds must be a number >= 0');
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createGoogleTokens: timeoutMs must be a number > 0');
+  if (management !== undefined) {
+    if (!isPlainObject(management) || !(management.domain || management.baseUrl)
+      || typeof management.clientId !== 'string' || typeof management.clientSecret !== 'string') {
+      throw new TypeError('createGoogleTokens: management needs domain (or baseUrl), clientId and clientSecret');
+    }
+  }
+  return { keys, clientId, clientSecret, tokenEndpoint, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management };
+}
+
+/** The user `accessToken` was given, or the one `loadUser` or the Management API returns for an id. */
+async function resolveUser(userOrId, loadUser, mgmt) {
+  let user = userOrId;
+  if (typeof userOrId === 'string') {
+    if (typeof loadUser === 'function') user = await loadUser(userOrId);
+    else if (mgmt) user = await mgmt.getUser(userOrId);
+    else throw failure('ERR_CONFIG_INCOMPLETE', 'a user id needs loadUser or management');
+    if (isPlainObject(user) && user.user_id === undefined) user = { ...user, user_id: userOrId };
+    if (isPlainObject(user) && user.user_id !== userOrId) throw failure('ERR_USER_INVALID', 'the loaded user has another user_id');
+  }
+  if (!isPlainObject(user) || typeof user.user_id !== 'string' || user.user_id === '') {
+    throw failure('ERR_USER_INVALID', 'accessToken needs a user with a string user_id');
+  }
+  return user;
+}
+
+/**
+ * Runs `run` once per key at a time: a call while one is pending for the same key gets
+ * the pending promise. Returns the runner and the map of pending promises.
+ */
+function singleFlights() {
+  const pending = new Map();
+  function once(key, run) {
+    const current = pending.get(key);
+    if (current) return current;
+    const promise = run().finally(() => {
+      if (pending.get(key) === promise) pending.delete(key);
+    });
+    pending.set(key, promise);
+    return promise;
+  }
+  return { once, pending: (key) => pending.get(key) };
+}
+
 function bind(coreOrLoader) {
   const getCore = typeof coreOrLoader === 'function' ? coreOrLoader : () => coreOrLoader;
 
@@ -183,33 +248,8 @@ function bind(coreOrLoader) {
    * @param {object} [o.core]         the tokenseal core (tests)
    */
   function createGoogleTokens(o) {
-    if (!o || typeof o !== 'object') throw new TypeError('createGoogleTokens needs an options object');
+    const { keys, clientId, clientSecret, tokenEndpoint, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management } = tokensOptions(o);
     const core = o.core || getCore();
-    const {
-      keys,
-      clientId,
-      clientSecret,
-      tokenEndpoint = GOOGLE_TOKEN_ENDPOINT,
-      skewSeconds = 60,
-      now = () => Date.now(),
-      fetch: fetchImpl = globalThis.fetch,
-      timeoutMs = 5000,
-      loadUser,
-      saveSealed,
-      management,
-    } = o;
-    for (const [name, value] of [['keys', keys], ['clientId', clientId], ['clientSecret', clientSecret], ['tokenEndpoint', tokenEndpoint]]) {
-      if (typeof value !== 'string' || value === '') throw new TypeError(`createGoogleTokens: ${name} must be a non-empty string`);
-    }
-    if (typeof fetchImpl !== 'function') throw new TypeError('createGoogleTokens: no fetch implementation');
-    if (!(Number.isFinite(skewSeconds) && skewSeconds >= 0)) throw new TypeError('createGoogleTokens: skewSeconds must be a number >= 0');
-    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createGoogleTokens: timeoutMs must be a number > 0');
-    if (management !== undefined) {
-      if (!isPlainObject(management) || !(management.domain || management.baseUrl)
-        || typeof management.clientId !== 'string' || typeof management.clientSecret !== 'string') {
-        throw new TypeError('createGoogleTokens: management needs domain (or baseUrl), clientId and clientSecret');
-      }
-    }
     const mgmt = management ? managementClient(core, management, fetchImpl, now, timeoutMs) : null;
     const nowSeconds = () => Math.floor(now() / 1000);
 
@@ -217,8 +257,8 @@ function bind(coreOrLoader) {
     // `sealed` is the stored value `refreshToken` came from (or was stored as): a rotated
     // token is sealed as its successor, carrying its capture record over.
     const entries = new Map();
-    // userId -> Promise: one refresh (or save) at a time per user.
-    const inflight = new Map();
+    // One refresh (or save) at a time per user.
+    const flights = singleFlights();
 
     const fresh = (entry) => entry && entry.accessToken !== null && !entry.unsaved
       && !core.needsRefresh(entry.expiresAt, nowSeconds(), skewSeconds);
@@ -301,31 +341,6 @@ function bind(coreOrLoader) {
       return view(entry);
     }
 
-    function singleFlight(userId, run) {
-      const pending = inflight.get(userId);
-      if (pending) return pending;
-      const promise = run().finally(() => {
-        if (inflight.get(userId) === promise) inflight.delete(userId);
-      });
-      inflight.set(userId, promise);
-      return promise;
-    }
-
-    async function resolveUser(userOrId) {
-      let user = userOrId;
-      if (typeof userOrId === 'string') {
-        if (typeof loadUser === 'function') user = await loadUser(userOrId);
-        else if (mgmt) user = await mgmt.getUser(userOrId);
-        else throw failure('ERR_CONFIG_INCOMPLETE', 'a user id needs loadUser or management');
-        if (isPlainObject(user) && user.user_id === undefined) user = { ...user, user_id: userOrId };
-        if (isPlainObject(user) && user.user_id !== userOrId) throw failure('ERR_USER_INVALID', 'the loaded user has another user_id');
-      }
-      if (!isPlainObject(user) || typeof user.user_id !== 'string' || user.user_id === '') {
-        throw failure('ERR_USER_INVALID', 'accessToken needs a user with a string user_id');
-      }
-      return user;
-    }
-
     /**
      * A valid Google access token for the user: the cached one, or a new one from one
      * shared refresh. Resolves to { accessToken, expiresAt (epoch seconds), scope }.
@@ -338,7 +353,7 @@ function bind(coreOrLoader) {
       }
       const entry = entries.get(userId);
       if (fresh(entry)) return view(entry);
-      return singleFlight(userId, async () => refresh(await resolveUser(userOrId)));
+      return flights.once(userId, async () => refresh(await resolveUser(userOrId, loadUser, mgmt)));
     }
 
     /**
@@ -350,7 +365,7 @@ function bind(coreOrLoader) {
     async function clearSealed(userId) {
       if (!mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'clearSealed needs management');
       if (typeof userId !== 'string' || userId === '') throw failure('ERR_USER_ID_INVALID', 'clearSealed needs a user id');
-      const pending = inflight.get(userId);
+      const pending = flights.pending(userId);
       if (pending) await pending.catch(() => {});
       entries.delete(userId);
       return mgmt.clearSealed(userId);
