@@ -203,7 +203,8 @@ async function resolveUser(userOrId, loadUser, mgmt) {
 
 /**
  * Runs `run` once per key at a time: a call while one is pending for the same key gets
- * the pending promise. Returns the runner and the map of pending promises.
+ * the pending promise. Returns `once(key, run)` and `pending(key)`, the promise in flight
+ * for a key or undefined.
  */
 function singleFlights() {
   const pending = new Map();

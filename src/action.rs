@@ -138,16 +138,14 @@ fn one_of<T: Copy>(
     let Some(value) = value else {
         return default.1;
     };
-    core::iter::once(&default)
-        .chain(others)
-        .find(|(word, _)| *word == value)
-        .map_or_else(
-            || {
-                notices.push(Error::ConfigInvalid.code());
-                default.1
-            },
-            |(_, chosen)| *chosen,
-        )
+    if value == default.0 {
+        return default.1;
+    }
+    if let Some((_, chosen)) = others.iter().find(|(word, _)| *word == value) {
+        return *chosen;
+    }
+    notices.push(Error::ConfigInvalid.code());
+    default.1
 }
 
 /// `TOKENSEAL_RECHECK_HOURS` in seconds: whole hours up to [`MAX_RECHECK_HOURS`];

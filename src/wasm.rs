@@ -88,7 +88,7 @@ export interface LoginPlan {
   metadataWrites: Array<{ key: "sealed_refresh_tokens" | "refresh_token" | "tokenseal"; value: unknown }>;
   offlineAccess: OfflineAccess | null;
   claims: Array<{ name: string; value: OfflineAccess }>;
-  notices: string[];
+  notices: ErrorCode[];
   removals: Removals | null;
 }
 /** The public header of a sealed value. */
@@ -100,15 +100,15 @@ export interface ActionConfig {
   denyOnError: boolean;
   recheckSeconds: number;
   management: { tokenUrl: string; audience: string; usersUrl: string; cacheKey: string; clientId: string; clientSecret: string; timeoutMs: number; budgetMs: number; minCallMs: number } | null;
-  notices: string[];
+  notices: ErrorCode[];
 }
 /** One Management API response as the Action saw it; status 0 means no response. */
 export interface CallResult { status: number; timedOut?: boolean; retryAfter?: string | null; rateLimitReset?: string | null; attempt: number; remainingMs: number; cachedToken?: boolean }
-export type Verdict = { action: "done" } | { action: "retry"; waitMs: number } | { action: "reauthenticate" } | { action: "fail"; code: string };
+export type Verdict = { action: "done" } | { action: "retry"; waitMs: number } | { action: "reauthenticate" } | { action: "fail"; code: ErrorCode };
 /** A successful refresh at Google's token endpoint. */
 export interface AccessGrant { accessToken: string; expiresAt: number; scope: string | null; refreshToken: string | null; idToken: string | null }
 /** Errors thrown by tokenseal carry a stable code. */
-export interface TokenSealError extends Error { code: string }
+export interface TokenSealError extends Error { code: ErrorCode }
 "#;
 
 /// Seals `token` for the user `userId` under the primary key of the JWK Set.

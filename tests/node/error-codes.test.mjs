@@ -30,6 +30,13 @@ function hostCodes() {
   return found;
 }
 
+test('thrown errors and verdicts are typed with the ErrorCode union', () => {
+  const dts = readFileSync(join(ROOT, 'pkg', 'tokenseal.d.ts'), 'utf8');
+  assert.match(dts, /interface TokenSealError extends Error \{ code: ErrorCode \}/);
+  assert.match(dts, /\{ action: "fail"; code: ErrorCode \}/);
+  assert.ok(!/notices: string\[\]/.test(dts), 'notices are typed ErrorCode[]');
+});
+
 test('the ErrorCode union lists each code once', () => {
   const codes = unionCodes();
   assert.ok(codes.length > 30, `only ${codes.length} codes`);
