@@ -7,15 +7,17 @@
 //!
 //! `GOOGLE_TOKEN_ENDPOINT` overrides Google's endpoint (for tests on loopback). The
 //! library does the work: [`tokenseal::jwe::open`] checks the binding and the key,
-//! [`tokenseal::google::refresh_request_body`] builds the request and
-//! [`tokenseal::google::parse_refresh_response`] types the answer, including
+//! [`tokenseal::providers::token_endpoint::refresh_request_body`] builds the request
+//! and [`tokenseal::providers::token_endpoint::parse_refresh_response`] types the
+//! answer through Google's entry of the provider table, including
 //! `ERR_RECONSENT_REQUIRED` when Google answers `invalid_grant`. The HTTP client is
 //! this example's own dependency (feature `cli`), never the library's.
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokenseal::google::{parse_refresh_response, refresh_request_body, GOOGLE_TOKEN_ENDPOINT};
+use tokenseal::providers::google::GOOGLE;
+use tokenseal::providers::token_endpoint::{parse_refresh_response, refresh_request_body};
 use tokenseal::{jwe, Error, KeyRing};
 
 fn main() -> ExitCode {
@@ -42,7 +44,7 @@ fn run() -> Result<(), String> {
         &env("GOOGLE_CLIENT_SECRET")?,
     );
     let endpoint =
-        std::env::var("GOOGLE_TOKEN_ENDPOINT").unwrap_or_else(|_| GOOGLE_TOKEN_ENDPOINT.into());
+        std::env::var("GOOGLE_TOKEN_ENDPOINT").unwrap_or_else(|_| GOOGLE.token_endpoint.into());
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         // A redirect could carry the client secret or a bearer token to another
@@ -65,7 +67,7 @@ fn run() -> Result<(), String> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let grant = parse_refresh_response(status, &text, now).map_err(|e| e.to_string())?;
+    let grant = parse_refresh_response(&GOOGLE, status, &text, now).map_err(|e| e.to_string())?;
 
     let token = grant.access_token.expose_secret();
     println!(

@@ -12,33 +12,13 @@
 // caching and concurrency only. It never logs, and no error it makes carries a refresh
 // token, an access token, a client secret or a key: messages are fixed text.
 //
-// What Auth0 forwards to Google (checked against Auth0's documentation; the doc source
-// is the auth0/docs-v2 repository under main/docs/ and, for older pages, auth0/docs
-// under articles/):
-// - `access_type=offline`: "To request a refresh token, include the access_type=offline
-//   parameter when calling the Auth0 /authorize endpoint" (auth0/docs
-//   articles/connections/social/google.md); the Authentication API's social login says
-//   any additional parameter "will be sent to the provider. For example,
-//   access_type=offline (for Google Refresh Tokens)" (auth0/docs
-//   articles/api/authentication/_login.md); docs-v2
-//   secure/tokens/access-tokens/identity-provider-access-tokens.mdx lists Google with
-//   "pass the parameter access_type=offline, as well the connection_scope parameter".
-// - `connection_scope`: extra Google scopes, a comma-separated list passed to Google
-//   (docs-v2 authenticate/identity-providers/adding-scopes-for-an-external-idp.mdx).
-// - `prompt=consent`: re-prompts the user at a social provider to grant permissions
-//   again (docs-v2 authenticate/identity-providers/social-identity-providers/
-//   reprompt-permissions.mdx; its examples name Facebook and GitHub, not Google: that
-//   Google receives it is the natural reading, not spelled out for Google).
-//   `approval_prompt=force` is Google's deprecated spelling, forwarded as an "additional
-//   parameter"; never send both: Google rejects a request carrying `prompt` and
-//   `approval_prompt` together ("Conflict params", thephpleague/oauth2-google#42).
-// - `connection=google-oauth2` sends the user straight to Google.
+// Every constant (the app_metadata member, Google's key, endpoints, consent parameters,
+// the refresh skew) is the core's provider table (`core.providerTable()`, defined in
+// src/providers/): nothing here redefines one. What Auth0 forwards to Google, with its
+// sources, is documented there, in src/providers/google.rs.
 
-const GOOGLE_TOKEN_ENDPOINT = 'https://oauth2.googleapis.com/token';
-const GOOGLE_CONNECTION = 'google-oauth2';
-const SEALED_KEY = 'sealed_refresh_tokens';
-/** The claim the Action sets (appended to the configured namespace). */
-const OFFLINE_ACCESS_CLAIM = 'google_offline_access';
+/** The provider key createGoogleTokens serves: its member of sealed_refresh_tokens. */
+const GOOGLE = 'google-oauth2';
 /** Superseded refresh tokens remembered per user, to recognise a stale user object. */
 const SUPERSEDED_KEPT = 4;
 
@@ -48,6 +28,12 @@ let defaultCore;
 function loadDefaultCore() {
   defaultCore = defaultCore || require('../pkg/tokenseal.js');
   return defaultCore;
+}
+
+/** The core's shared constants: `{ sealedKey, skewSeconds, google }` (Google's entry). */
+function constantsOf(core) {
+  const table = core.providerTable();
+  return { sealedKey: table.sealedKey, skewSeconds: table.defaultSkewSeconds, google: table.providers[GOOGLE] };
 }
 
 /** An error with a stable code and fixed text, shaped like the core's. */
@@ -60,11 +46,13 @@ function failure(code, message) {
 
 /**
  * The /authorize parameters that make Google show its consent screen and return a new
- * refresh token (pass them in auth0-spa-js's `authorizationParams`).
+ * refresh token (pass them in auth0-spa-js's `authorizationParams`): the connection,
+ * Google's reconsent parameters from the core's table, and `connection_scope`.
+ * @param {object} core
  * @param {{ connectionScope?: string | string[] }} [options] extra Google scopes
  */
-function reconsentAuthorizeParams(options = {}) {
-  const params = { connection: GOOGLE_CONNECTION, access_type: 'offline', prompt: 'consent' };
+function reconsentAuthorizeParams(core, options = {}) {
+  const params = { connection: GOOGLE, ...constantsOf(core).google.reconsentParams };
   const scope = options.connectionScope;
   if (Array.isArray(scope) ? scope.length > 0 : typeof scope === 'string' && scope !== '') {
     // Auth0 takes a comma-separated list (adding-scopes-for-an-external-idp.mdx).
@@ -77,6 +65,7 @@ const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArr
 
 /** A Management API client for the two user calls this module makes. */
 function managementClient(core, management, fetchImpl, now, timeoutMs) {
+  const { sealedKey } = constantsOf(core);
   // The endpoints, budget and loopback-only http rule are the core's, as for the Action.
   const endpoints = core.actionConfig({
     AUTH0_DOMAIN: management.baseUrl || management.domain,
@@ -129,7 +118,7 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
   async function sealedMap(userId) {
     const user = await users('GET', userId);
     const appMetadata = user.app_metadata == null ? {} : user.app_metadata;
-    const map = isPlainObject(appMetadata) ? appMetadata[SEALED_KEY] : undefined;
+    const map = isPlainObject(appMetadata) ? appMetadata[sealedKey] : undefined;
     if (map == null) return {};
     // Like the login planner: never overwrite what cannot be read.
     if (!isPlainObject(map)) throw failure('ERR_USER_INVALID', 'app_metadata.sealed_refresh_tokens is not an object');
@@ -141,28 +130,30 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
     /** Writes the Google entry, keeping other providers' entries (PATCH merges top-level keys only). */
     async setSealed(userId, sealed) {
       const map = await sealedMap(userId);
-      await users('PATCH', userId, { app_metadata: { [SEALED_KEY]: { ...map, [GOOGLE_CONNECTION]: sealed } } });
+      await users('PATCH', userId, { app_metadata: { [sealedKey]: { ...map, [GOOGLE]: sealed } } });
     },
     /** Removes the Google entry; null removes sealed_refresh_tokens when nothing else is left. */
     async clearSealed(userId) {
       const map = await sealedMap(userId);
-      if (!(GOOGLE_CONNECTION in map)) return false;
-      const { [GOOGLE_CONNECTION]: removed, ...rest } = map;
-      await users('PATCH', userId, { app_metadata: { [SEALED_KEY]: Object.keys(rest).length > 0 ? rest : null } });
+      if (!(GOOGLE in map)) return false;
+      const { [GOOGLE]: removed, ...rest } = map;
+      await users('PATCH', userId, { app_metadata: { [sealedKey]: Object.keys(rest).length > 0 ? rest : null } });
       return true;
     },
   };
 }
 
-/** createGoogleTokens's options with their defaults, or a TypeError naming the bad one. */
-function tokensOptions(o) {
-  if (!o || typeof o !== 'object') throw new TypeError('createGoogleTokens needs an options object');
+/**
+ * createGoogleTokens's options with their defaults (the core's, from `constants`), or a
+ * TypeError naming the bad one.
+ */
+function tokensOptions(o, constants) {
   const {
     keys,
     clientId,
     clientSecret,
-    tokenEndpoint = GOOGLE_TOKEN_ENDPOINT,
-    skewSeconds = 60,
+    tokenEndpoint = constants.google.tokenEndpoint,
+    skewSeconds = constants.skewSeconds,
     now = () => Date.now(),
     fetch: fetchImpl = globalThis.fetch,
     timeoutMs = 5000,
@@ -249,8 +240,10 @@ function bind(coreOrLoader) {
    * @param {object} [o.core]         the tokenseal core (tests)
    */
   function createGoogleTokens(o) {
-    const { keys, clientId, clientSecret, tokenEndpoint, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management } = tokensOptions(o);
+    if (!o || typeof o !== 'object') throw new TypeError('createGoogleTokens needs an options object');
     const core = o.core || getCore();
+    const constants = constantsOf(core);
+    const { keys, clientId, clientSecret, tokenEndpoint, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management } = tokensOptions(o, constants);
     const mgmt = management ? managementClient(core, management, fetchImpl, now, timeoutMs) : null;
     const nowSeconds = () => Math.floor(now() / 1000);
 
@@ -285,7 +278,7 @@ function bind(coreOrLoader) {
       const entry = entries.get(user.user_id);
       if (entry && (entry.refreshToken === opened || entry.superseded.includes(opened))) return entry;
       // A value we have not seen: a new consent (or the first call). Start over with it.
-      const sealed = appMetadata[SEALED_KEY][GOOGLE_CONNECTION]; // it opened, so it is there
+      const sealed = appMetadata[constants.sealedKey][GOOGLE]; // it opened, so it is there
       const adopted = { refreshToken: opened, sealed, superseded: [], accessToken: null, expiresAt: null, scope: null, unsaved: null };
       entries.set(user.user_id, adopted);
       return adopted;
@@ -380,18 +373,16 @@ function bind(coreOrLoader) {
     return { accessToken, clearSealed, forget };
   }
 
-  return { openSealed, createGoogleTokens };
+  return {
+    openSealed,
+    createGoogleTokens,
+    /** See the module-level reconsentAuthorizeParams. */
+    reconsentAuthorizeParams: (options) => reconsentAuthorizeParams(getCore(), options),
+  };
 }
 
-const bound = bind(loadDefaultCore);
-
 module.exports = {
-  openSealed: bound.openSealed,
-  createGoogleTokens: bound.createGoogleTokens,
-  reconsentAuthorizeParams,
+  ...bind(loadDefaultCore),
   /** The same API over another core (tests, or a core loaded some other way). */
-  withCore: (core) => ({ ...bind(core), reconsentAuthorizeParams }),
-  GOOGLE_TOKEN_ENDPOINT,
-  GOOGLE_CONNECTION,
-  OFFLINE_ACCESS_CLAIM,
+  withCore: bind,
 };

@@ -19,7 +19,7 @@
 use aes::Aes256;
 use cmac::{Cmac, Mac};
 
-use crate::keys::{KeyMaterial, KEY_LEN};
+use crate::material::{KeyMaterial, KEY_LEN};
 
 /// Length of a token fingerprint, in bytes: one CMAC block.
 pub const FINGERPRINT_LEN: usize = 16;

@@ -173,20 +173,20 @@ errors! {
     ManagementFailed => "ERR_MGMT_FAILED", "the Management API answered with an error";
     /// The Management API answered 2xx with a body that is not what Auth0 documents.
     ManagementResponse => "ERR_MGMT_RESPONSE", "the Management API answer has an unexpected shape";
-    /// The user's `app_metadata` holds no sealed Google refresh token.
-    SealedMissing => "ERR_SEALED_MISSING", "no sealed Google refresh token is stored for this user";
-    /// Google answered `invalid_grant`: the refresh token is revoked or expired, and the
-    /// user must go through Google consent again (`access_type=offline`,
-    /// `prompt=consent`).
-    ReconsentRequired => "ERR_RECONSENT_REQUIRED", "Google refused the refresh token: the user must consent again";
-    /// Google's token endpoint refused the request for another reason (for example
-    /// `invalid_client`).
-    ProviderRejected => "ERR_PROVIDER_REJECTED", "Google's token endpoint refused the request";
-    /// Google's token endpoint was unreachable, rate limited or failing.
-    ProviderUnavailable => "ERR_PROVIDER_UNAVAILABLE", "Google's token endpoint is unreachable or failing";
-    /// Google's token endpoint answered with a body that is not an OAuth 2.0 token
-    /// response.
-    ProviderResponse => "ERR_PROVIDER_RESPONSE", "Google's token endpoint answered with an unexpected body";
+    /// The user's `app_metadata` holds no sealed refresh token for the provider.
+    SealedMissing => "ERR_SEALED_MISSING", "no sealed refresh token is stored for this user";
+    /// The provider's token endpoint refused the refresh token in a way its entry maps
+    /// to consent (Google: `invalid_grant`, the token is revoked or expired): the user
+    /// must go through the provider's consent again (`Provider::reconsent_params`).
+    ReconsentRequired => "ERR_RECONSENT_REQUIRED", "the provider refused the refresh token: the user must consent again";
+    /// The provider's token endpoint refused the request for another reason (for
+    /// example `invalid_client`).
+    ProviderRejected => "ERR_PROVIDER_REJECTED", "the provider's token endpoint refused the request";
+    /// The provider's token endpoint was unreachable, rate limited or failing.
+    ProviderUnavailable => "ERR_PROVIDER_UNAVAILABLE", "the provider's token endpoint is unreachable or failing";
+    /// The provider's token endpoint answered with a body that is not an OAuth 2.0
+    /// token response.
+    ProviderResponse => "ERR_PROVIDER_RESPONSE", "the provider's token endpoint answered with an unexpected body";
     /// `app_metadata.refresh_token` holds the hex ciphertext the old rule's
     /// commented-out `crypto.createCipher('aes-256-cbc', ...)` advice produced, not a
     /// token: it is left exactly as it is (`tokenseal migrate` decrypts it).

@@ -59,7 +59,7 @@ impl Nonce {
     /// # Errors
     /// [`Error::Random`] when no randomness is available.
     pub fn random() -> Result<Self> {
-        crate::keys::random_bytes().map(Self)
+        crate::material::random_bytes().map(Self)
     }
 
     /// A caller-chosen IV, for known-answer tests only.
@@ -162,6 +162,16 @@ pub struct SealedHeader {
 }
 
 impl SealedHeader {
+    /// True when a value with this header is sealed as tokenseal seals refresh tokens
+    /// today: the current format version ([`TYP_V1`]) under the ring's primary key. A
+    /// valid value that is not is re-sealed at login, its provenance kept: that one arm
+    /// is both lazy key rotation and, once a version 2 exists, lazy format upgrade.
+    #[must_use]
+    pub fn is_current(&self, keys: &KeyRing) -> bool {
+        Kind::parse(&self.typ) == Ok(Kind::CURRENT_REFRESH_TOKEN)
+            && self.kid == keys.primary().kid()
+    }
+
     /// The value's provenance, as recorded in the header.
     #[must_use]
     pub fn provenance(&self) -> Provenance {
@@ -183,6 +193,9 @@ enum Kind {
 }
 
 impl Kind {
+    /// The kind new refresh-token values are sealed as.
+    const CURRENT_REFRESH_TOKEN: Self = Self::RefreshTokenV1;
+
     /// Reads `typ`. The version comes first: a value from a newer tokenseal must say
     /// so, not fail on whatever else that version changed.
     fn parse(typ: &str) -> Result<Self> {
@@ -272,7 +285,7 @@ pub fn seal_with(
         extra.push(("cap_kid", Json::from(capture.kid.as_str())));
     }
     seal_kind(
-        Kind::RefreshTokenV1,
+        Kind::CURRENT_REFRESH_TOKEN,
         token.expose_secret().as_bytes(),
         keys,
         sub,
@@ -663,6 +676,24 @@ mod tests {
             }
         );
         assert_eq!(open(&s, &ring(&[("k1", 1)]), SUB).expect("opens"), token());
+    }
+
+    #[test]
+    fn only_the_current_format_under_the_primary_key_is_current() {
+        let h = inspect(&sealed()).expect("valid header");
+        assert!(h.is_current(&ring(&[("k1", 1), ("k2", 2)])));
+        assert!(
+            !h.is_current(&ring(&[("k2", 2), ("k1", 1)])),
+            "not the primary key"
+        );
+        let cache = SealedHeader {
+            typ: TYP_CACHE_V1.into(),
+            ..h
+        };
+        assert!(
+            !cache.is_current(&ring(&[("k1", 1)])),
+            "not a refresh-token format"
+        );
     }
 
     #[test]

@@ -10,54 +10,18 @@ use std::sync::OnceLock;
 
 use crate::json::{Json, Object, SecretJson};
 use aes::Aes256;
-use aes_gcm::{Aes256Gcm, KeyInit};
+use aes_gcm::Aes256Gcm;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use cmac::{Cmac, Mac};
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::derive::{self, derive, Purpose, FINGERPRINT_LEN};
 use crate::error::{Error, Result};
-
-/// Length of every key, in bytes (AES-256, RFC 7518 §5.3).
-pub const KEY_LEN: usize = 32;
+use crate::material::random_bytes;
+pub use crate::material::{KeyMaterial, KEY_LEN};
 
 /// Longest accepted `kid`, in bytes. A `kid` travels in every sealed value's header.
 pub const MAX_KID_LEN: usize = 128;
-
-/// Raw key bytes; zeroized on drop, never printed.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct KeyMaterial([u8; KEY_LEN]);
-
-impl KeyMaterial {
-    /// Wraps 32 bytes of key material.
-    #[must_use]
-    pub const fn new(bytes: [u8; KEY_LEN]) -> Self {
-        Self(bytes)
-    }
-
-    /// Draws a fresh key from the operating system or JavaScript host RNG.
-    ///
-    /// # Errors
-    /// [`Error::Random`] when no randomness is available.
-    pub fn random() -> Result<Self> {
-        random_bytes().map(Self)
-    }
-
-    /// The raw bytes, for the key derivation and the ciphers built from them.
-    pub(crate) const fn bytes(&self) -> &[u8; KEY_LEN] {
-        &self.0
-    }
-
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new((&self.0).into())
-    }
-}
-
-impl fmt::Debug for KeyMaterial {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
 
 /// One key of the ring: its id, its material, and the cipher states built from it
 /// (AES-256-GCM for sealed values, and those of its derived keys, [`crate::derive`]),
@@ -132,7 +96,7 @@ impl Key {
         jwk.insert("use", Json::from("enc"));
         jwk.insert(
             "k",
-            Json::String(Base64UrlUnpadded::encode_string(&self.material.0)),
+            Json::String(Base64UrlUnpadded::encode_string(self.material.bytes())),
         );
         // The document is wiped when dropped, `k` included; the text is wiped by its
         // caller. Nothing else holds the key's encoding.
@@ -254,17 +218,6 @@ pub fn random_kid() -> Result<String> {
 /// [`Error::Random`] when no randomness is available.
 pub fn generate_key() -> Result<Key> {
     Key::new(&random_kid()?, KeyMaterial::random()?)
-}
-
-/// `N` bytes from the operating system or JavaScript host RNG: the one place tokenseal
-/// draws randomness (keys, key ids, IVs).
-///
-/// # Errors
-/// [`Error::Random`] when no randomness is available.
-pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|_| Error::Random)?;
-    Ok(bytes)
 }
 
 fn valid_kid(kid: &str) -> bool {

@@ -1,5 +1,5 @@
-//! tokenseal seals the Google refresh token Auth0 receives at login into a standard JWE
-//! bound to the user, keeps every token out of what a browser client sees, and lets the
+//! tokenseal seals the upstream refresh token Auth0 receives at login (Google's) into a
+//! standard JWE bound to the user, keeps every token out of what a browser client sees, and lets the
 //! app's backend open it again.
 //!
 //! The crate is the whole product logic; the Auth0 Action, the legacy Rule and the Node
@@ -15,7 +15,9 @@
 //!   [`sanitize()`]: what to remove from a user before it is handed on.
 //! - [`action`]: the Action's configuration; [`calls`]: how a Management API answer is
 //!   judged; [`pacing`]: `migrate`'s calls paced against the rate limit.
-//! - [`google`]: Google's token endpoint for backends: refresh request, typed answer.
+//! - [`providers`]: one [`Provider`] entry per identity provider (its identities, storage
+//!   key, consent parameters, endpoints, refusals), [`providers::google`] among them;
+//!   [`providers::token_endpoint`]: the refresh request and typed answer for backends.
 //! - [`json`]: the JSON documents tokenseal reads and writes (strict RFC 8259);
 //!   [`form`]: percent-encoding.
 //! - `wasm` (feature `wasm`): the JavaScript boundary, the only module that touches
@@ -57,14 +59,15 @@ mod test_support;
 
 pub mod error;
 pub mod form;
-pub mod google;
 pub mod json;
 pub mod jwe;
 pub mod keys;
 #[cfg(feature = "cli")]
 pub mod legacy;
 pub mod login;
+mod material;
 pub mod pacing;
+pub mod providers;
 pub mod sanitize;
 pub mod token;
 pub mod user;
@@ -76,6 +79,7 @@ pub use json::{Json, Object};
 pub use jwe::{Nonce, SealedHeader};
 pub use keys::{Key, KeyMaterial, KeyRing};
 pub use login::{plan_login, LoginInput, LoginPlan, OfflineAccess, Outcome, ReadPolicy};
+pub use providers::Provider;
 pub use sanitize::{sanitize, APP_METADATA_SECRET_FIELDS, IDENTITY_SECRET_FIELDS};
 pub use token::{RefreshToken, MAX_TOKEN_LEN};
-pub use user::{Identity, SecretField, User, GOOGLE_PROVIDER};
+pub use user::{Identity, SecretField, User};

@@ -12,9 +12,10 @@ use crate::json::{Json, Object};
 use crate::error::{Error, Result};
 use crate::jwe::{self, Nonce, Provenance, Source};
 use crate::keys::KeyRing;
+use crate::providers::{self, google, Provider};
 use crate::sanitize::{removals, Removals, UserShape};
 use crate::token::RefreshToken;
-use crate::user::{SecretField, User, GOOGLE_PROVIDER};
+use crate::user::{SecretField, User};
 
 /// The `app_metadata` member that holds sealed values, one per provider.
 pub const SEALED_KEY: &str = "sealed_refresh_tokens";
@@ -32,8 +33,6 @@ pub const APP_METADATA_FIELDS: [&str; 3] = [SEALED_KEY, LEGACY_KEY, STATE_KEY];
 /// The `/authorize` query parameters the login decision reads (see
 /// [`consent_requested`] and [`LoginInput::silent`]); the shims pass only these.
 pub const QUERY_FIELDS: [&str; 3] = ["prompt", "approval_prompt", "connection_scope"];
-/// The claim name appended to the configured namespace.
-pub const CLAIM_NAME: &str = "google_offline_access";
 /// Domains Auth0 reserves for its own claims; a namespace on them is dropped silently by
 /// Auth0, so tokenseal refuses it loudly instead (Auth0 docs, "Create Namespaced Custom
 /// Claims").
@@ -59,7 +58,7 @@ pub enum ReadPolicy {
     /// Read only when this login could carry a new token (see [`plan_login`]).
     #[default]
     Auto,
-    /// Read on every login through the Google connection that went to Google
+    /// Read on every login through the provider's connection that went to the provider
     /// (`TOKENSEAL_FETCH=always`).
     Always,
 }
@@ -171,12 +170,13 @@ impl LoginInput {
                 .is_some_and(|at| now.saturating_sub(at) > FEDERATED_RECENT_SECONDS)
     }
 
-    /// True when this login could bring a new token even if one is stored: a first
-    /// login, or a request for consent or new scopes (see [`consent_requested`]).
+    /// True when this login could bring a new token of `provider`'s even if one is
+    /// stored: a first login, or a request for consent or new scopes (see
+    /// [`consent_requested`]).
     #[must_use]
-    pub fn may_bring_new_token(&self) -> bool {
+    pub fn may_bring_new_token(&self, provider: &Provider) -> bool {
         self.logins_count.is_some_and(|n| n <= 1)
-            || consent_requested(self.authorize_query.as_ref())
+            || consent_requested(self.authorize_query.as_ref(), provider)
             || self.transaction_prompt.iter().any(|p| p == "consent")
     }
 }
@@ -204,21 +204,24 @@ fn read_policy(policy: &str) -> Result<ReadPolicy> {
     }
 }
 
-/// Whether the app's backend can use Google offline access for this user after the
-/// login; the value of the `<namespace>google_offline_access` claim.
+/// Whether the app's backend can use the provider's offline access for this user after
+/// the login; the value of the provider's status claim (`<namespace>google_offline_access`
+/// for Google, [`Provider::claim_name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OfflineAccess {
     /// A sealed value that opens under the key ring, bound to this user, is stored.
     Stored,
-    /// No usable sealed value: the app should send the user through Google consent.
+    /// No usable sealed value: the app should send the user through the provider's
+    /// consent.
     Missing,
 }
 
 /// What happened to the stored value, for logs and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// The user has no Google identity: nothing is done.
-    NotGoogle,
+    /// The user has no identity of the provider: nothing is done. Named `not_google` in
+    /// plans and logs, the name it had when Google was the only provider.
+    NoIdentity,
     /// A fresh token was sealed where no sealed value was stored.
     Sealed,
     /// A token Auth0 received since the stored value was captured replaced it, or
@@ -266,7 +269,7 @@ pub struct LoginPlan {
     /// each, a Rule merges them into the `app_metadata` it persists. Top-level merge
     /// semantics (`null` deletes), as both Auth0 APIs have. Empty when nothing changes.
     pub metadata_writes: Vec<MetadataWrite>,
-    /// Status for users with a Google identity; `None` for everyone else.
+    /// Status for users with an identity of the provider; `None` for everyone else.
     pub offline_access: Option<OfflineAccess>,
     /// ID token claims to set.
     pub claims: Vec<Claim>,
@@ -294,7 +297,7 @@ impl Outcome {
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
-            Self::NotGoogle => "not_google",
+            Self::NoIdentity => "not_google",
             Self::Sealed => "sealed",
             Self::Replaced => "replaced",
             Self::Rotated => "rotated",
@@ -305,15 +308,18 @@ impl Outcome {
     }
 }
 
-/// The `sealed_refresh_tokens` object and what its Google entry holds.
+/// The `sealed_refresh_tokens` object and what the provider's entry in it holds.
 struct StoredState {
     sealed_map: Object,
+    /// The provider's member of `sealed_map` ([`Provider::key`]).
+    key: &'static str,
     stored: Stored,
 }
 
-/// Reads the stored sealed value of `app_metadata`; a value that does not open adds its
-/// error code to `notices`.
+/// Reads `provider`'s stored sealed value of `app_metadata`; a value that does not
+/// open adds its error code to `notices`.
 fn read_stored(
+    provider: &Provider,
     metadata: &Object,
     keys: &KeyRing,
     user_id: &str,
@@ -324,7 +330,7 @@ fn read_stored(
         Some(Json::Object(map)) => map.clone(),
         Some(_) => return Err(Error::UserInvalid),
     };
-    let stored = match sealed_map.get(GOOGLE_PROVIDER) {
+    let stored = match sealed_map.get(provider.key) {
         None | Some(Json::Null) => Stored::Absent,
         Some(value) => match value
             .as_str()
@@ -333,7 +339,7 @@ fn read_stored(
         {
             Ok((token, header)) => Stored::Valid {
                 token,
-                under_primary: header.kid == keys.primary().kid(),
+                current: header.is_current(keys),
                 provenance: header.provenance(),
             },
             Err(error) => {
@@ -342,7 +348,11 @@ fn read_stored(
             }
         },
     };
-    Ok(StoredState { sealed_map, stored })
+    Ok(StoredState {
+        sealed_map,
+        key: provider.key,
+        stored,
+    })
 }
 
 /// What `app_metadata.refresh_token`, where the old rule kept the token, holds.
@@ -408,7 +418,7 @@ pub enum Migration {
     /// migrated meanwhile).
     NothingToDo,
     /// PATCH `app_metadata` with this object (Management API top-level merge): the
-    /// sealed map with the Google value, and/or `refresh_token: null`.
+    /// sealed map with the [`providers::LEGACY`] value, and/or `refresh_token: null`.
     Patch {
         /// The `app_metadata` members to set; `null` deletes.
         app_metadata: Object,
@@ -431,8 +441,9 @@ pub type LegacyDecryptor<'a> = dyn Fn(&str) -> Result<RefreshToken> + 'a;
 /// with the rules of [`plan_login`], through the same implementation: it is a login that
 /// brings no fresh token. The plaintext is sealed bound to `user.user_id` when nothing
 /// valid is stored, deleted only in the same write that keeps a valid sealed value, and a
-/// stored value that does not open is never overwritten. Unlike a login, a Google
-/// identity is not required: the old rule's plaintext is a Google token wherever it is.
+/// stored value that does not open is never overwritten. Unlike a login, an identity of
+/// the provider is not required: the old rule's plaintext is a token of
+/// [`providers::LEGACY`] (Google's) wherever it is, and is stored under its key.
 ///
 /// `decrypt_legacy` opens the old rule's `createCipher` hex ciphertext (the command line
 /// passes its `TOKENSEAL_LEGACY_PASSWORD`); `None` reports such values as skipped with
@@ -462,7 +473,13 @@ pub fn plan_migration(
         token @ Legacy::Token(_) => token,
     };
     let mut notices = Vec::new();
-    let state = read_stored(&metadata, keys, &user.user_id, &mut notices)?;
+    let state = read_stored(
+        providers::LEGACY,
+        &metadata,
+        keys,
+        &user.user_id,
+        &mut notices,
+    )?;
     let effects = stored_effects(
         state,
         &legacy,
@@ -494,7 +511,9 @@ enum Stored {
     Absent,
     Valid {
         token: RefreshToken,
-        under_primary: bool,
+        /// Sealed in the current format under the primary key
+        /// ([`jwe::SealedHeader::is_current`]).
+        current: bool,
         provenance: Provenance,
     },
     Unreadable,
@@ -509,14 +528,13 @@ struct Decision {
 /// Decides everything a login does.
 ///
 /// The rules, in the order they apply:
-/// - The Google identity is the primary identity if it is Google's, otherwise the first
-///   Google identity (the event does not say which linked identity a login used: docs
-///   manage-users/user-accounts/user-account-linking). When more than one carries a
-///   token, [`Error::IdentityAmbiguous`]'s code is a notice. Without one the plan does
-///   nothing ([`Outcome::NotGoogle`]).
+/// - The provider is Google ([`google::GOOGLE`]). Its identity is the primary identity
+///   if it is Google's, otherwise the first Google identity ([`Provider::identity`]).
+///   When more than one carries a token, [`Error::IdentityAmbiguous`]'s code is a
+///   notice. Without one the plan does nothing ([`Outcome::NoIdentity`]).
 /// - Sealed values are bound to `user.user_id` (the primary user) and stored at
-///   `app_metadata.sealed_refresh_tokens["google-oauth2"]`; other providers' entries
-///   are kept. Each records its capture: a keyed fingerprint of the identity token it
+///   `app_metadata.sealed_refresh_tokens[<key>]` ([`Provider::key`],
+///   `"google-oauth2"`); other providers' entries are kept. Each records its capture: a keyed fingerprint of the identity token it
 ///   was sealed from ([`jwe::Capture`]).
 /// - A fresh token (from `fresh_user` if given, else from `user`) replaces a valid
 ///   stored value only when Auth0 received it since that value was captured: its
@@ -529,11 +547,12 @@ struct Decision {
 ///   is re-sealed under the primary, provenance kept.
 /// - A stored value that does not open, or is bound to another user, is kept as it is,
 ///   never re-bound; only a fresh token replaces it.
-/// - Legacy plaintext `app_metadata.refresh_token` is sealed when nothing better is
+/// - Legacy plaintext `app_metadata.refresh_token` ([`providers::LEGACY`]'s) is sealed
+///   when nothing better is
 ///   stored, and deleted only in a plan that also holds a valid sealed value. A value
 ///   there that is not a token (the old rule's hex ciphertext included) is left as it is.
 /// - A Management API read is requested (policy [`ReadPolicy::Auto`]) only when the
-///   execution went through the Google connection and to Google
+///   execution went through the provider's connection and to the provider
 ///   ([`LoginInput::silent`] is false), and: it may bring a new token, or no valid value
 ///   is stored even after this plan and no read in the last `recheck_seconds` found the
 ///   identity without a token ([`STATE_KEY`]). [`ReadPolicy::Always`] reads on every
@@ -546,16 +565,27 @@ struct Decision {
 /// and only when the plan seals, so that the common login, which keeps what is stored,
 /// costs no randomness and cannot fail for want of it.
 ///
-/// `keys` is the key ring, or the error that reading it gave: a login without a Google
-/// identity does not need keys, so a broken key set only adds its code to the notices.
+/// `keys` is the key ring, or the error that reading it gave: a login without an
+/// identity of the provider does not need keys, so a broken key set only adds its code to the notices.
 ///
 /// # Errors
-/// The key ring's error for a user with a Google identity; `iv`'s error (such as
+/// The key ring's error for a user with an identity of the provider; `iv`'s error (such as
 /// [`Error::Random`]) when the plan seals; [`Error::UserIdInvalid`]
 /// when `user.user_id` cannot be bound; [`Error::UserInvalid`] when
 /// `app_metadata.sealed_refresh_tokens` is not an object (tokenseal will not overwrite
 /// what it cannot read).
 pub fn plan_login(
+    input: &LoginInput,
+    keys: Result<&KeyRing>,
+    now: u64,
+    iv: impl FnOnce() -> Result<Nonce>,
+) -> Result<LoginPlan> {
+    plan_for(&google::GOOGLE, input, keys, now, iv)
+}
+
+/// [`plan_login`] for one provider.
+fn plan_for(
+    provider: &Provider,
     input: &LoginInput,
     keys: Result<&KeyRing>,
     now: u64,
@@ -577,24 +607,28 @@ pub fn plan_login(
         }
         other => other.as_ref(),
     };
-    let has_google = user.google_identity().is_some()
-        || fresh_user.is_some_and(|f| f.google_identity().is_some());
-    if !has_google {
-        return Ok(not_google(keys, notices, removals));
+    let has_identity = provider.identity(user).is_some()
+        || fresh_user.is_some_and(|f| provider.identity(f).is_some());
+    if !has_identity {
+        return Ok(no_identity(keys, notices, removals));
     }
     let keys = keys?;
 
     let metadata = user.app_metadata.clone().unwrap_or_default();
-    let state = read_stored(&metadata, keys, &user.user_id, &mut notices)?;
-    let legacy = read_legacy(&metadata);
+    let state = read_stored(provider, &metadata, keys, &user.user_id, &mut notices)?;
+    let legacy = if provider.key == providers::LEGACY.key {
+        read_legacy(&metadata)
+    } else {
+        Legacy::Absent
+    };
     notices.extend(legacy.kept_code());
     let token_user = fresh_user.unwrap_or(user);
-    if token_user.google_identities_with_token() > 1 {
+    if provider.identities_with_token(token_user) > 1 {
         notices.push(Error::IdentityAmbiguous.code());
     }
-    let fresh = fresh_token(token_user, &mut notices);
+    let fresh = fresh_token(provider, token_user, &mut notices);
     let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| {
-        received_since_capture(token, provenance, keys, input, now)
+        received_since_capture(provider, token, provenance, keys, input, now)
     };
     let Effects {
         outcome,
@@ -610,8 +644,9 @@ pub fn plan_login(
         now,
         iv,
     )?;
-    let read_found_nothing = fresh_user.is_some_and(|f| !has_token(f));
-    let (record, record_write) = no_token_record(&metadata, valid_after, read_found_nothing, now);
+    let read_found_nothing = fresh_user.is_some_and(|f| !has_token(provider, f));
+    let (record, record_write) =
+        no_token_record(provider, &metadata, valid_after, read_found_nothing, now);
     writes.extend(record_write);
 
     let status = if valid_after {
@@ -619,8 +654,13 @@ pub fn plan_login(
     } else {
         OfflineAccess::Missing
     };
-    let claims = status_claims(input.claim_namespace.as_deref(), status, &mut notices);
-    let read_user = fresh_user.is_none() && should_read(input, valid_after, record, now);
+    let claims = status_claims(
+        provider,
+        input.claim_namespace.as_deref(),
+        status,
+        &mut notices,
+    );
+    let read_user = fresh_user.is_none() && should_read(provider, input, valid_after, record, now);
 
     Ok(LoginPlan {
         read_user,
@@ -633,9 +673,10 @@ pub fn plan_login(
     })
 }
 
-/// The plan of a login by a user without a Google identity: nothing to seal or open. A
-/// broken key set is reported, but does not fail (or, in deny mode, block) this login.
-fn not_google(
+/// The plan of a login by a user without an identity of the provider: nothing to seal or
+/// open. A broken key set is reported, but does not fail (or, in deny mode, block) this
+/// login.
+fn no_identity(
     keys: Result<&KeyRing>,
     mut notices: Vec<&'static str>,
     removals: Option<Removals>,
@@ -645,7 +686,7 @@ fn not_google(
     }
     LoginPlan {
         read_user: false,
-        outcome: Outcome::NotGoogle,
+        outcome: Outcome::NoIdentity,
         metadata_writes: Vec::new(),
         offline_access: None,
         claims: Vec::new(),
@@ -659,6 +700,7 @@ fn not_google(
 /// value a backend rotated stays (it is newer than any copy of Auth0's the record cannot
 /// tell apart), and any other is replaced only at a login that may bring a new token.
 fn received_since_capture(
+    provider: &Provider,
     token: &RefreshToken,
     provenance: &Provenance,
     keys: &KeyRing,
@@ -672,7 +714,7 @@ fn received_since_capture(
     {
         Some(same) => !same,
         None if provenance.source == Some(Source::Rotation) => false,
-        None => input.may_bring_new_token() && !input.silent(now),
+        None => input.may_bring_new_token(provider) && !input.silent(now),
     }
 }
 
@@ -680,12 +722,13 @@ fn received_since_capture(
 /// write that records it when it changes: set now after a read that found nothing while
 /// nothing valid is stored, dropped once a valid value is.
 fn no_token_record(
+    provider: &Provider,
     metadata: &Object,
     valid_after: bool,
     read_found_nothing: bool,
     now: u64,
 ) -> (Option<u64>, Option<MetadataWrite>) {
-    let recorded = no_token_at(metadata);
+    let recorded = no_token_at(metadata, provider.key);
     let record = match (valid_after, read_found_nothing) {
         (true, _) => None,
         (false, true) => Some(now),
@@ -693,7 +736,7 @@ fn no_token_record(
     };
     let write = (record != recorded).then(|| MetadataWrite {
         key: STATE_KEY,
-        value: state_with(metadata, record),
+        value: state_with(metadata, provider.key, record),
     });
     (record, write)
 }
@@ -727,7 +770,7 @@ fn stored_effects(
     if let Some((token, provenance)) = &decision.seal {
         let sealed = jwe::seal_with(token, keys, user_id, now, iv()?, provenance)?;
         let mut map = state.sealed_map;
-        map.insert(GOOGLE_PROVIDER.to_owned(), Json::String(sealed));
+        map.insert(state.key.to_owned(), Json::String(sealed));
         writes.push(MetadataWrite {
             key: SEALED_KEY,
             value: Json::Object(map),
@@ -746,11 +789,15 @@ fn stored_effects(
     })
 }
 
-/// The refresh token on the user's Google identity, if it holds a valid one; one that
-/// is not a token adds a notice.
-fn fresh_token(user: &User, notices: &mut Vec<&'static str>) -> Option<RefreshToken> {
-    let field = user
-        .google_identity()?
+/// The refresh token on the user's identity of `provider`, if it holds a valid one; one
+/// that is not a token adds a notice.
+fn fresh_token(
+    provider: &Provider,
+    user: &User,
+    notices: &mut Vec<&'static str>,
+) -> Option<RefreshToken> {
+    let field = provider
+        .identity(user)?
         .refresh_token
         .as_ref()
         .filter(|field| !field.is_null())?;
@@ -763,9 +810,11 @@ fn fresh_token(user: &User, notices: &mut Vec<&'static str>) -> Option<RefreshTo
     }
 }
 
-/// True when the user's Google identity carries a refresh token field with a value.
-fn has_token(user: &User) -> bool {
-    user.google_identity()
+/// True when the user's identity of `provider` carries a refresh token field with a
+/// value.
+fn has_token(provider: &Provider, user: &User) -> bool {
+    provider
+        .identity(user)
         .and_then(|identity| identity.refresh_token.as_ref())
         .is_some_and(|field| !field.is_null())
 }
@@ -793,7 +842,7 @@ fn decide(
             Some(fresh),
             Stored::Valid {
                 token,
-                under_primary,
+                current,
                 provenance,
             },
         ) => {
@@ -801,7 +850,7 @@ fn decide(
                 seal(fresh, Outcome::Replaced)
             } else {
                 let seen = is_captured_copy(&fresh, &token, &provenance, keys).then_some(fresh);
-                keep(token, under_primary, provenance, seen, keys)
+                keep(token, current, provenance, seen, keys)
             }
         }
         (Some(fresh), Stored::Unreadable) => seal(fresh, Outcome::Replaced),
@@ -810,10 +859,10 @@ fn decide(
             None,
             Stored::Valid {
                 token,
-                under_primary,
+                current,
                 provenance,
             },
-        ) => keep(token, under_primary, provenance, None, keys),
+        ) => keep(token, current, provenance, None, keys),
         // The old rule copied Auth0's identity token verbatim: the plaintext is Auth0's
         // copy as that rule last saw it, and is fingerprinted as such.
         (None, Stored::Absent) => match legacy {
@@ -849,18 +898,18 @@ fn is_captured_copy(
             == Some(true)
 }
 
-/// A valid value stays; under a non-primary key it is re-sealed under the primary with
-/// its provenance. `seen` is Auth0's copy when this login shows it and it is the token
+/// A valid value stays; one that is not `current` (an older format, or a non-primary
+/// key) is re-sealed in the current format under the primary with its provenance. `seen` is Auth0's copy when this login shows it and it is the token
 /// the value was captured from: its fingerprint is then recomputed under the primary, so
 /// that the record does not depend on a key about to be retired.
 fn keep(
     token: RefreshToken,
-    under_primary: bool,
+    current: bool,
     mut provenance: Provenance,
     seen: Option<RefreshToken>,
     keys: &KeyRing,
 ) -> Decision {
-    if under_primary {
+    if current {
         return Decision {
             seal: None,
             outcome: Outcome::Unchanged,
@@ -877,8 +926,14 @@ fn keep(
 
 /// Whether to read the user through the Management API (see [`plan_login`]).
 /// `no_token_at` is the time a read last found no token, after this plan.
-fn should_read(input: &LoginInput, valid_after: bool, no_token_at: Option<u64>, now: u64) -> bool {
-    if input.connection_strategy.as_deref() != Some(GOOGLE_PROVIDER) || input.silent(now) {
+fn should_read(
+    provider: &Provider,
+    input: &LoginInput,
+    valid_after: bool,
+    no_token_at: Option<u64>,
+    now: u64,
+) -> bool {
+    if !provider.is_connection(input.connection_strategy.as_deref()) || input.silent(now) {
         return false;
     }
     match input.read {
@@ -887,23 +942,23 @@ fn should_read(input: &LoginInput, valid_after: bool, no_token_at: Option<u64>, 
         ReadPolicy::Auto => {
             let recently_empty =
                 no_token_at.is_some_and(|at| now.saturating_sub(at) < input.recheck_seconds);
-            input.may_bring_new_token() || (!valid_after && !recently_empty)
+            input.may_bring_new_token(provider) || (!valid_after && !recently_empty)
         }
     }
 }
 
-/// `app_metadata.tokenseal.no_token_at["google-oauth2"]`, if recorded.
-fn no_token_at(metadata: &Object) -> Option<u64> {
+/// `app_metadata.tokenseal.no_token_at[key]`, if recorded.
+fn no_token_at(metadata: &Object, key: &str) -> Option<u64> {
     metadata
         .get(STATE_KEY)?
         .get(NO_TOKEN_AT)?
-        .get(GOOGLE_PROVIDER)?
+        .get(key)?
         .as_u64()
 }
 
-/// The [`STATE_KEY`] member with the Google record set to `at` (or removed); other
+/// The [`STATE_KEY`] member with the record under `key` set to `at` (or removed); other
 /// providers' records are kept, and the member is deleted (`null`) when none is left.
-fn state_with(metadata: &Object, at: Option<u64>) -> Json {
+fn state_with(metadata: &Object, key: &'static str, at: Option<u64>) -> Json {
     let mut state = match metadata.get(STATE_KEY) {
         Some(Json::Object(state)) => state.clone(),
         _ => Object::new(),
@@ -912,9 +967,9 @@ fn state_with(metadata: &Object, at: Option<u64>) -> Json {
         Some(Json::Object(records)) => records.clone(),
         _ => Object::new(),
     };
-    records.retain(|provider, _| provider != GOOGLE_PROVIDER);
+    records.retain(|name, _| name != key);
     if let Some(at) = at {
-        records.insert(GOOGLE_PROVIDER, Json::from(at));
+        records.insert(key, Json::from(at));
     }
     state.retain(|name, _| name != NO_TOKEN_AT);
     if !records.is_empty() {
@@ -927,15 +982,17 @@ fn state_with(metadata: &Object, at: Option<u64>) -> Json {
     }
 }
 
-/// The status claim, when a namespace is configured; an invalid one is a notice.
+/// `provider`'s status claim, when a namespace is configured; an invalid one is a
+/// notice.
 fn status_claims(
+    provider: &Provider,
     namespace: Option<&str>,
     status: OfflineAccess,
     notices: &mut Vec<&'static str>,
 ) -> Vec<Claim> {
     match namespace {
         Some(namespace) if valid_namespace(namespace) => vec![Claim {
-            name: [namespace, CLAIM_NAME].concat(),
+            name: [namespace, provider.claim_name].concat(),
             value: status,
         }],
         Some(_) => {
@@ -946,27 +1003,34 @@ fn status_claims(
     }
 }
 
-/// The sealed Google value stored in a user's `app_metadata`, given either the
+/// `provider`'s sealed value stored in a user's `app_metadata`, given either the
 /// `app_metadata` object or the whole user.
 #[must_use]
-pub fn stored_sealed_value(app_metadata_or_user: &Json) -> Option<&str> {
+pub fn stored_sealed_value<'a>(
+    app_metadata_or_user: &'a Json,
+    provider: &Provider,
+) -> Option<&'a str> {
     let app_metadata = match app_metadata_or_user.get("app_metadata") {
         Some(inner @ Json::Object(_)) => inner,
         _ => app_metadata_or_user,
     };
-    app_metadata.get(SEALED_KEY)?.get(GOOGLE_PROVIDER)?.as_str()
+    app_metadata.get(SEALED_KEY)?.get(provider.key)?.as_str()
 }
 
-/// True when the `/authorize` request could make Google show its consent screen and so
-/// issue a new refresh token: `prompt` lists `consent` (`OpenID` Connect Core §3.1.2.1,
-/// space-delimited), the deprecated `approval_prompt=force`, or `connection_scope`
-/// asks for scopes (Auth0 forwards it to Google as additional scopes).
+/// True when the `/authorize` request could make `provider` show its consent screen and
+/// so issue a new refresh token: `prompt` lists `consent` (`OpenID` Connect Core
+/// §3.1.2.1, space-delimited), a parameter of [`Provider::consent_query`] (Google's
+/// deprecated `approval_prompt=force`), or `connection_scope` asks for scopes (Auth0
+/// forwards it to the provider as additional scopes).
 #[must_use]
-pub fn consent_requested(query: Option<&Object>) -> bool {
+pub fn consent_requested(query: Option<&Object>, provider: &Provider) -> bool {
     query_values(query, "prompt")
         .iter()
         .any(|p| p.split(' ').any(|v| v == "consent"))
-        || query_values(query, "approval_prompt").contains(&"force")
+        || provider
+            .consent_query
+            .iter()
+            .any(|(name, value)| query_values(query, name).contains(value))
         || query_values(query, "connection_scope")
             .iter()
             .any(|s| !s.trim().is_empty())

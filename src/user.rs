@@ -22,9 +22,6 @@ use zeroize::Zeroize;
 use crate::error::{Error, Result};
 use crate::token::RefreshToken;
 
-/// The `provider` of a Google identity in Auth0.
-pub const GOOGLE_PROVIDER: &str = "google-oauth2";
-
 /// A JSON value that holds, or claims to hold, a secret. Never printed; string content
 /// is zeroized on drop.
 #[derive(Clone, Default, PartialEq)]
@@ -127,12 +124,6 @@ impl Identity {
         }
         Ok(identity)
     }
-
-    /// True for Google identities (`provider == "google-oauth2"`).
-    #[must_use]
-    pub fn is_google(&self) -> bool {
-        self.provider == GOOGLE_PROVIDER
-    }
 }
 
 /// The user members the login decision reads; the shims pass only these (and of
@@ -146,7 +137,7 @@ pub const IDENTITY_FIELDS: [&str; 4] = ["provider", "connection", "user_id", "re
 #[derive(Debug, Clone, Default)]
 pub struct User {
     /// The Auth0 `user_id` of the (primary) user, e.g. `"google-oauth2|1234"` or
-    /// `"auth0|abcd"` when Google is a linked identity. Sealed values are bound to it.
+    /// `"auth0|abcd"` when the provider's identity is a linked one. Sealed values are bound to it.
     pub user_id: String,
     /// Primary identity first, then linked ones.
     pub identities: Vec<Identity>,
@@ -210,24 +201,6 @@ impl User {
             .map_err(|_| Error::UserInvalid)
             .and_then(Self::from_value)
     }
-
-    /// The Google identity a login captures from: the primary identity when it is
-    /// Google's, otherwise the first linked Google identity. Auth0 does not say which
-    /// linked identity a login used, so this is the documented choice.
-    #[must_use]
-    pub fn google_identity(&self) -> Option<&Identity> {
-        self.identities.iter().find(|i| i.is_google())
-    }
-
-    /// How many Google identities carry a refresh token field with a value: more than
-    /// one (two linked Google accounts) is reported, since only one is captured.
-    #[must_use]
-    pub fn google_identities_with_token(&self) -> usize {
-        self.identities
-            .iter()
-            .filter(|i| i.is_google() && i.refresh_token.as_ref().is_some_and(|t| !t.is_null()))
-            .count()
-    }
 }
 
 #[cfg(test)]
@@ -251,9 +224,9 @@ mod tests {
     #[test]
     fn reads_the_three_shapes() {
         let rule = User::from_value(rule_user()).expect("rule user");
-        let token = rule
-            .google_identity()
-            .and_then(|i| i.refresh_token.as_ref())
+        let token = rule.identities[0]
+            .refresh_token
+            .as_ref()
             .expect("has token");
         assert_eq!(
             token.refresh_token().expect("valid").expose_secret(),
@@ -267,11 +240,7 @@ mod tests {
             "app_metadata": {}
         }))
         .expect("action user");
-        assert!(action
-            .google_identity()
-            .expect("google")
-            .refresh_token
-            .is_none());
+        assert!(action.identities[0].refresh_token.is_none());
 
         let linked = User::from_value(jv!({
             "user_id": "auth0|abc",
@@ -282,10 +251,7 @@ mod tests {
             ]
         }))
         .expect("management API user with a linked identity");
-        assert_eq!(
-            linked.google_identity().and_then(|i| i.user_id.clone()),
-            Some(jv!(222))
-        );
+        assert_eq!(linked.identities[1].user_id.clone(), Some(jv!(222)));
     }
 
     #[test]
@@ -312,7 +278,7 @@ mod tests {
             "identities": [{"provider": "google-oauth2", "refresh_token": 42, "access_token": {"a": 1}}]
         }))
         .expect("shape is fine");
-        let identity = user.google_identity().expect("google");
+        let identity = &user.identities[0];
         assert_eq!(
             identity
                 .refresh_token

@@ -28,14 +28,14 @@ use zeroize::Zeroizing;
 use crate::action;
 use crate::calls;
 use crate::error::Error;
-#[cfg(feature = "wasm-full")]
-use crate::google;
 use crate::json::{Json, Object};
 use crate::jwe::{self, Nonce};
 #[cfg(feature = "wasm-full")]
 use crate::keys::generate_key;
 use crate::keys::KeyRing;
 use crate::login::{self, LoginInput, LoginPlan, OfflineAccess, ReadPolicy};
+#[cfg(feature = "wasm-full")]
+use crate::providers::{self, google::GOOGLE, token_endpoint};
 #[cfg(feature = "wasm-full")]
 use crate::token::RefreshToken;
 use crate::user;
@@ -105,7 +105,29 @@ export interface ActionConfig {
 /** One Management API response as the Action saw it; status 0 means no response. */
 export interface CallResult { status: number; timedOut?: boolean; retryAfter?: string | null; rateLimitReset?: string | null; attempt: number; remainingMs: number; cachedToken?: boolean }
 export type Verdict = { action: "done" } | { action: "retry"; waitMs: number } | { action: "reauthenticate" } | { action: "fail"; code: ErrorCode };
-/** A successful refresh at Google's token endpoint. */
+/** One identity provider of the core's table (`providerTable()`). */
+export interface ProviderInfo {
+  /** Its member of app_metadata.sealed_refresh_tokens, e.g. "google-oauth2". */
+  key: string;
+  /** Its identities' `provider` and its connection's strategy. */
+  auth0Provider: string;
+  /** Its status claim, appended to the configured namespace. */
+  claimName: string;
+  /** The /authorize parameters that ask for consent and a new refresh token (besides `connection`). */
+  reconsentParams: Record<string, string>;
+  tokenEndpoint: string;
+  revokeEndpoint: string | null;
+}
+/** The constants the backends share with the core. */
+export interface ProviderTable {
+  /** The app_metadata member holding sealed values: "sealed_refresh_tokens". */
+  sealedKey: string;
+  /** Refresh this many seconds before an access token expires. */
+  defaultSkewSeconds: number;
+  /** Every provider, by key. */
+  providers: Record<string, ProviderInfo>;
+}
+/** A successful refresh at a provider's token endpoint. */
 export interface AccessGrant { accessToken: string; expiresAt: number; scope: string | null; refreshToken: string | null; idToken: string | null }
 /** Errors thrown by tokenseal carry a stable code. */
 export interface TokenSealError extends Error { code: ErrorCode }
@@ -222,7 +244,7 @@ pub fn open(
         Some(jwe) => jwe,
         None if sealed.is_object() => {
             let app_metadata = from_js(&sealed, Error::SealedMalformed)?;
-            login::stored_sealed_value(&app_metadata)
+            login::stored_sealed_value(&app_metadata, &GOOGLE)
                 .ok_or_else(|| to_js(Error::SealedMissing))?
                 .to_owned()
         }
@@ -408,7 +430,8 @@ pub fn token_cache_ttl_ms(#[wasm_bindgen(js_name = expiresIn)] expires_in: JsVal
     action::token_cache_ttl_ms(seconds) as f64
 }
 
-/// The form body of a refresh request to Google's token endpoint.
+/// The form body of a refresh request to a token endpoint (RFC 6749 §6,
+/// `client_secret_post`).
 ///
 /// # Errors
 /// Throws `ERR_TOKEN_INVALID` for a refresh token that is not one, `ERR_INPUT_INVALID`
@@ -424,14 +447,15 @@ pub fn refresh_request_body(
     let client_id = text(&client_id, Error::InputInvalid)?;
     let client_secret = Zeroizing::new(text(&client_secret, Error::InputInvalid)?);
     Ok(
-        google::refresh_request_body(&token, &client_id, &client_secret)
+        token_endpoint::refresh_request_body(&token, &client_id, &client_secret)
             .as_str()
             .to_owned(),
     )
 }
 
 /// Reads Google's answer to a refresh: `{ accessToken, expiresAt, scope, refreshToken,
-/// idToken }` (`refreshToken` only when Google rotated it).
+/// idToken }` (`refreshToken` only when Google rotated it), its refusals read through
+/// Google's entry of the provider table.
 ///
 /// # Errors
 /// Throws `ERR_RECONSENT_REQUIRED` for `invalid_grant`, `ERR_PROVIDER_REJECTED`,
@@ -443,8 +467,8 @@ pub fn parse_refresh_response(
     body: &str,
     #[wasm_bindgen(js_name = nowSeconds)] now_seconds: f64,
 ) -> Result<JsValue, JsValue> {
-    let grant =
-        google::parse_refresh_response(status, body, seconds(now_seconds)).map_err(to_js)?;
+    let grant = token_endpoint::parse_refresh_response(&GOOGLE, status, body, seconds(now_seconds))
+        .map_err(to_js)?;
     let mut o = Object::new();
     o.insert(
         "accessToken",
@@ -474,11 +498,52 @@ pub fn needs_refresh(
     #[wasm_bindgen(js_name = nowSeconds)] now_seconds: f64,
     #[wasm_bindgen(js_name = skewSeconds)] skew_seconds: f64,
 ) -> bool {
-    google::needs_refresh(
+    token_endpoint::needs_refresh(
         expires_at.map(seconds),
         seconds(now_seconds),
         seconds(skew_seconds),
     )
+}
+
+/// The provider table and the constants the backends share with the core: `{ sealedKey,
+/// defaultSkewSeconds, providers: { <key>: { key, auth0Provider, claimName,
+/// reconsentParams, tokenEndpoint, revokeEndpoint } } }`, so that no JavaScript
+/// redefines them.
+///
+/// # Errors
+/// Throws `ERR_INTERNAL` only if the view cannot be handed to JavaScript.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = providerTable, unchecked_return_type = "ProviderTable")]
+pub fn provider_table() -> Result<JsValue, JsValue> {
+    let pairs = |pairs: &[(&str, &str)]| {
+        let mut o = Object::new();
+        for &(name, value) in pairs {
+            o.insert(name, Json::from(value));
+        }
+        Json::Object(o)
+    };
+    let mut table = Object::new();
+    for provider in providers::BUILT_IN {
+        table.insert(
+            provider.key,
+            object(vec![
+                ("key", Json::from(provider.key)),
+                ("auth0Provider", Json::from(provider.auth0_provider)),
+                ("claimName", Json::from(provider.claim_name)),
+                ("reconsentParams", pairs(provider.reconsent_params)),
+                ("tokenEndpoint", Json::from(provider.token_endpoint)),
+                ("revokeEndpoint", Json::from(provider.revoke_endpoint)),
+            ]),
+        );
+    }
+    to_js_json(&object(vec![
+        ("sealedKey", Json::from(login::SEALED_KEY)),
+        (
+            "defaultSkewSeconds",
+            Json::from(token_endpoint::DEFAULT_SKEW_SECONDS),
+        ),
+        ("providers", Json::Object(table)),
+    ]))
 }
 
 #[cfg(feature = "wasm-full")]

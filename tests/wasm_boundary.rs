@@ -513,6 +513,25 @@ fn login_fields_name_what_the_decision_reads() {
 }
 
 #[wasm_bindgen_test]
+fn the_provider_table_crosses_as_the_backends_read_it() {
+    assert_eq!(
+        rust(&wasm::provider_table().expect("table")),
+        json!({
+            "sealedKey": "sealed_refresh_tokens",
+            "defaultSkewSeconds": 60,
+            "providers": {"google-oauth2": {
+                "key": "google-oauth2",
+                "auth0Provider": "google-oauth2",
+                "claimName": "google_offline_access",
+                "reconsentParams": {"access_type": "offline", "prompt": "consent"},
+                "tokenEndpoint": "https://oauth2.googleapis.com/token",
+                "revokeEndpoint": "https://oauth2.googleapis.com/revoke"
+            }}
+        })
+    );
+}
+
+#[wasm_bindgen_test]
 fn cache_entries_and_rotated_values_cross_the_boundary() {
     let keys = ring_a();
     let entry = wasm::seal_cache_entry(

@@ -7,6 +7,8 @@ use crate::json::Json;
 use super::*;
 use crate::test_support::ring;
 
+const GOOGLE_PROVIDER: &str = google::GOOGLE.key;
+
 const USER_ID: &str = "google-oauth2|1001";
 const TOKEN: &str = "1//0g-first-refresh-token";
 const NEW_TOKEN: &str = "1//0g-second-refresh-token";
@@ -484,7 +486,7 @@ fn users_without_google_are_left_alone() {
                  "app_metadata": {LEGACY_KEY: "1//someone-else's"}},
         "connectionStrategy": "auth0", "loginsCount": 1, "claimNamespace": "https://app.example.com/"
     }));
-    assert_eq!(p.outcome, Outcome::NotGoogle);
+    assert_eq!(p.outcome, Outcome::NoIdentity);
     assert!(p.metadata_writes.is_empty() && p.claims.is_empty() && !p.read_user);
     assert_eq!(p.offline_access, None);
 }
@@ -818,7 +820,7 @@ fn a_broken_key_set_only_fails_logins_that_need_keys() {
     .expect("plans");
     assert_eq!(
         (p.outcome, p.notices.clone()),
-        (Outcome::NotGoogle, vec!["ERR_KEYSET_EMPTY"])
+        (Outcome::NoIdentity, vec!["ERR_KEYSET_EMPTY"])
     );
     assert!(p.removals.is_some(), "still told what to remove");
     let google = plan_login(
@@ -1137,4 +1139,84 @@ fn lazy_rotation_refreshes_the_record_so_the_old_key_can_be_retired() {
     .expect("plans");
     assert_eq!(p.outcome, Outcome::Unchanged);
     assert!(p.metadata_writes.is_empty());
+}
+
+/// A provider that is not Google, to show that the decision reads the provider's entry
+/// and nothing else: its key, identities, connection, consent parameters and claim.
+const OTHER: Provider = Provider {
+    key: "other-idp",
+    auth0_provider: "other-idp",
+    claim_name: "other_offline_access",
+    consent_query: &[("force_consent", "1")],
+    reconsent_params: &[("prompt", "consent")],
+    token_endpoint: "https://idp.example.com/token",
+    revoke_endpoint: None,
+    refusals: &[],
+};
+
+#[test]
+fn another_provider_is_planned_from_its_entry_alone() {
+    let google_value = seal_for(TOKEN, &primary(), USER_ID);
+    let input = |query: Value, strategy: &str| {
+        let user = json!({
+            "user_id": USER_ID,
+            "identities": [
+                google_identity(Some(TOKEN)),
+                {"provider": "other-idp", "connection": "other-idp", "user_id": "7", "refresh_token": NEW_TOKEN}
+            ],
+            "app_metadata": {
+                SEALED_KEY: {GOOGLE_PROVIDER: google_value.clone()},
+                LEGACY_KEY: "1//0g-legacy-plaintext"
+            }
+        });
+        LoginInput::from_value(
+            Json::parse(
+                &json!({"user": user, "connectionStrategy": strategy, "loginsCount": 5,
+                        "authorizeQuery": query, "claimNamespace": "https://app.example.com/"})
+                .to_string(),
+            )
+            .expect("JSON"),
+        )
+        .expect("valid input")
+    };
+    let keys = primary();
+    let p = plan_for(
+        &OTHER,
+        &input(json!({}), "other-idp"),
+        Ok(&keys),
+        NOW,
+        || Ok(Nonce::from_bytes([9; 12])),
+    )
+    .expect("plans");
+    assert_eq!(p.outcome, Outcome::Sealed);
+    // Its own member, bound to the primary user; Google's entry is kept as it was, and
+    // the old rule's plaintext (Google's) is neither sealed nor deleted here.
+    assert_eq!(p.metadata_writes.len(), 1, "{:?}", p.metadata_writes);
+    let map = &p.metadata_writes[0].value;
+    assert_eq!(map[GOOGLE_PROVIDER].as_str(), Some(google_value.as_str()));
+    let sealed = map["other-idp"].as_str().expect("sealed under its key");
+    assert_eq!(
+        jwe::open(sealed, &keys, USER_ID)
+            .expect("opens")
+            .expose_secret(),
+        NEW_TOKEN
+    );
+    assert_eq!(
+        p.claims,
+        vec![Claim {
+            name: "https://app.example.com/other_offline_access".into(),
+            value: OfflineAccess::Stored,
+        }]
+    );
+    // A read follows its connection and its consent parameters, not Google's.
+    let reads = |query: Value, strategy: &str| {
+        plan_for(&OTHER, &input(query, strategy), Ok(&keys), NOW, || {
+            Ok(Nonce::from_bytes([9; 12]))
+        })
+        .expect("plans")
+        .read_user
+    };
+    assert!(reads(json!({"force_consent": "1"}), "other-idp"));
+    assert!(!reads(json!({"approval_prompt": "force"}), "other-idp"));
+    assert!(!reads(json!({"force_consent": "1"}), "google-oauth2"));
 }

@@ -1,30 +1,26 @@
-//! Google's token endpoint, for the app's backend: the refresh request, a typed answer,
-//! and when to refresh.
+//! The OAuth 2.0 token endpoint, for the app's backend: the refresh request, a typed
+//! answer, and when to refresh. Provider-neutral: what differs between providers (the
+//! endpoint, what a refusal means) comes from their [`Provider`] entry.
 //!
-//! Refreshing follows RFC 6749 §6 as Google documents it ("Using OAuth 2.0 for Web
-//! Server Applications", refreshing an access token): `POST` to
-//! [`GOOGLE_TOKEN_ENDPOINT`] with `grant_type=refresh_token`, `refresh_token`,
-//! `client_id`, `client_secret`, form-encoded. The answer (RFC 6749 §5.1) carries
-//! `access_token`, `expires_in`, `scope`, `token_type`, maybe `id_token`, and a new
-//! `refresh_token` only when Google rotates it. An error answer (RFC 6749 §5.2) with
-//! `invalid_grant` means the refresh token is dead (revoked, unused for six months,
-//! expired for apps in "Testing", or beyond the per-account limit): the user must go
-//! through Google consent again.
+//! Refreshing follows RFC 6749 §6: `POST` to the provider's `token_endpoint` with
+//! `grant_type=refresh_token`, `refresh_token`, `client_id`, `client_secret`,
+//! form-encoded (`client_secret_post`, RFC 6749 §2.3.1, as Google documents in "Using
+//! OAuth 2.0 for Web Server Applications", refreshing an access token). The answer
+//! (RFC 6749 §5.1) carries `access_token`, `expires_in`, `scope`, `token_type`, maybe
+//! `id_token`, and a new `refresh_token` only when the provider rotates it. An error
+//! answer (RFC 6749 §5.2) is read through the provider's [`Provider::refusals`].
 
 use core::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::Provider;
 use crate::error::{Error, Result};
 use crate::form;
 use crate::json::Json;
 use crate::token::RefreshToken;
 
-/// Google's OAuth 2.0 token endpoint.
-pub const GOOGLE_TOKEN_ENDPOINT: &str = "https://oauth2.googleapis.com/token";
-/// Google's token revocation endpoint (RFC 7009).
-pub const GOOGLE_REVOKE_ENDPOINT: &str = "https://oauth2.googleapis.com/revoke";
 /// Refresh this many seconds before an access token expires, so that a token handed to
 /// a caller stays valid for the request it makes.
 pub const DEFAULT_SKEW_SECONDS: u64 = 60;
@@ -57,9 +53,9 @@ pub struct AccessGrant {
     /// hour, and the exact `exp` avoids drift; taking the earlier of the two never
     /// hands out an access token that has already expired when the lifetimes differ.
     pub expires_at: u64,
-    /// Granted scopes, space-separated, when Google says.
+    /// Granted scopes, space-separated, when the provider says.
     pub scope: Option<String>,
-    /// A new refresh token when Google rotated it; keep the old one otherwise.
+    /// A new refresh token when the provider rotated it; keep the old one otherwise.
     pub refresh_token: Option<RefreshToken>,
     /// The `id_token` when one came back (not verified here: it is used for its `exp`
     /// only, never for identity).
@@ -88,24 +84,29 @@ pub fn refresh_request_body(
     body
 }
 
-/// Reads the token endpoint's answer; `status` 0 means no answer came.
+/// Reads `provider`'s token endpoint answer; `status` 0 means no answer came.
 ///
 /// # Errors
-/// [`Error::ReconsentRequired`] for `invalid_grant`; [`Error::ProviderRejected`] for
-/// any other OAuth error (a wrong client, for example); [`Error::ProviderUnavailable`]
-/// for 429 and 5xx; [`Error::ProviderResponse`] for a success without a usable
-/// `access_token`, `token_type` Bearer, or expiry.
-pub fn parse_refresh_response(status: u16, body: &str, now: u64) -> Result<AccessGrant> {
+/// The error [`Provider::refusals`] maps the answer's `error` code to (for Google,
+/// [`Error::ReconsentRequired`] for `invalid_grant`); [`Error::ProviderUnavailable`] for
+/// no answer, 429 and 5xx without a listed code; [`Error::ProviderRejected`] for any
+/// other refusal (a wrong client, for example); [`Error::ProviderResponse`] for a
+/// success without a usable `access_token`, `token_type` Bearer, or expiry.
+pub fn parse_refresh_response(
+    provider: &Provider,
+    status: u16,
+    body: &str,
+    now: u64,
+) -> Result<AccessGrant> {
     let json = Json::parse(body).ok();
     if !(200..300).contains(&status) {
         let error = json
             .as_ref()
             .and_then(|j| j.get("error"))
             .and_then(Json::as_str);
-        return Err(match (status, error) {
-            (_, Some("invalid_grant")) => Error::ReconsentRequired,
-            (0 | 429 | 500..=599, _) => Error::ProviderUnavailable,
-            _ => Error::ProviderRejected,
+        return Err(match (provider.refusal(error), status) {
+            (Error::ProviderRejected, 0 | 429 | 500..=599) => Error::ProviderUnavailable,
+            (mapped, _) => mapped,
         });
     }
     let json = json.ok_or(Error::ProviderResponse)?;
@@ -159,6 +160,7 @@ fn jwt_exp(jwt: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::google::GOOGLE;
 
     const NOW: u64 = 1_763_769_600;
 
@@ -181,7 +183,7 @@ mod tests {
     #[test]
     fn a_refresh_answer_is_read() {
         let body = r#"{"access_token":"ya29.new","expires_in":3599,"scope":"openid https://www.googleapis.com/auth/drive.file","token_type":"Bearer"}"#;
-        let grant = parse_refresh_response(200, body, NOW).expect("valid");
+        let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
         assert_eq!(grant.access_token.expose_secret(), "ya29.new");
         assert_eq!(grant.expires_at, NOW + 3599);
         assert_eq!(
@@ -198,7 +200,7 @@ mod tests {
             r#"{{"access_token":"ya29.x","expires_in":3599,"token_type":"bearer","id_token":"{}","refresh_token":"1//rotated"}}"#,
             jwt(r#"{"iss":"https://accounts.google.com","exp":1763773000}"#)
         );
-        let grant = parse_refresh_response(200, &body, NOW).expect("valid");
+        let grant = parse_refresh_response(&GOOGLE, 200, &body, NOW).expect("valid");
         assert_eq!(
             grant.expires_at, 1_763_773_000,
             "the id_token's exact exp, earlier than now + 3599"
@@ -209,7 +211,7 @@ mod tests {
             jwt(r#"{"exp":1763773000}"#)
         );
         assert_eq!(
-            parse_refresh_response(200, &body, NOW)
+            parse_refresh_response(&GOOGLE, 200, &body, NOW)
                 .expect("valid")
                 .expires_at,
             NOW + 2
@@ -219,7 +221,7 @@ mod tests {
             jwt(r#"{"exp":1763773000}"#)
         );
         assert_eq!(
-            parse_refresh_response(200, &body, NOW)
+            parse_refresh_response(&GOOGLE, 200, &body, NOW)
                 .expect("valid")
                 .expires_at,
             1_763_773_000
@@ -228,7 +230,7 @@ mod tests {
             r#"{{"access_token":"ya29.x","expires_in":3599,"token_type":"bearer","id_token":"{}","refresh_token":"1//rotated"}}"#,
             jwt(r#"{"iss":"https://accounts.google.com","exp":1763773000}"#)
         );
-        let grant = parse_refresh_response(200, &body, NOW).expect("valid");
+        let grant = parse_refresh_response(&GOOGLE, 200, &body, NOW).expect("valid");
         assert_eq!(
             grant
                 .refresh_token
@@ -240,7 +242,7 @@ mod tests {
         let body =
             r#"{"access_token":"ya29.x","expires_in":10,"token_type":"Bearer","id_token":"junk"}"#;
         assert_eq!(
-            parse_refresh_response(200, body, NOW)
+            parse_refresh_response(&GOOGLE, 200, body, NOW)
                 .expect("valid")
                 .expires_at,
             NOW + 10
@@ -286,7 +288,7 @@ mod tests {
         ];
         for (status, body, expected) in cases {
             assert_eq!(
-                parse_refresh_response(status, body, NOW).map(|_| ()),
+                parse_refresh_response(&GOOGLE, status, body, NOW).map(|_| ()),
                 Err(expected),
                 "{status} {body}"
             );
