@@ -15,7 +15,7 @@
 //! every character of a sealed value matter: a second spelling of the same bytes would
 //! open.
 
-use crate::error::{Error, Result};
+use crate::error::{OpenError, Result};
 
 /// Marks a byte outside the alphabet in [`SEXTETS`].
 const INVALID: u8 = 0xff;
@@ -46,15 +46,15 @@ pub const fn decoded_len(len: usize) -> Option<usize> {
 /// so it never reallocates (a buffer that will hold plaintext after in-place decryption
 /// must not leave copies behind). A length of the form 4n + 1 fails at the remainder.
 /// On error `out` may hold part of the output, which the caller discards.
-fn decode_into(input: &str, out: &mut Vec<u8>) -> Result<()> {
+fn decode_into(input: &str, out: &mut Vec<u8>) -> Result<(), OpenError> {
     let sextet = |byte: u8| match SEXTETS[usize::from(byte)] {
-        INVALID => Err(Error::SealedMalformed),
+        INVALID => Err(OpenError::SealedMalformed),
         value => Ok(u32::from(value)),
     };
     let mut groups = input.as_bytes().chunks_exact(4);
     for group in &mut groups {
         let &[a, b, c, d] = group else {
-            return Err(Error::SealedMalformed);
+            return Err(OpenError::SealedMalformed);
         };
         let bits = sextet(a)? << 18 | sextet(b)? << 12 | sextet(c)? << 6 | sextet(d)?;
         out.extend_from_slice(&bits.to_be_bytes()[1..]);
@@ -65,7 +65,7 @@ fn decode_into(input: &str, out: &mut Vec<u8>) -> Result<()> {
             let bits = sextet(a)? << 6 | sextet(b)?;
             // 12 bits carry one byte: the low 4 must be zero (RFC 4648 §3.5).
             if bits & 0xf != 0 {
-                return Err(Error::SealedMalformed);
+                return Err(OpenError::SealedMalformed);
             }
             out.push((bits >> 4) as u8);
         }
@@ -73,11 +73,11 @@ fn decode_into(input: &str, out: &mut Vec<u8>) -> Result<()> {
             let bits = sextet(a)? << 12 | sextet(b)? << 6 | sextet(c)?;
             // 18 bits carry two bytes: the low 2 must be zero.
             if bits & 0x3 != 0 {
-                return Err(Error::SealedMalformed);
+                return Err(OpenError::SealedMalformed);
             }
             out.extend_from_slice(&((bits >> 2) as u16).to_be_bytes());
         }
-        _ => return Err(Error::SealedMalformed),
+        _ => return Err(OpenError::SealedMalformed),
     }
     Ok(())
 }
@@ -85,9 +85,9 @@ fn decode_into(input: &str, out: &mut Vec<u8>) -> Result<()> {
 /// Decodes `input` into a new vector of exactly the decoded length.
 ///
 /// # Errors
-/// [`Error::SealedMalformed`] for anything but canonical unpadded base64url.
-pub fn decode(input: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(decoded_len(input.len()).ok_or(Error::SealedMalformed)?);
+/// [`OpenError::SealedMalformed`] for anything but canonical unpadded base64url.
+pub fn decode(input: &str) -> Result<Vec<u8>, OpenError> {
+    let mut out = Vec::with_capacity(decoded_len(input.len()).ok_or(OpenError::SealedMalformed)?);
     decode_into(input, &mut out)?;
     Ok(out)
 }
@@ -95,14 +95,14 @@ pub fn decode(input: &str) -> Result<Vec<u8>> {
 /// Decodes `input` into an array it must fill exactly (an IV or a tag).
 ///
 /// # Errors
-/// [`Error::SealedMalformed`] when `input` is not canonical base64url of `N` bytes.
-pub fn decode_exact<const N: usize>(input: &str) -> Result<[u8; N]> {
+/// [`OpenError::SealedMalformed`] when `input` is not canonical base64url of `N` bytes.
+pub fn decode_exact<const N: usize>(input: &str) -> Result<[u8; N], OpenError> {
     if decoded_len(input.len()) != Some(N) {
-        return Err(Error::SealedMalformed);
+        return Err(OpenError::SealedMalformed);
     }
     let mut bytes = Vec::with_capacity(N);
     decode_into(input, &mut bytes)?;
-    bytes.try_into().map_err(|_| Error::SealedMalformed)
+    bytes.try_into().map_err(|_| OpenError::SealedMalformed)
 }
 
 #[cfg(test)]
@@ -126,7 +126,7 @@ mod tests {
         }
         // The two characters where base64url differs from base64.
         assert_eq!(decode("-_8"), Ok(vec![0xfb, 0xff]));
-        assert_eq!(decode("+/8"), Err(Error::SealedMalformed));
+        assert_eq!(decode("+/8"), Err(OpenError::SealedMalformed));
     }
 
     #[test]
@@ -135,13 +135,13 @@ mod tests {
         for bad in [
             "Zh", "Zm9", "Zm9=", "Zg==", "Z", "Zm9vY", " Zm9v", "Zm9v\n", "Zm 9v",
         ] {
-            assert_eq!(decode(bad), Err(Error::SealedMalformed), "{bad:?}");
+            assert_eq!(decode(bad), Err(OpenError::SealedMalformed), "{bad:?}");
             assert!(Base64UrlUnpadded::decode_vec(bad).is_err(), "{bad:?}");
         }
         assert_eq!(decode("Zm8"), Ok(b"fo".to_vec()));
         assert_eq!(
             decode("Zm9"),
-            Err(Error::SealedMalformed),
+            Err(OpenError::SealedMalformed),
             "the low two bits of 9 are set"
         );
     }
@@ -149,8 +149,8 @@ mod tests {
     #[test]
     fn exact_lengths() {
         assert_eq!(decode_exact::<2>("Zm8"), Ok(*b"fo"));
-        assert_eq!(decode_exact::<3>("Zm8"), Err(Error::SealedMalformed));
-        assert_eq!(decode_exact::<1>("Zm8"), Err(Error::SealedMalformed));
+        assert_eq!(decode_exact::<3>("Zm8"), Err(OpenError::SealedMalformed));
+        assert_eq!(decode_exact::<1>("Zm8"), Err(OpenError::SealedMalformed));
         assert_eq!(decode_exact::<12>("AAAAAAAAAAAAAAAA"), Ok([0; 12]));
     }
 

@@ -1,4 +1,8 @@
-//! The one error type of tokenseal.
+//! tokenseal's errors: [`Error`], every failure with its stable code, and one narrower
+//! type per operation, as `age` has (`KeySetError` for reading a key set, `OpenError`
+//! for opening a sealed value, `RefreshError` for a token endpoint's answer), each a
+//! subset of [`Error`]'s variants with `From` into it, so a caller can match exactly the
+//! failures an operation has and still `?` into [`Error`].
 //!
 //! Every variant has a stable code (`ERR_...`) that the JavaScript boundary copies to
 //! `error.code`, that the Action and the Rule log, and that backends match on. Messages
@@ -154,9 +158,6 @@ errors! {
     /// A setting in the Action's secrets has a value tokenseal does not know (for
     /// example `AUTH0_DOMAIN` with `http://` to a non-loopback host).
     ConfigInvalid => "ERR_CONFIG_INVALID", "a tokenseal secret has an unsupported value";
-    /// A Management API read is needed but `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` or
-    /// `AUTH0_CLIENT_SECRET` is missing.
-    ConfigIncomplete => "ERR_CONFIG_INCOMPLETE", "AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET are needed to read IdP tokens";
     /// The Management API refused the client credentials or the token (401/403).
     ManagementUnauthorized => "ERR_MGMT_UNAUTHORIZED", "the Management API refused the client credentials or token";
     /// The Management API token lacks a scope tokenseal needs (`read:users`,
@@ -209,6 +210,105 @@ errors! {
         "ERR_WASM_UNAVAILABLE";
         // A backend's `saveSealed` callback failed to store a rotated refresh token.
         "ERR_SAVE_FAILED";
+        // A Management API read is needed but `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` or
+        // `AUTH0_CLIENT_SECRET` is missing (the Action), or a backend was given a user
+        // id with neither `loadUser` nor `management` to load it.
+        "ERR_CONFIG_INCOMPLETE";
+    }
+}
+
+/// Defines one operation's error type: a subset of [`Error`]'s variants, with the same
+/// names, codes and messages, and `From` into [`Error`]. The variants are listed, not
+/// redefined, so a code still lives in one place.
+macro_rules! operation_error {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $( $variant:ident $({ $field:ident: $field_ty:ty })? ),* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum $name {
+            $(
+                #[doc = concat!("See [`Error::", stringify!($variant), "`].")]
+                $variant $({
+                    /// Position of the key in the `keys` array, as in [`Error`].
+                    $field: $field_ty
+                })?,
+            )*
+        }
+
+        impl From<$name> for Error {
+            fn from(error: $name) -> Self {
+                match error {
+                    $( $name::$variant $({ $field })? => Self::$variant $({ $field })?, )*
+                }
+            }
+        }
+
+        impl $name {
+            /// The stable code, as [`Error::code`].
+            #[must_use]
+            pub fn code(&self) -> &'static str {
+                Error::from(*self).code()
+            }
+
+            /// The fixed message, as [`Error::message`].
+            #[must_use]
+            pub fn message(&self) -> &'static str {
+                Error::from(*self).message()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&Error::from(*self), f)
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
+}
+
+operation_error! {
+    /// Why a key set did not read ([`crate::KeyRing::from_jwk_set`], [`crate::Key::new`],
+    /// [`crate::KeyRing::from_keys`]); the `index` says which key.
+    KeySetError {
+        KeySetNotJson,
+        KeySetEmpty,
+        KeyType { index: usize },
+        KeyAlgorithm { index: usize },
+        KeyEncoding { index: usize },
+        KeyLength { index: usize },
+        KeyIdMissing { index: usize },
+        KeyIdDuplicate { index: usize },
+    }
+}
+
+operation_error! {
+    /// Why a sealed value did not open or inspect ([`crate::jwe::open`],
+    /// [`crate::jwe::inspect`], [`crate::jwe::open_cache_entry`]): shape errors are
+    /// precise, and everything after the key is chosen is the one opaque `Decrypt`.
+    OpenError {
+        SealedMalformed,
+        HeaderInvalid,
+        VersionUnsupported,
+        AlgorithmUnsupported,
+        SubjectMismatch,
+        KeyUnknown,
+        Decrypt,
+        TokenInvalid,
+    }
+}
+
+operation_error! {
+    /// What a token endpoint's answer to a refresh means when it is not a grant
+    /// ([`crate::providers::token_endpoint::parse_refresh_response`]).
+    RefreshError {
+        ReconsentRequired,
+        ProviderRejected,
+        ProviderUnavailable,
+        ProviderResponse,
     }
 }
 
@@ -248,6 +348,24 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operation_error_is_its_variant_of_error() {
+        assert_eq!(Error::from(OpenError::Decrypt), Error::Decrypt);
+        assert_eq!(OpenError::Decrypt.code(), "ERR_DECRYPT");
+        assert_eq!(
+            Error::from(KeySetError::KeyLength { index: 3 }),
+            Error::KeyLength { index: 3 }
+        );
+        assert_eq!(
+            KeySetError::KeyLength { index: 3 }.to_string(),
+            "ERR_KEY_LENGTH: key k must decode to 32 bytes (keys[3])"
+        );
+        assert_eq!(
+            RefreshError::ReconsentRequired.message(),
+            Error::ReconsentRequired.message()
+        );
+    }
 
     #[test]
     fn every_code_is_unique_and_spelled_as_a_stable_code() {

@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 
 use crate::base64url;
 use crate::derive::FINGERPRINT_LEN;
-use crate::error::{Error, Result};
+use crate::error::{Error, OpenError, Result};
 use crate::keys::{Key, KeyRing};
 use crate::token::{RefreshToken, MAX_TOKEN_LEN};
 
@@ -198,7 +198,7 @@ impl Kind {
 
     /// Reads `typ`. The version comes first: a value from a newer tokenseal must say
     /// so, not fail on whatever else that version changed.
-    fn parse(typ: &str) -> Result<Self> {
+    fn parse(typ: &str) -> Result<Self, OpenError> {
         if typ == TYP_CACHE_V1 {
             return Ok(Self::CacheEntryV1);
         }
@@ -208,9 +208,9 @@ impl Kind {
         {
             Some("1") => Ok(Self::RefreshTokenV1),
             Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
-                Err(Error::VersionUnsupported)
+                Err(OpenError::VersionUnsupported)
             }
-            _ => Err(Error::HeaderInvalid),
+            _ => Err(OpenError::HeaderInvalid),
         }
     }
 
@@ -352,11 +352,15 @@ pub fn seal_cache_entry(
 ///
 /// # Errors
 /// The errors of [`open`] (an entry under a retired key is [`Error::KeyUnknown`], a
-/// forged one [`Error::Decrypt`]); [`Error::HeaderInvalid`] for a sealed refresh token.
+/// forged one [`OpenError::Decrypt`]); [`OpenError::HeaderInvalid`] for a sealed refresh token.
 /// The caller drops an entry that does not open and fetches the value again.
-pub fn open_cache_entry(entry: &str, keys: &KeyRing, context: &str) -> Result<Zeroizing<String>> {
+pub fn open_cache_entry(
+    entry: &str,
+    keys: &KeyRing,
+    context: &str,
+) -> Result<Zeroizing<String>, OpenError> {
     let (plaintext, _) = open_kind(Kind::CacheEntryV1, entry, keys, context)?;
-    let secret = RefreshToken::from_bytes(&plaintext)?;
+    let secret = RefreshToken::from_bytes(&plaintext).map_err(|_| OpenError::TokenInvalid)?;
     Ok(Zeroizing::new(secret.expose_secret().to_owned()))
 }
 
@@ -408,9 +412,9 @@ fn seal_kind(
 /// Reads a sealed value's header without a key: shape, version, algorithms.
 ///
 /// # Errors
-/// [`Error::SealedMalformed`], [`Error::HeaderInvalid`], [`Error::VersionUnsupported`]
-/// or [`Error::AlgorithmUnsupported`], checked in that order.
-pub fn inspect(sealed: &str) -> Result<SealedHeader> {
+/// [`OpenError::SealedMalformed`], [`OpenError::HeaderInvalid`], [`OpenError::VersionUnsupported`]
+/// or [`OpenError::AlgorithmUnsupported`], checked in that order.
+pub fn inspect(sealed: &str) -> Result<SealedHeader, OpenError> {
     split(sealed).map(|parts| parts.header)
 }
 
@@ -419,14 +423,14 @@ pub fn inspect(sealed: &str) -> Result<SealedHeader> {
 /// Checks run in a fixed order, each with its own error: the shape, the header
 /// (version first, then `alg`/`enc`), the binding, the key (by `kid`, no trial
 /// decryption), and last the authenticated decryption, whose failure is the single
-/// opaque [`Error::Decrypt`].
+/// opaque [`OpenError::Decrypt`].
 ///
 /// # Errors
-/// [`Error::SealedMalformed`], [`Error::HeaderInvalid`], [`Error::VersionUnsupported`],
-/// [`Error::AlgorithmUnsupported`], [`Error::SubjectMismatch`], [`Error::KeyUnknown`],
-/// [`Error::Decrypt`], and [`Error::TokenInvalid`] when an authentic plaintext is not a
+/// [`OpenError::SealedMalformed`], [`OpenError::HeaderInvalid`], [`OpenError::VersionUnsupported`],
+/// [`OpenError::AlgorithmUnsupported`], [`OpenError::SubjectMismatch`], [`OpenError::KeyUnknown`],
+/// [`OpenError::Decrypt`], and [`Error::TokenInvalid`] when an authentic plaintext is not a
 /// valid refresh token.
-pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshToken> {
+pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshToken, OpenError> {
     open_with_header(sealed, keys, expected_sub).map(|(token, _)| token)
 }
 
@@ -440,9 +444,10 @@ pub fn open_with_header(
     sealed: &str,
     keys: &KeyRing,
     expected_sub: &str,
-) -> Result<(RefreshToken, SealedHeader)> {
+) -> Result<(RefreshToken, SealedHeader), OpenError> {
     let (plaintext, header) = open_kind(Kind::RefreshTokenV1, sealed, keys, expected_sub)?;
-    Ok((RefreshToken::from_bytes(&plaintext)?, header))
+    let token = RefreshToken::from_bytes(&plaintext).map_err(|_| OpenError::TokenInvalid)?;
+    Ok((token, header))
 }
 
 fn open_kind(
@@ -450,15 +455,15 @@ fn open_kind(
     sealed: &str,
     keys: &KeyRing,
     expected_sub: &str,
-) -> Result<(Zeroizing<Vec<u8>>, SealedHeader)> {
+) -> Result<(Zeroizing<Vec<u8>>, SealedHeader), OpenError> {
     let parts = split(sealed)?;
     if parts.kind != kind {
-        return Err(Error::HeaderInvalid);
+        return Err(OpenError::HeaderInvalid);
     }
     if parts.header.sub != expected_sub {
-        return Err(Error::SubjectMismatch);
+        return Err(OpenError::SubjectMismatch);
     }
-    let key = keys.get(&parts.header.kid).ok_or(Error::KeyUnknown)?;
+    let key = keys.get(&parts.header.kid).ok_or(OpenError::KeyUnknown)?;
 
     let iv: [u8; IV_LEN] = base64url::decode_exact(parts.iv)?;
     let tag: [u8; TAG_LEN] = base64url::decode_exact(parts.tag)?;
@@ -499,15 +504,15 @@ fn decrypt_content(
     aad: &[u8],
     buffer: &mut [u8],
     tag: &[u8; TAG_LEN],
-) -> Result<()> {
+) -> Result<(), OpenError> {
     cipher
         .decrypt_in_place_detached(&GcmNonce::from(*iv), aad, buffer, &Tag::from(*tag))
-        .map_err(|_| Error::Decrypt)
+        .map_err(|_| OpenError::Decrypt)
 }
 
-fn split(sealed: &str) -> Result<Parts<'_>> {
+fn split(sealed: &str) -> Result<Parts<'_>, OpenError> {
     if sealed.len() > MAX_SEALED_LEN {
-        return Err(Error::SealedMalformed);
+        return Err(OpenError::SealedMalformed);
     }
     let mut it = sealed.split('.');
     let (Some(encoded_header), Some(encrypted_key), Some(iv), Some(ciphertext), Some(tag), None) = (
@@ -518,16 +523,16 @@ fn split(sealed: &str) -> Result<Parts<'_>> {
         it.next(),
         it.next(),
     ) else {
-        return Err(Error::SealedMalformed);
+        return Err(OpenError::SealedMalformed);
     };
     // With "dir" the JWE Encrypted Key is the empty octet sequence (RFC 7518 §4.5).
     if !encrypted_key.is_empty() || encoded_header.is_empty() || iv.is_empty() || tag.is_empty() {
-        return Err(Error::SealedMalformed);
+        return Err(OpenError::SealedMalformed);
     }
     // Lengths are checked before decoding: a 12-byte IV is 16 characters, a 16-byte tag
     // 22 (unpadded base64url).
     if iv.len() != 16 || tag.len() != 22 {
-        return Err(Error::SealedMalformed);
+        return Err(OpenError::SealedMalformed);
     }
     let header_json = base64url::decode(encoded_header)?;
     let (kind, header) = parse_header(&header_json)?;
@@ -541,51 +546,51 @@ fn split(sealed: &str) -> Result<Parts<'_>> {
     })
 }
 
-fn parse_header(json: &[u8]) -> Result<(Kind, SealedHeader)> {
+fn parse_header(json: &[u8]) -> Result<(Kind, SealedHeader), OpenError> {
     // A repeated member is refused (RFC 7515 §4 allows either that or keeping the last
     // one): then no JOSE library that reads the header can see another value than this.
-    let header = Json::parse_bytes_strict(json).map_err(|_| Error::HeaderInvalid)?;
+    let header = Json::parse_bytes_strict(json).map_err(|_| OpenError::HeaderInvalid)?;
     let text = |name: &str| match header.get(name) {
         None => Ok(None),
         Some(Json::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Error::HeaderInvalid),
+        Some(_) => Err(OpenError::HeaderInvalid),
     };
     if header.as_object().is_none() {
-        return Err(Error::HeaderInvalid);
+        return Err(OpenError::HeaderInvalid);
     }
-    let typ = text("typ")?.ok_or(Error::HeaderInvalid)?;
+    let typ = text("typ")?.ok_or(OpenError::HeaderInvalid)?;
     let kind = Kind::parse(&typ)?;
     let (Some(alg), Some(enc)) = (text("alg")?, text("enc")?) else {
-        return Err(Error::HeaderInvalid);
+        return Err(OpenError::HeaderInvalid);
     };
     if alg != ALG_DIR || enc != ENC_A256GCM {
-        return Err(Error::AlgorithmUnsupported);
+        return Err(OpenError::AlgorithmUnsupported);
     }
     // RFC 7515 §4.1.11: extensions listed in "crit" must be understood; tokenseal
     // understands none. Compression ("zip") is not used and would need its own review.
     if header.get("crit").is_some() || header.get("zip").is_some() {
-        return Err(Error::HeaderInvalid);
+        return Err(OpenError::HeaderInvalid);
     }
     let (Some(kid), Some(sub)) = (text("kid")?, text("sub")?) else {
-        return Err(Error::HeaderInvalid);
+        return Err(OpenError::HeaderInvalid);
     };
     let iat = match header.get("iat") {
         None => None,
-        Some(value) => Some(value.as_u64().ok_or(Error::HeaderInvalid)?),
+        Some(value) => Some(value.as_u64().ok_or(OpenError::HeaderInvalid)?),
     };
     let src = match text("src")?.as_deref() {
         None => None,
         Some("login") => Some(Source::Login),
         Some("rotation") => Some(Source::Rotation),
-        Some(_) => return Err(Error::HeaderInvalid),
+        Some(_) => return Err(OpenError::HeaderInvalid),
     };
     let capture = match (text("cap")?, text("cap_kid")?) {
         (None, None) => None,
         (Some(cap), Some(kid)) => Some(Capture {
-            fingerprint: base64url::decode_exact(&cap).map_err(|_| Error::HeaderInvalid)?,
+            fingerprint: base64url::decode_exact(&cap).map_err(|_| OpenError::HeaderInvalid)?,
             kid,
         }),
-        _ => return Err(Error::HeaderInvalid),
+        _ => return Err(OpenError::HeaderInvalid),
     };
     Ok((
         kind,
@@ -718,16 +723,20 @@ mod tests {
             "a.b.c.d.e.f",
             &sealed().replacen("..", ".AAAA.", 1),
         ] {
-            assert_eq!(open(bad, &keys, SUB), Err(Error::SealedMalformed), "{bad}");
+            assert_eq!(
+                open(bad, &keys, SUB),
+                Err(OpenError::SealedMalformed),
+                "{bad}"
+            );
         }
         assert_eq!(
             open(&"A".repeat(MAX_SEALED_LEN + 1), &keys, SUB),
-            Err(Error::SealedMalformed)
+            Err(OpenError::SealedMalformed)
         );
         // header: not JSON, missing typ, duplicate member, crit, zip
         assert_eq!(
             open(&with_header("nope"), &keys, SUB),
-            Err(Error::HeaderInvalid)
+            Err(OpenError::HeaderInvalid)
         );
         assert_eq!(
             open(
@@ -735,7 +744,7 @@ mod tests {
                 &keys,
                 SUB
             ),
-            Err(Error::HeaderInvalid)
+            Err(OpenError::HeaderInvalid)
         );
         // duplicate members are refused (RFC 7515 §4 allows it), whichever comes last
         for dup in [
@@ -745,69 +754,69 @@ mod tests {
         ] {
             assert_eq!(
                 open(&with_header(dup), &keys, SUB),
-                Err(Error::HeaderInvalid),
+                Err(OpenError::HeaderInvalid),
                 "{dup}"
             );
         }
         let array = r#"["typ","tokenseal.v1+jwe"]"#;
         assert_eq!(
             open(&with_header(array), &keys, SUB),
-            Err(Error::HeaderInvalid)
+            Err(OpenError::HeaderInvalid)
         );
         let iat = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","iat":"soon"}"#;
         assert_eq!(
             open(&with_header(iat), &keys, SUB),
-            Err(Error::HeaderInvalid)
+            Err(OpenError::HeaderInvalid)
         );
         let crit = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","crit":["exp"]}"#;
         assert_eq!(
             open(&with_header(crit), &keys, SUB),
-            Err(Error::HeaderInvalid)
+            Err(OpenError::HeaderInvalid)
         );
         let zip = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","zip":"DEF"}"#;
         assert_eq!(
             open(&with_header(zip), &keys, SUB),
-            Err(Error::HeaderInvalid)
+            Err(OpenError::HeaderInvalid)
         );
         // version is read before the algorithm
         let v2 =
             r#"{"typ":"tokenseal.v2+jwe","alg":"RSA-OAEP","enc":"A256GCM","kid":"k1","sub":"x"}"#;
         assert_eq!(
             open(&with_header(v2), &keys, SUB),
-            Err(Error::VersionUnsupported)
+            Err(OpenError::VersionUnsupported)
         );
         let other = r#"{"typ":"JWT","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x"}"#;
         assert_eq!(
             open(&with_header(other), &keys, SUB),
-            Err(Error::HeaderInvalid)
+            Err(OpenError::HeaderInvalid)
         );
         // algorithms
         let alg =
             r#"{"typ":"tokenseal.v1+jwe","alg":"A256KW","enc":"A256GCM","kid":"k1","sub":"x"}"#;
         assert_eq!(
             open(&with_header(alg), &keys, SUB),
-            Err(Error::AlgorithmUnsupported)
+            Err(OpenError::AlgorithmUnsupported)
         );
         let enc =
             r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A128CBC-HS256","kid":"k1","sub":"x"}"#;
         assert_eq!(
             open(&with_header(enc), &keys, SUB),
-            Err(Error::AlgorithmUnsupported)
+            Err(OpenError::AlgorithmUnsupported)
         );
         // binding before key
         assert_eq!(
             open(&sealed(), &ring(&[("zz", 1)]), "auth0|other"),
-            Err(Error::SubjectMismatch)
+            Err(OpenError::SubjectMismatch)
         );
         // key by kid
         assert_eq!(
             open(&sealed(), &ring(&[("k2", 1)]), SUB),
-            Err(Error::KeyUnknown)
+            Err(OpenError::KeyUnknown)
         );
         // decryption: same kid, wrong key
         assert_eq!(
             open(&sealed(), &ring(&[("k1", 2)]), SUB),
-            Err(Error::Decrypt)
+            Err(OpenError::Decrypt)
         );
     }
 
@@ -817,7 +826,7 @@ mod tests {
         let forged = r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"google-oauth2|1234567890","iat":1}"#;
         assert_eq!(
             open(&with_header(forged), &ring(&[("k1", 1)]), SUB),
-            Err(Error::Decrypt)
+            Err(OpenError::Decrypt)
         );
     }
 
@@ -843,7 +852,7 @@ mod tests {
             Base64UrlUnpadded::encode_string(&buf),
             Base64UrlUnpadded::encode_string(&tag)
         );
-        assert_eq!(open(&forged, &keys, SUB), Err(Error::TokenInvalid));
+        assert_eq!(open(&forged, &keys, SUB), Err(OpenError::TokenInvalid));
     }
 
     #[test]
@@ -906,7 +915,7 @@ mod tests {
                 .expect("16 bytes");
         assert_eq!(
             decrypt_content(cipher, &iv, aad, &mut buffer, &bad_tag),
-            Err(Error::Decrypt)
+            Err(OpenError::Decrypt)
         );
     }
 
@@ -962,15 +971,15 @@ mod tests {
         for (header, code) in [
             (
                 r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","src":"backend"}"#,
-                Error::HeaderInvalid,
+                OpenError::HeaderInvalid,
             ),
             (
                 r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","cap":"AAAAAAAAAAAAAAAAAAAAAA"}"#,
-                Error::HeaderInvalid,
+                OpenError::HeaderInvalid,
             ),
             (
                 r#"{"typ":"tokenseal.v1+jwe","alg":"dir","enc":"A256GCM","kid":"k1","sub":"x","cap":"AAAA","cap_kid":"k1"}"#,
-                Error::HeaderInvalid,
+                OpenError::HeaderInvalid,
             ),
         ] {
             assert_eq!(
@@ -1047,23 +1056,23 @@ mod tests {
         // Bound to its context, to its key, and to its kind.
         assert_eq!(
             open_cache_entry(&entry, &keys, "tokenseal:m2m:xyz").map(|_| ()),
-            Err(Error::SubjectMismatch)
+            Err(OpenError::SubjectMismatch)
         );
         assert_eq!(
             open_cache_entry(&entry, &ring(&[("k2", 1)]), "tokenseal:m2m:abc").map(|_| ()),
-            Err(Error::KeyUnknown)
+            Err(OpenError::KeyUnknown)
         );
         assert_eq!(
             open_cache_entry(&entry, &ring(&[("k1", 2)]), "tokenseal:m2m:abc").map(|_| ()),
-            Err(Error::Decrypt)
+            Err(OpenError::Decrypt)
         );
         assert_eq!(
             open(&entry, &keys, "tokenseal:m2m:abc"),
-            Err(Error::HeaderInvalid)
+            Err(OpenError::HeaderInvalid)
         );
         assert_eq!(
             open_cache_entry(&sealed(), &keys, SUB).map(|_| ()),
-            Err(Error::HeaderInvalid)
+            Err(OpenError::HeaderInvalid)
         );
         // The derived key, not the ring key, seals it: a JOSE library holding the ring key
         // cannot open it as a refresh token would be (same header under the ring key).
@@ -1085,7 +1094,7 @@ mod tests {
                 &mut buffer,
                 &tag
             ),
-            Err(Error::Decrypt)
+            Err(OpenError::Decrypt)
         );
     }
 

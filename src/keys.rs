@@ -16,7 +16,7 @@ use cmac::{Cmac, Mac};
 use zeroize::Zeroizing;
 
 use crate::derive::{self, derive, Purpose, FINGERPRINT_LEN};
-use crate::error::{Error, Result};
+use crate::error::{Error, KeySetError, Result};
 use crate::material::random_bytes;
 pub use crate::material::{KeyMaterial, KEY_LEN};
 
@@ -40,11 +40,11 @@ impl Key {
     /// Builds a key from its id and material.
     ///
     /// # Errors
-    /// [`Error::KeyIdMissing`] (index 0) when `kid` is empty, longer than
+    /// [`KeySetError::KeyIdMissing`] (index 0) when `kid` is empty, longer than
     /// [`MAX_KID_LEN`] or not printable ASCII.
-    pub fn new(kid: &str, material: KeyMaterial) -> Result<Self> {
+    pub fn new(kid: &str, material: KeyMaterial) -> Result<Self, KeySetError> {
         if !valid_kid(kid) {
-            return Err(Error::KeyIdMissing { index: 0 });
+            return Err(KeySetError::KeyIdMissing { index: 0 });
         }
         Ok(Self {
             kid: kid.to_owned(),
@@ -123,39 +123,39 @@ impl KeyRing {
     /// Parses a JWK Set JSON string.
     ///
     /// # Errors
-    /// [`Error::KeySetNotJson`], [`Error::KeySetEmpty`], or the key error of the first
-    /// offending key ([`Error::KeyType`], [`Error::KeyAlgorithm`],
-    /// [`Error::KeyEncoding`], [`Error::KeyLength`], [`Error::KeyIdMissing`],
-    /// [`Error::KeyIdDuplicate`]). No error carries key material. A member name
-    /// repeated inside the set or a key (two `k`s, say) is [`Error::KeySetNotJson`]:
+    /// [`KeySetError::KeySetNotJson`], [`KeySetError::KeySetEmpty`], or the key error of the first
+    /// offending key ([`KeySetError::KeyType`], [`KeySetError::KeyAlgorithm`],
+    /// [`KeySetError::KeyEncoding`], [`KeySetError::KeyLength`], [`KeySetError::KeyIdMissing`],
+    /// [`KeySetError::KeyIdDuplicate`]). No error carries key material. A member name
+    /// repeated inside the set or a key (two `k`s, say) is [`KeySetError::KeySetNotJson`]:
     /// RFC 7517 §4 lets a parser refuse it, and then no other reader of the set can
     /// pick a different key than tokenseal did.
     ///
     /// Every string the parse allocates, key material included, is wiped when this
     /// returns, on success and on every error ([`Json::parse_secret`]).
-    pub fn from_jwk_set(json: &str) -> Result<Self> {
-        let set = Json::parse_secret(json).map_err(|_| Error::KeySetNotJson)?;
+    pub fn from_jwk_set(json: &str) -> Result<Self, KeySetError> {
+        let set = Json::parse_secret(json).map_err(|_| KeySetError::KeySetNotJson)?;
         let Some(Json::Array(jwks)) = set.get().get("keys") else {
-            return Err(Error::KeySetNotJson);
+            return Err(KeySetError::KeySetNotJson);
         };
         jwks.iter()
             .enumerate()
             .map(|(index, jwk)| parse_jwk(jwk, index))
-            .collect::<Result<Vec<Key>>>()
+            .collect::<Result<Vec<Key>, KeySetError>>()
             .and_then(Self::from_keys)
     }
 
     /// Builds a ring from keys already in memory, first key primary.
     ///
     /// # Errors
-    /// [`Error::KeySetEmpty`] for no keys, [`Error::KeyIdDuplicate`] for a repeated id.
-    pub fn from_keys(keys: Vec<Key>) -> Result<Self> {
+    /// [`KeySetError::KeySetEmpty`] for no keys, [`KeySetError::KeyIdDuplicate`] for a repeated id.
+    pub fn from_keys(keys: Vec<Key>) -> Result<Self, KeySetError> {
         if keys.is_empty() {
-            return Err(Error::KeySetEmpty);
+            return Err(KeySetError::KeySetEmpty);
         }
         for (index, key) in keys.iter().enumerate() {
             if keys[..index].iter().any(|k| k.kid == key.kid) {
-                return Err(Error::KeyIdDuplicate { index });
+                return Err(KeySetError::KeyIdDuplicate { index });
             }
         }
         Ok(Self { keys })
@@ -216,43 +216,45 @@ pub fn random_kid() -> Result<String> {
 ///
 /// # Errors
 /// [`Error::Random`] when no randomness is available.
-pub fn generate_key() -> Result<Key> {
-    Key::new(&random_kid()?, KeyMaterial::random()?)
+pub fn generate_key() -> Result<Key, Error> {
+    Ok(Key::new(&random_kid()?, KeyMaterial::random()?)?)
 }
 
 fn valid_kid(kid: &str) -> bool {
     !kid.is_empty() && kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
-fn parse_jwk(jwk: &Json, index: usize) -> Result<Key> {
+fn parse_jwk(jwk: &Json, index: usize) -> Result<Key, KeySetError> {
     let member = |name: &str| jwk.get(name);
     if member("kty").and_then(Json::as_str) != Some("oct") {
-        return Err(Error::KeyType { index });
+        return Err(KeySetError::KeyType { index });
     }
     let kid = match member("kid").and_then(Json::as_str) {
         Some(kid) if valid_kid(kid) => kid,
-        _ => return Err(Error::KeyIdMissing { index }),
+        _ => return Err(KeySetError::KeyIdMissing { index }),
     };
     let optional_is =
         |name: &str, expected: &str| member(name).is_none_or(|v| v.as_str() == Some(expected));
     if !optional_is("alg", "A256GCM") || !optional_is("use", "enc") {
-        return Err(Error::KeyAlgorithm { index });
+        return Err(KeySetError::KeyAlgorithm { index });
     }
     let k = member("k")
         .and_then(Json::as_str)
-        .ok_or(Error::KeyEncoding { index })?;
+        .ok_or(KeySetError::KeyEncoding { index })?;
     // Decode into a buffer larger than a key so that "valid base64url of the wrong
     // length" and "not base64url" stay distinguishable.
     let mut buf = Zeroizing::new([0u8; 2 * KEY_LEN]);
     let decoded = match Base64UrlUnpadded::decode(k, &mut buf[..]) {
         Ok(decoded) => decoded,
         Err(base64ct::Error::InvalidLength) if k.len() > 4 * KEY_LEN => {
-            return Err(Error::KeyLength { index })
+            return Err(KeySetError::KeyLength { index })
         }
-        Err(_) => return Err(Error::KeyEncoding { index }),
+        Err(_) => return Err(KeySetError::KeyEncoding { index }),
     };
-    let bytes: [u8; KEY_LEN] = decoded.try_into().map_err(|_| Error::KeyLength { index })?;
-    Key::new(kid, KeyMaterial::new(bytes)).map_err(|_| Error::KeyIdMissing { index })
+    let bytes: [u8; KEY_LEN] = decoded
+        .try_into()
+        .map_err(|_| KeySetError::KeyLength { index })?;
+    Key::new(kid, KeyMaterial::new(bytes)).map_err(|_| KeySetError::KeyIdMissing { index })
 }
 
 #[cfg(test)]
@@ -279,78 +281,78 @@ mod tests {
 
     #[test]
     fn each_defect_has_its_own_error() {
-        let cases: &[(&str, Error)] = &[
-            ("not json", Error::KeySetNotJson),
-            ("[]", Error::KeySetNotJson),
-            ("{\"keys\":{}}", Error::KeySetNotJson),
-            ("{\"keys\":[]}", Error::KeySetEmpty),
+        let cases: &[(&str, KeySetError)] = &[
+            ("not json", KeySetError::KeySetNotJson),
+            ("[]", KeySetError::KeySetNotJson),
+            ("{\"keys\":{}}", KeySetError::KeySetNotJson),
+            ("{\"keys\":[]}", KeySetError::KeySetEmpty),
             (
                 &set(&format!(r#"{{"kty":"RSA","kid":"a","k":"{K1}"}}"#)),
-                Error::KeyType { index: 0 },
+                KeySetError::KeyType { index: 0 },
             ),
             (
                 &set(&format!(r#"{{"kid":"a","k":"{K1}"}}"#)),
-                Error::KeyType { index: 0 },
+                KeySetError::KeyType { index: 0 },
             ),
             (
                 &set(&format!(r#"{{"kty":"oct","k":"{K1}"}}"#)),
-                Error::KeyIdMissing { index: 0 },
+                KeySetError::KeyIdMissing { index: 0 },
             ),
             (
                 &set(&format!(r#"{{"kty":"oct","kid":"","k":"{K1}"}}"#)),
-                Error::KeyIdMissing { index: 0 },
+                KeySetError::KeyIdMissing { index: 0 },
             ),
             (
                 &set(&format!(r#"{{"kty":"oct","kid":7,"k":"{K1}"}}"#)),
-                Error::KeyIdMissing { index: 0 },
+                KeySetError::KeyIdMissing { index: 0 },
             ),
             (
                 &set(&format!(
                     r#"{{"kty":"oct","kid":"a","k":"{K1}","alg":"A128GCM"}}"#
                 )),
-                Error::KeyAlgorithm { index: 0 },
+                KeySetError::KeyAlgorithm { index: 0 },
             ),
             (
                 &set(&format!(
                     r#"{{"kty":"oct","kid":"a","k":"{K1}","use":"sig"}}"#
                 )),
-                Error::KeyAlgorithm { index: 0 },
+                KeySetError::KeyAlgorithm { index: 0 },
             ),
             (
                 &set(r#"{"kty":"oct","kid":"a"}"#),
-                Error::KeyEncoding { index: 0 },
+                KeySetError::KeyEncoding { index: 0 },
             ),
             (
                 &set(r#"{"kty":"oct","kid":"a","k":5}"#),
-                Error::KeyEncoding { index: 0 },
+                KeySetError::KeyEncoding { index: 0 },
             ),
             (
                 &set(r#"{"kty":"oct","kid":"a","k":"AAEC+/8="}"#),
-                Error::KeyEncoding { index: 0 },
+                KeySetError::KeyEncoding { index: 0 },
             ),
             (
                 &set(&format!(r#"{{"kty":"oct","kid":"a","k":"{K1}="}}"#)),
-                Error::KeyEncoding { index: 0 },
+                KeySetError::KeyEncoding { index: 0 },
             ),
             (
                 &set(r#"{"kty":"oct","kid":"a","k":"AAECAwQFBgcICQoLDA0ODw"}"#),
-                Error::KeyLength { index: 0 },
+                KeySetError::KeyLength { index: 0 },
             ),
             (
                 &set(&format!(r#"{{"kty":"oct","kid":"a","k":"{K1}{K1}{K1}"}}"#)),
-                Error::KeyLength { index: 0 },
+                KeySetError::KeyLength { index: 0 },
             ),
             (
                 &set(&format!(
                     r#"{{"kty":"oct","kid":"a","k":"{K1}"}},{{"kty":"oct","kid":"a","k":"{K1}"}}"#
                 )),
-                Error::KeyIdDuplicate { index: 1 },
+                KeySetError::KeyIdDuplicate { index: 1 },
             ),
             (
                 &set(&format!(
                     r#"{{"kty":"oct","kid":"a","k":"{K1}"}},{{"kty":"oct","kid":"b","k":"AA"}}"#
                 )),
-                Error::KeyLength { index: 1 },
+                KeySetError::KeyLength { index: 1 },
             ),
         ];
         for (json, expected) in cases {
@@ -394,12 +396,12 @@ mod tests {
     fn from_keys_checks_empty_and_duplicates() {
         assert_eq!(
             KeyRing::from_keys(vec![]).map(|_| ()),
-            Err(Error::KeySetEmpty)
+            Err(KeySetError::KeySetEmpty)
         );
         let k = || Key::new("same", KeyMaterial::new([7; KEY_LEN])).expect("valid kid");
         assert_eq!(
             KeyRing::from_keys(vec![k(), k()]).map(|_| ()),
-            Err(Error::KeyIdDuplicate { index: 1 })
+            Err(KeySetError::KeyIdDuplicate { index: 1 })
         );
         assert!(Key::new("has space", KeyMaterial::new([7; KEY_LEN])).is_err());
     }

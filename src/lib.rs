@@ -35,7 +35,7 @@
 //! let token = RefreshToken::new("1//0g-example")?;
 //! let sealed = jwe::seal(&token, &keys, "google-oauth2|1234", 1_700_000_000, Nonce::random()?)?;
 //! assert_eq!(jwe::open(&sealed, &keys, "google-oauth2|1234")?, token);
-//! assert_eq!(jwe::open(&sealed, &keys, "auth0|someone-else"), Err(tokenseal::Error::SubjectMismatch));
+//! assert_eq!(jwe::open(&sealed, &keys, "auth0|someone-else"), Err(tokenseal::OpenError::SubjectMismatch));
 //! # Ok::<(), tokenseal::Error>(())
 //! ```
 
@@ -74,7 +74,7 @@ pub mod user;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
-pub use error::{Error, Result, CODES};
+pub use error::{Error, KeySetError, OpenError, RefreshError, Result, CODES};
 pub use json::{Json, Object};
 pub use jwe::{Nonce, SealedHeader};
 pub use keys::{Key, KeyMaterial, KeyRing};

@@ -335,7 +335,7 @@ fn read_stored(
         Some(value) => match value
             .as_str()
             .ok_or(Error::SealedMalformed)
-            .and_then(|sealed| jwe::open_with_header(sealed, keys, user_id))
+            .and_then(|sealed| jwe::open_with_header(sealed, keys, user_id).map_err(Error::from))
         {
             Ok((token, header)) => Stored::Valid {
                 token,

@@ -208,7 +208,9 @@ pub fn open_cache_entry(
     let entry = text(&entry, Error::SealedMalformed)?;
     let context = text(&context, Error::UserIdInvalid)?;
     with_keys(&key_set_json, |keys| {
-        jwe::open_cache_entry(&entry, keys, &context).map(|secret| secret.as_str().to_owned())
+        jwe::open_cache_entry(&entry, keys, &context)
+            .map(|secret| secret.as_str().to_owned())
+            .map_err(Error::from)
     })
 }
 
@@ -252,7 +254,9 @@ pub fn open(
     };
     let user_id = text(&user_id, Error::UserIdInvalid)?;
     with_keys(&key_set_json, |keys| {
-        jwe::open(&sealed, keys, &user_id).map(|token| token.expose_secret().to_owned())
+        jwe::open(&sealed, keys, &user_id)
+            .map(|token| token.expose_secret().to_owned())
+            .map_err(Error::from)
     })
 }
 
@@ -565,7 +569,7 @@ fn seconds(value: f64) -> u64 {
 #[wasm_bindgen(js_name = generateKeySet)]
 pub fn generate_key_set() -> Result<String, JsValue> {
     let ring = generate_key()
-        .and_then(|key| KeyRing::from_keys(vec![key]))
+        .and_then(|key| Ok(KeyRing::from_keys(vec![key])?))
         .map_err(to_js)?;
     Ok(ring.to_jwk_set_json().as_str().to_owned())
 }
@@ -755,7 +759,10 @@ fn to_js_value<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
         .map_err(|_| to_js(Error::InputInvalid))
 }
 
-fn to_js(error: Error) -> JsValue {
+/// A thrown `TokenSealError` for any of the core's errors (each operation's narrower
+/// type included).
+fn to_js(error: impl Into<Error>) -> JsValue {
+    let error: Error = error.into();
     let js_error = js_sys::Error::new(error.message());
     js_error.set_name("TokenSealError");
     // Reflect.set on a fresh Error object cannot fail: it is extensible and `code` is

@@ -21,7 +21,7 @@
 //!   user must go through consent again.
 
 use super::Provider;
-use crate::error::Error;
+use crate::error::RefreshError;
 
 /// Google's entry in the provider table.
 pub const GOOGLE: Provider = Provider {
@@ -32,5 +32,5 @@ pub const GOOGLE: Provider = Provider {
     reconsent_params: &[("access_type", "offline"), ("prompt", "consent")],
     token_endpoint: "https://oauth2.googleapis.com/token",
     revoke_endpoint: Some("https://oauth2.googleapis.com/revoke"),
-    refusals: &[("invalid_grant", Error::ReconsentRequired)],
+    refusals: &[("invalid_grant", RefreshError::ReconsentRequired)],
 };

@@ -12,7 +12,7 @@
 pub mod google;
 pub mod token_endpoint;
 
-use crate::error::Error;
+use crate::error::RefreshError;
 use crate::user::{Identity, User};
 
 /// One identity provider for which Auth0 keeps the upstream refresh token.
@@ -46,8 +46,8 @@ pub struct Provider {
     pub revoke_endpoint: Option<&'static str>,
     /// What the token endpoint's error codes (RFC 6749 §5.2 `error`) mean: each listed
     /// code maps to its stable error; any other refusal is
-    /// [`Error::ProviderRejected`] (see [`token_endpoint::parse_refresh_response`]).
-    pub refusals: &'static [(&'static str, Error)],
+    /// [`RefreshError::ProviderRejected`] (see [`token_endpoint::parse_refresh_response`]).
+    pub refusals: &'static [(&'static str, RefreshError)],
 }
 
 /// Every provider tokenseal knows, in the order logins look at them.
@@ -103,11 +103,11 @@ impl Provider {
 
     /// The stable error for the token endpoint's `error` code.
     #[must_use]
-    pub fn refusal(&self, error: Option<&str>) -> Error {
+    pub fn refusal(&self, error: Option<&str>) -> RefreshError {
         self.refusals
             .iter()
             .find(|(code, _)| Some(*code) == error)
-            .map_or(Error::ProviderRejected, |(_, mapped)| *mapped)
+            .map_or(RefreshError::ProviderRejected, |(_, mapped)| *mapped)
     }
 }
 

@@ -16,7 +16,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::Provider;
-use crate::error::{Error, Result};
+use crate::error::{RefreshError, Result};
 use crate::form;
 use crate::json::Json;
 use crate::token::RefreshToken;
@@ -88,16 +88,16 @@ pub fn refresh_request_body(
 ///
 /// # Errors
 /// The error [`Provider::refusals`] maps the answer's `error` code to (for Google,
-/// [`Error::ReconsentRequired`] for `invalid_grant`); [`Error::ProviderUnavailable`] for
-/// no answer, 429 and 5xx without a listed code; [`Error::ProviderRejected`] for any
-/// other refusal (a wrong client, for example); [`Error::ProviderResponse`] for a
+/// [`RefreshError::ReconsentRequired`] for `invalid_grant`); [`RefreshError::ProviderUnavailable`] for
+/// no answer, 429 and 5xx without a listed code; [`RefreshError::ProviderRejected`] for any
+/// other refusal (a wrong client, for example); [`RefreshError::ProviderResponse`] for a
 /// success without a usable `access_token`, `token_type` Bearer, or expiry.
 pub fn parse_refresh_response(
     provider: &Provider,
     status: u16,
     body: &str,
     now: u64,
-) -> Result<AccessGrant> {
+) -> Result<AccessGrant, RefreshError> {
     let json = Json::parse(body).ok();
     if !(200..300).contains(&status) {
         let error = json
@@ -105,17 +105,19 @@ pub fn parse_refresh_response(
             .and_then(|j| j.get("error"))
             .and_then(Json::as_str);
         return Err(match (provider.refusal(error), status) {
-            (Error::ProviderRejected, 0 | 429 | 500..=599) => Error::ProviderUnavailable,
+            (RefreshError::ProviderRejected, 0 | 429 | 500..=599) => {
+                RefreshError::ProviderUnavailable
+            }
             (mapped, _) => mapped,
         });
     }
-    let json = json.ok_or(Error::ProviderResponse)?;
+    let json = json.ok_or(RefreshError::ProviderResponse)?;
     let text = |name: &str| json.get(name).and_then(Json::as_str);
     let access_token = text("access_token")
         .filter(|t| !t.is_empty())
-        .ok_or(Error::ProviderResponse)?;
+        .ok_or(RefreshError::ProviderResponse)?;
     if !text("token_type").is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
-        return Err(Error::ProviderResponse);
+        return Err(RefreshError::ProviderResponse);
     }
     let id_token = text("id_token").map(str::to_owned);
     let by_lifetime = json
@@ -125,10 +127,10 @@ pub fn parse_refresh_response(
     let by_id_token = id_token.as_deref().and_then(jwt_exp);
     let expires_at = match (by_lifetime, by_id_token) {
         (Some(a), Some(b)) => a.min(b),
-        (a, b) => a.or(b).ok_or(Error::ProviderResponse)?,
+        (a, b) => a.or(b).ok_or(RefreshError::ProviderResponse)?,
     };
     let refresh_token = match text("refresh_token") {
-        Some(t) => Some(RefreshToken::new(t).map_err(|_| Error::ProviderResponse)?),
+        Some(t) => Some(RefreshToken::new(t).map_err(|_| RefreshError::ProviderResponse)?),
         None => None,
     };
     Ok(AccessGrant {
@@ -251,39 +253,39 @@ mod tests {
 
     #[test]
     fn errors_are_typed() {
-        let cases: [(u16, &str, Error); 9] = [
-            (0, "", Error::ProviderUnavailable),
+        let cases: [(u16, &str, RefreshError); 9] = [
+            (0, "", RefreshError::ProviderUnavailable),
             (
                 400,
                 r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
-                Error::ReconsentRequired,
+                RefreshError::ReconsentRequired,
             ),
             (
                 401,
                 r#"{"error":"invalid_client"}"#,
-                Error::ProviderRejected,
+                RefreshError::ProviderRejected,
             ),
-            (400, "not json", Error::ProviderRejected),
-            (503, "", Error::ProviderUnavailable),
+            (400, "not json", RefreshError::ProviderRejected),
+            (503, "", RefreshError::ProviderUnavailable),
             (
                 429,
                 r#"{"error":"rate_limit_exceeded"}"#,
-                Error::ProviderUnavailable,
+                RefreshError::ProviderUnavailable,
             ),
             (
                 200,
                 r#"{"expires_in":1,"token_type":"Bearer"}"#,
-                Error::ProviderResponse,
+                RefreshError::ProviderResponse,
             ),
             (
                 200,
                 r#"{"access_token":"a","expires_in":1,"token_type":"mac"}"#,
-                Error::ProviderResponse,
+                RefreshError::ProviderResponse,
             ),
             (
                 200,
                 r#"{"access_token":"a","token_type":"Bearer"}"#,
-                Error::ProviderResponse,
+                RefreshError::ProviderResponse,
             ),
         ];
         for (status, body, expected) in cases {

@@ -160,9 +160,10 @@ impl std::fmt::Display for Failure {
     }
 }
 
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Self::Core(e)
+/// Every core error, and each operation's narrower one, is a core failure.
+impl<E: Into<Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self::Core(e.into())
     }
 }
 
