@@ -37,11 +37,11 @@ function constantsOf(core) {
 }
 
 /** An error with a stable code and fixed text, shaped like the core's. */
-function failure(code, message) {
+function failure(code, message, details = {}) {
   const error = new Error(message);
   error.name = 'TokenSealError';
   error.code = code;
-  return error;
+  return Object.assign(error, details);
 }
 
 /**
@@ -147,12 +147,14 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
  * createGoogleTokens's options with their defaults (the core's, from `constants`), or a
  * TypeError naming the bad one.
  */
-function tokensOptions(o, constants) {
+function tokensOptions(o, constants, core) {
   const {
     keys,
     clientId,
     clientSecret,
     tokenEndpoint = constants.google.tokenEndpoint,
+    revokeEndpoint = constants.google.revokeEndpoint,
+    requiredScopes = [],
     skewSeconds = constants.skewSeconds,
     now = () => Date.now(),
     fetch: fetchImpl = globalThis.fetch,
@@ -164,6 +166,13 @@ function tokensOptions(o, constants) {
   for (const [name, value] of [['keys', keys], ['clientId', clientId], ['clientSecret', clientSecret], ['tokenEndpoint', tokenEndpoint]]) {
     if (typeof value !== 'string' || value === '') throw new TypeError(`createGoogleTokens: ${name} must be a non-empty string`);
   }
+  for (const [name, url] of [['tokenEndpoint', tokenEndpoint], ['revokeEndpoint', revokeEndpoint]]) {
+    // The client secret and the refresh token travel to these: https only, or loopback.
+    if (!core.endpointAllowed(url)) throw failure('ERR_CONFIG_INVALID', `createGoogleTokens: ${name} must be an https URL (http only to a loopback host)`);
+  }
+  if (!Array.isArray(requiredScopes) || !requiredScopes.every((scope) => typeof scope === 'string' && scope !== '')) {
+    throw new TypeError('createGoogleTokens: requiredScopes must be an array of scope names');
+  }
   if (typeof fetchImpl !== 'function') throw new TypeError('createGoogleTokens: no fetch implementation');
   if (!(Number.isFinite(skewSeconds) && skewSeconds >= 0)) throw new TypeError('createGoogleTokens: skewSeconds must be a number >= 0');
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createGoogleTokens: timeoutMs must be a number > 0');
@@ -173,7 +182,7 @@ function tokensOptions(o, constants) {
       throw new TypeError('createGoogleTokens: management needs domain (or baseUrl), clientId and clientSecret');
     }
   }
-  return { keys, clientId, clientSecret, tokenEndpoint, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management };
+  return { keys, clientId, clientSecret, tokenEndpoint, revokeEndpoint, requiredScopes, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management };
 }
 
 /** The user `accessToken` was given, or the one `loadUser` or the Management API returns for an id. */
@@ -228,7 +237,9 @@ function bind(coreOrLoader) {
    * @param {string} o.keys           the JWK Set (TOKENSEAL_KEYS)
    * @param {string} o.clientId       the Google OAuth client of the Auth0 google-oauth2 connection
    * @param {string} o.clientSecret
-   * @param {string} [o.tokenEndpoint]
+   * @param {string} [o.tokenEndpoint]  https (http only to loopback); default Google's, from the core
+   * @param {string} [o.revokeEndpoint] the same, for disconnect()
+   * @param {string[]} [o.requiredScopes] scopes accessToken() insists on (ERR_SCOPE_NOT_GRANTED)
    * @param {number} [o.skewSeconds]  refresh this long before expiry
    * @param {() => number} [o.now]    clock in milliseconds
    * @param {typeof fetch} [o.fetch]
@@ -243,11 +254,13 @@ function bind(coreOrLoader) {
     if (!o || typeof o !== 'object') throw new TypeError('createGoogleTokens needs an options object');
     const core = o.core || getCore();
     const constants = constantsOf(core);
-    const { keys, clientId, clientSecret, tokenEndpoint, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management } = tokensOptions(o, constants);
+    const {
+      keys, clientId, clientSecret, tokenEndpoint, revokeEndpoint, requiredScopes, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management,
+    } = tokensOptions(o, constants, core);
     const mgmt = management ? managementClient(core, management, fetchImpl, now, timeoutMs) : null;
     const nowSeconds = () => Math.floor(now() / 1000);
 
-    // userId -> { refreshToken, sealed, superseded: string[], accessToken, expiresAt, scope, unsaved }
+    // userId -> { refreshToken, sealed, superseded: string[], accessToken, expiresAt, scope, missingScopes, refreshTokenExpiresAt, unsaved }
     // `sealed` is the stored value `refreshToken` came from (or was stored as): a rotated
     // token is sealed as its successor, carrying its capture record over.
     const entries = new Map();
@@ -256,7 +269,13 @@ function bind(coreOrLoader) {
 
     const fresh = (entry) => entry && entry.accessToken !== null && !entry.unsaved
       && !core.needsRefresh(entry.expiresAt, nowSeconds(), skewSeconds);
-    const view = (entry) => ({ accessToken: entry.accessToken, expiresAt: entry.expiresAt, scope: entry.scope });
+    /** What accessToken() resolves to; a grant lacking a required scope rejects instead. */
+    const view = (entry) => {
+      if (entry.missingScopes.length > 0) {
+        throw failure('ERR_SCOPE_NOT_GRANTED', 'the user did not grant every required scope', { missingScopes: [...entry.missingScopes] });
+      }
+      return { accessToken: entry.accessToken, expiresAt: entry.expiresAt, scope: entry.scope, refreshTokenExpiresAt: entry.refreshTokenExpiresAt };
+    };
 
     async function persist(userId, sealed) {
       if (typeof saveSealed === 'function') {
@@ -279,7 +298,9 @@ function bind(coreOrLoader) {
       if (entry && (entry.refreshToken === opened || entry.superseded.includes(opened))) return entry;
       // A value we have not seen: a new consent (or the first call). Start over with it.
       const sealed = appMetadata[constants.sealedKey][GOOGLE]; // it opened, so it is there
-      const adopted = { refreshToken: opened, sealed, superseded: [], accessToken: null, expiresAt: null, scope: null, unsaved: null };
+      const adopted = {
+        refreshToken: opened, sealed, superseded: [], accessToken: null, expiresAt: null, scope: null, missingScopes: [], refreshTokenExpiresAt: null, unsaved: null,
+      };
       entries.set(user.user_id, adopted);
       return adopted;
     }
@@ -312,14 +333,18 @@ function bind(coreOrLoader) {
       try {
         grant = core.parseRefreshResponse(response.status, response.body, nowSeconds());
       } catch (error) {
-        // invalid_grant: the refresh token is dead. Forget everything cached for the user;
-        // the sealed value stays where it is (clearSealed is the app's decision).
+        // ERR_RECONSENT_REQUIRED: the refresh token is dead. Forget everything cached for
+        // the user; the sealed value stays where it is (clearSealed is the app's
+        // decision). Every other refusal (ERR_CLIENT_REJECTED, a configuration fault;
+        // ERR_ADMIN_POLICY) keeps everything: it says nothing about the token.
         if (error && error.code === 'ERR_RECONSENT_REQUIRED') entries.delete(userId);
         throw error;
       }
       entry.accessToken = grant.accessToken;
       entry.expiresAt = grant.expiresAt;
       entry.scope = grant.scope;
+      entry.missingScopes = core.missingScopes(grant.scope, requiredScopes);
+      entry.refreshTokenExpiresAt = grant.refreshTokenExpiresAt;
       if (grant.refreshToken !== null && grant.refreshToken !== sent) {
         // Google rotated it: use the new one from now on, and store it sealed as the
         // successor of the value it replaces (src "rotation", the capture record kept),
@@ -365,12 +390,60 @@ function bind(coreOrLoader) {
       return mgmt.clearSealed(userId);
     }
 
+    /**
+     * Disconnects the user from Google: revokes the refresh token at the revocation
+     * endpoint (RFC 7009; Google revokes the whole grant), then removes the sealed value
+     * as clearSealed does. When the revocation fails (ERR_PROVIDER_UNAVAILABLE,
+     * ERR_CLIENT_REJECTED, ...) it rejects with that code and clears nothing, unless
+     * `clearOnRevokeFailure` asks to clear anyway; the result then reports the code.
+     * Resolves to { revoked, cleared, code? }.
+     * @param {{ user_id: string, app_metadata?: object } | string} userOrId
+     * @param {{ clearOnRevokeFailure?: boolean }} [options]
+     */
+    async function disconnect(userOrId, options = {}) {
+      if (!mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'disconnect needs management to clear the sealed value');
+      const user = await resolveUser(userOrId, loadUser, mgmt);
+      const userId = user.user_id;
+      const pending = flights.pending(userId);
+      if (pending) await pending.catch(() => {});
+      // Every token this user may still hold: the stored one and, if a refresh rotated
+      // it since, the newer one in memory.
+      const tokens = new Set();
+      try {
+        tokens.add(core.open(user.app_metadata == null ? {} : user.app_metadata, keys, userId));
+      } catch (error) {
+        if (!error || error.code !== 'ERR_SEALED_MISSING') throw error;
+      }
+      const entry = entries.get(userId);
+      if (entry) tokens.add(entry.refreshToken);
+      let code = null;
+      for (const token of tokens) {
+        const response = await call(fetchImpl, revokeEndpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: core.revokeRequestBody(token, clientId, clientSecret),
+        }, timeoutMs);
+        try {
+          core.parseRevokeResponse(response.status, response.body);
+        } catch (error) {
+          code = (error && error.code) || 'ERR_PROVIDER_UNAVAILABLE';
+          break;
+        }
+      }
+      if (code !== null && options.clearOnRevokeFailure !== true) {
+        throw failure(code, 'the provider did not confirm the revocation; nothing was cleared');
+      }
+      entries.delete(userId);
+      const cleared = await mgmt.clearSealed(userId);
+      return code === null ? { revoked: tokens.size > 0, cleared } : { revoked: false, cleared, code };
+    }
+
     /** Drops what is cached for a user (for example after the user logged out). */
     function forget(userId) {
       entries.delete(userId);
     }
 
-    return { accessToken, clearSealed, forget };
+    return { accessToken, clearSealed, disconnect, forget };
   }
 
   return {

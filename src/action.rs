@@ -8,6 +8,7 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::json::Json;
 use crate::login::{valid_namespace, ReadPolicy, DEFAULT_RECHECK_SECONDS};
+use crate::providers::token_endpoint::missing_scopes;
 
 /// `api.cache` keeps entries at most 24 hours (Actions limitations).
 pub const MAX_CACHE_TTL_MS: u64 = 24 * 60 * 60 * 1000;
@@ -213,6 +214,25 @@ pub fn management_base(domain: &str) -> Option<String> {
     Some([scheme, "://", host_port].concat())
 }
 
+/// True when `url` may receive a secret (a client secret, a refresh token): an
+/// `https://` URL, or `http://` to a loopback host, by the rule of [`management_base`]
+/// for its origin. Backends check a configured token or revocation endpoint with it.
+#[must_use]
+pub fn secret_url_allowed(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let origin_len = url.len() - rest.len()
+        + rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
+    url.get(..origin_len).and_then(management_base).is_some()
+}
+
 /// The scopes the Action's Management API token needs: `read:users` to read the user,
 /// `read:user_idp_tokens` to see the `IdP` tokens in it (without it, Auth0 answers the
 /// read with the tokens left out, which would look like "no token").
@@ -223,11 +243,7 @@ pub const REQUIRED_SCOPES: [&str; 2] = ["read:users", "read:user_idp_tokens"];
 /// when the answer does not say.
 #[must_use]
 pub fn token_scope_notice(scope: Option<&str>) -> Option<Error> {
-    let granted = scope?;
-    REQUIRED_SCOPES
-        .iter()
-        .any(|needed| !granted.split(' ').any(|scope| scope == *needed))
-        .then_some(Error::ManagementForbidden)
+    (!missing_scopes(scope, &REQUIRED_SCOPES).is_empty()).then_some(Error::ManagementForbidden)
 }
 
 /// How long to keep a Management API token in `api.cache`: its lifetime less a margin
@@ -318,6 +334,30 @@ mod tests {
             serde_json::json!({"AUTH0_DOMAIN": "http://evil.example", "AUTH0_CLIENT_ID": "a", "AUTH0_CLIENT_SECRET": "b"}),
         );
         assert_eq!(c.notices, ["ERR_CONFIG_INVALID"]);
+    }
+
+    #[test]
+    fn secrets_go_over_https_or_to_loopback_only() {
+        for allowed in [
+            "https://oauth2.googleapis.com/token",
+            "https://idp.example.com:8443/oauth/token?x=1",
+            "http://127.0.0.1:4000/token",
+            "http://localhost/token",
+            "http://[::1]:9/t",
+        ] {
+            assert!(secret_url_allowed(allowed), "{allowed}");
+        }
+        for refused in [
+            "http://oauth2.googleapis.com/token",
+            "http://127.0.0.1.evil.example/token",
+            "http://localhost@evil.example/token",
+            "ftp://127.0.0.1/token",
+            "oauth2.googleapis.com/token",
+            "https:///token",
+            "",
+        ] {
+            assert!(!secret_url_allowed(refused), "{refused}");
+        }
     }
 
     #[test]

@@ -180,9 +180,21 @@ errors! {
     /// to consent (Google: `invalid_grant`, the token is revoked or expired): the user
     /// must go through the provider's consent again (`Provider::reconsent_params`).
     ReconsentRequired => "ERR_RECONSENT_REQUIRED", "the provider refused the refresh token: the user must consent again";
-    /// The provider's token endpoint refused the request for another reason (for
-    /// example `invalid_client`).
+    /// The provider's token endpoint refused the request for a reason no entry maps
+    /// (for example `invalid_request` or `invalid_scope`).
     ProviderRejected => "ERR_PROVIDER_REJECTED", "the provider's token endpoint refused the request";
+    /// The provider refused the app's OAuth client (`invalid_client`,
+    /// `unauthorized_client`, RFC 6749 §5.2): a configuration fault of the app, not of
+    /// the user's token, so no stored token is ever cleared because of it.
+    ClientRejected => "ERR_CLIENT_REJECTED", "the provider refused the app's OAuth client: check its id, secret and type";
+    /// An administrator's policy blocks the app for this user (Google:
+    /// `admin_policy_enforced`, a Google Workspace administrator restricted the app or
+    /// its scopes): sending the user through consent again will not help.
+    AdminPolicy => "ERR_ADMIN_POLICY", "an administrator's policy blocks this app for the user";
+    /// The provider granted fewer scopes than the app requires (a user can untick scopes
+    /// at Google's granular consent screen); the missing scope names, which are not
+    /// secret, come with it.
+    ScopeNotGranted => "ERR_SCOPE_NOT_GRANTED", "the user did not grant every scope the app requires";
     /// The provider's token endpoint was unreachable, rate limited or failing.
     ProviderUnavailable => "ERR_PROVIDER_UNAVAILABLE", "the provider's token endpoint is unreachable or failing";
     /// The provider's token endpoint answered with a body that is not an OAuth 2.0
@@ -302,11 +314,17 @@ operation_error! {
 }
 
 operation_error! {
-    /// What a token endpoint's answer to a refresh means when it is not a grant
-    /// ([`crate::providers::token_endpoint::parse_refresh_response`]).
+    /// What a token endpoint's answer to a refresh (or a revocation endpoint's answer)
+    /// means when it is not a success
+    /// ([`crate::providers::token_endpoint::parse_refresh_response`],
+    /// [`crate::providers::token_endpoint::parse_revoke_response`],
+    /// [`crate::providers::token_endpoint::missing_scopes`]).
     RefreshError {
         ReconsentRequired,
         ProviderRejected,
+        ClientRejected,
+        AdminPolicy,
+        ScopeNotGranted,
         ProviderUnavailable,
         ProviderResponse,
     }

@@ -11,6 +11,22 @@ pub fn form_value(value: &str, out: &mut String) {
     encode(value, "+", out);
 }
 
+/// An `application/x-www-form-urlencoded` body of `pairs`, in order, zeroized on drop:
+/// the bodies tokenseal sends hold refresh tokens and client secrets.
+#[must_use]
+pub fn form_body(pairs: &[(&str, &str)]) -> zeroize::Zeroizing<String> {
+    let mut body = zeroize::Zeroizing::new(String::new());
+    for (name, value) in pairs {
+        if !body.is_empty() {
+            body.push('&');
+        }
+        form_value(name, &mut body);
+        body.push('=');
+        form_value(value, &mut body);
+    }
+    body
+}
+
 /// `value` as one URL path segment (RFC 3986 §3.3): the same bytes as [`form_value`]
 /// stay as they are, and a space is `%20`, since `+` is literal in a path.
 #[must_use]

@@ -128,7 +128,7 @@ export interface ProviderTable {
   providers: Record<string, ProviderInfo>;
 }
 /** A successful refresh at a provider's token endpoint. */
-export interface AccessGrant { accessToken: string; expiresAt: number; scope: string | null; refreshToken: string | null; idToken: string | null }
+export interface AccessGrant { accessToken: string; expiresAt: number; scope: string | null; refreshToken: string | null; idToken: string | null; refreshTokenExpiresAt: number | null }
 /** Errors thrown by tokenseal carry a stable code. */
 export interface TokenSealError extends Error { code: ErrorCode }
 "#;
@@ -458,12 +458,15 @@ pub fn refresh_request_body(
 }
 
 /// Reads Google's answer to a refresh: `{ accessToken, expiresAt, scope, refreshToken,
-/// idToken }` (`refreshToken` only when Google rotated it), its refusals read through
+/// idToken, refreshTokenExpiresAt }` (`refreshToken` only when Google rotated it,
+/// `refreshTokenExpiresAt` only for time-limited access), its refusals read through
 /// Google's entry of the provider table.
 ///
 /// # Errors
-/// Throws `ERR_RECONSENT_REQUIRED` for `invalid_grant`, `ERR_PROVIDER_REJECTED`,
-/// `ERR_PROVIDER_UNAVAILABLE` or `ERR_PROVIDER_RESPONSE`.
+/// Throws `ERR_RECONSENT_REQUIRED` (`invalid_grant`, `invalid_rapt`),
+/// `ERR_CLIENT_REJECTED` (`invalid_client`, `unauthorized_client`), `ERR_ADMIN_POLICY`
+/// (`admin_policy_enforced`), `ERR_PROVIDER_REJECTED`, `ERR_PROVIDER_UNAVAILABLE` or
+/// `ERR_PROVIDER_RESPONSE`.
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = parseRefreshResponse, unchecked_return_type = "AccessGrant")]
 pub fn parse_refresh_response(
@@ -490,7 +493,83 @@ pub fn parse_refresh_response(
         ),
     );
     o.insert("idToken", Json::from(grant.id_token));
+    o.insert(
+        "refreshTokenExpiresAt",
+        Json::from(grant.refresh_token_expires_at),
+    );
     to_js_json(&Json::Object(o))
+}
+
+/// The scopes of `required` that `scope` (a token answer's space-separated `scope`, or
+/// `null`) does not grant, compared as a set; empty when all are granted or the answer
+/// did not say. The names are not secret.
+///
+/// # Errors
+/// Throws `ERR_INPUT_INVALID` when `scope` is not a string or null, or `required` not an
+/// array of strings.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = missingScopes, unchecked_return_type = "string[]")]
+pub fn missing_scopes(
+    #[wasm_bindgen(unchecked_param_type = "string | null")] scope: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string[]")] required: JsValue,
+) -> Result<JsValue, JsValue> {
+    let scope = match scope.as_string() {
+        Some(scope) => Some(scope),
+        None if scope.is_null() || scope.is_undefined() => None,
+        None => return Err(to_js(Error::InputInvalid)),
+    };
+    let Json::Array(items) = from_js(&required, Error::InputInvalid)? else {
+        return Err(to_js(Error::InputInvalid));
+    };
+    let required = items
+        .iter()
+        .map(|item| item.as_str().ok_or_else(|| to_js(Error::InputInvalid)))
+        .collect::<Result<Vec<&str>, JsValue>>()?;
+    to_js_json(&names(token_endpoint::missing_scopes(
+        scope.as_deref(),
+        &required,
+    )))
+}
+
+/// The form body of a revocation request (RFC 7009 §2.1) for a refresh token.
+///
+/// # Errors
+/// Throws `ERR_TOKEN_INVALID` for a refresh token that is not one, `ERR_INPUT_INVALID`
+/// when the client id or secret is not a string.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = revokeRequestBody)]
+pub fn revoke_request_body(
+    #[wasm_bindgen(js_name = refreshToken, unchecked_param_type = "string")] refresh_token: JsValue,
+    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string")] client_id: JsValue,
+    #[wasm_bindgen(js_name = clientSecret, unchecked_param_type = "string")] client_secret: JsValue,
+) -> Result<String, JsValue> {
+    let token = RefreshToken::new(&text(&refresh_token, Error::TokenInvalid)?).map_err(to_js)?;
+    let client_id = text(&client_id, Error::InputInvalid)?;
+    let client_secret = Zeroizing::new(text(&client_secret, Error::InputInvalid)?);
+    Ok(
+        token_endpoint::revoke_request_body(&token, &client_id, &client_secret)
+            .as_str()
+            .to_owned(),
+    )
+}
+
+/// Reads Google's revocation endpoint answer: returns when the token no longer works
+/// (200, or Google's `invalid_token` for one already expired or revoked).
+///
+/// # Errors
+/// Throws `ERR_PROVIDER_UNAVAILABLE` (no answer, 429, 5xx), `ERR_CLIENT_REJECTED` or
+/// `ERR_PROVIDER_REJECTED`.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = parseRevokeResponse)]
+pub fn parse_revoke_response(status: u16, body: &str) -> Result<(), JsValue> {
+    token_endpoint::parse_revoke_response(&GOOGLE, status, body).map_err(to_js)
+}
+
+/// True when `url` may receive a secret: `https://`, or `http://` to a loopback host.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = endpointAllowed)]
+pub fn endpoint_allowed(url: &str) -> bool {
+    action::secret_url_allowed(url)
 }
 
 /// True when an access token expiring at `expiresAt` (seconds; `null` for none) must be

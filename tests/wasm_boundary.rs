@@ -513,6 +513,56 @@ fn login_fields_name_what_the_decision_reads() {
 }
 
 #[wasm_bindgen_test]
+fn the_token_life_crosses_typed() {
+    let grant = wasm::parse_refresh_response(
+        200,
+        r#"{"access_token":"ya29.a","expires_in":10,"token_type":"Bearer","refresh_token_expires_in":20}"#,
+        100.0,
+    )
+    .expect("a grant");
+    assert_eq!(rust(&grant)["refreshTokenExpiresAt"], json!(120));
+    for (body, expected) in [
+        (r#"{"error":"invalid_rapt"}"#, "ERR_RECONSENT_REQUIRED"),
+        (r#"{"error":"admin_policy_enforced"}"#, "ERR_ADMIN_POLICY"),
+        (r#"{"error":"invalid_client"}"#, "ERR_CLIENT_REJECTED"),
+    ] {
+        let error = wasm::parse_refresh_response(400, body, 100.0).expect_err("refused");
+        assert_eq!(code(error), expected, "{body}");
+    }
+    let missing = wasm::missing_scopes(
+        JsValue::from_str("openid email"),
+        js(json!([
+            "email",
+            "https://www.googleapis.com/auth/drive.file"
+        ])),
+    )
+    .expect("names");
+    assert_eq!(
+        rust(&missing),
+        json!(["https://www.googleapis.com/auth/drive.file"])
+    );
+    assert_eq!(
+        code(wasm::missing_scopes(JsValue::from(5), js(json!([]))).expect_err("not a scope")),
+        "ERR_INPUT_INVALID"
+    );
+    assert_eq!(
+        wasm::revoke_request_body("1//t".into(), "id".into(), "s".into()).expect("a body"),
+        "token=1%2F%2Ft&token_type_hint=refresh_token&client_id=id&client_secret=s"
+    );
+    assert!(wasm::parse_revoke_response(200, "").is_ok());
+    assert_eq!(
+        code(wasm::parse_revoke_response(0, "").expect_err("no answer")),
+        "ERR_PROVIDER_UNAVAILABLE"
+    );
+    assert!(wasm::endpoint_allowed(
+        "https://oauth2.googleapis.com/token"
+    ));
+    assert!(!wasm::endpoint_allowed(
+        "http://oauth2.googleapis.com/token"
+    ));
+}
+
+#[wasm_bindgen_test]
 fn the_provider_table_crosses_as_the_backends_read_it() {
     assert_eq!(
         rust(&wasm::provider_table().expect("table")),

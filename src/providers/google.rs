@@ -16,9 +16,20 @@
 //!   sends both, since Google rejects a request carrying the two together
 //!   (thephpleague/oauth2-google#42).
 //! - Refreshing (Google, "Using OAuth 2.0 for Web Server Applications", refreshing an
-//!   access token): `invalid_grant` means the refresh token is dead (revoked, unused for
-//!   six months, expired for apps in "Testing", or beyond the per-account limit), so the
-//!   user must go through consent again.
+//!   access token, and its "Refresh token expiration" section): `invalid_grant` means
+//!   the refresh token is dead (the user revoked access, it was unused for six months,
+//!   the user changed a password with Gmail scopes granted, it belongs to an app in
+//!   "Testing" and is older than seven days, it is beyond the per-account limit of
+//!   tokens, or its time-limited access ended), so the user must go through consent
+//!   again: RFC 6749's reading, in [`super::token_endpoint::RFC_6749_REFUSALS`].
+//!   Google Workspace session control answers `invalid_rapt` (also seen as
+//!   `invalid_grant` with the description "reauth related error (invalid_rapt)") when
+//!   the administrator requires the user to sign in again: consent again, too.
+//! - `admin_policy_enforced` (same guide, "Authorization errors"): the account cannot
+//!   authorize the scopes because of its Google Workspace administrator's policy. A new
+//!   consent will not help; the user's administrator has to allow the app.
+//! - `refresh_token_expires_in` comes with a refresh when the user granted
+//!   time-limited access (same guide, "Time-based access").
 
 use super::Provider;
 use crate::error::RefreshError;
@@ -32,5 +43,8 @@ pub const GOOGLE: Provider = Provider {
     reconsent_params: &[("access_type", "offline"), ("prompt", "consent")],
     token_endpoint: "https://oauth2.googleapis.com/token",
     revoke_endpoint: Some("https://oauth2.googleapis.com/revoke"),
-    refusals: &[("invalid_grant", RefreshError::ReconsentRequired)],
+    refusals: &[
+        ("invalid_rapt", RefreshError::ReconsentRequired),
+        ("admin_policy_enforced", RefreshError::AdminPolicy),
+    ],
 };

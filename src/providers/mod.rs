@@ -6,8 +6,10 @@
 //! it for consent (and so for a new refresh token), its token and revocation endpoints,
 //! and what its token endpoint's refusals mean. The login decision
 //! ([`crate::login`]), the backends' refresh ([`token_endpoint`]) and the JavaScript
-//! views (`providers()` in the npm package) read these fields and nothing else, so
-//! adding a provider is one entry here (a module beside [`google`]) plus its tests.
+//! views (`providerTable()` in the npm package) take a provider's knowledge from its
+//! entry alone. Adding a provider's knowledge is one entry here (a module beside
+//! [`google`]) plus its tests; which providers a login captures is still Google alone
+//! ([`crate::login::plan_login`]).
 
 pub mod google;
 pub mod token_endpoint;
@@ -44,9 +46,9 @@ pub struct Provider {
     pub token_endpoint: &'static str,
     /// The token revocation endpoint (RFC 7009), when the provider has one.
     pub revoke_endpoint: Option<&'static str>,
-    /// What the token endpoint's error codes (RFC 6749 §5.2 `error`) mean: each listed
-    /// code maps to its stable error; any other refusal is
-    /// [`RefreshError::ProviderRejected`] (see [`token_endpoint::parse_refresh_response`]).
+    /// What the token endpoint's error codes (RFC 6749 §5.2 `error`) mean for this
+    /// provider, read before [`token_endpoint::RFC_6749_REFUSALS`]: each listed code maps
+    /// to its stable error (see [`token_endpoint::parse_refresh_response`]).
     pub refusals: &'static [(&'static str, RefreshError)],
 }
 
@@ -100,15 +102,6 @@ impl Provider {
             })
             .count()
     }
-
-    /// The stable error for the token endpoint's `error` code.
-    #[must_use]
-    pub fn refusal(&self, error: Option<&str>) -> RefreshError {
-        self.refusals
-            .iter()
-            .find(|(code, _)| Some(*code) == error)
-            .map_or(RefreshError::ProviderRejected, |(_, mapped)| *mapped)
-    }
 }
 
 #[cfg(test)]
@@ -123,6 +116,19 @@ mod tests {
             assert!(BUILT_IN[..i].iter().all(|p| p.key != provider.key));
         }
         assert_eq!(Provider::find("oauth2"), None);
+    }
+
+    #[test]
+    fn the_shims_pass_every_consent_parameter_a_provider_reads() {
+        for provider in BUILT_IN {
+            for (name, _) in provider.consent_query {
+                assert!(
+                    crate::login::QUERY_FIELDS.contains(name),
+                    "{name} of {} is not in QUERY_FIELDS, so the shims drop it",
+                    provider.key
+                );
+            }
+        }
     }
 
     #[test]

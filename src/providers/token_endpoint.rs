@@ -7,19 +7,37 @@
 //! form-encoded (`client_secret_post`, RFC 6749 §2.3.1, as Google documents in "Using
 //! OAuth 2.0 for Web Server Applications", refreshing an access token). The answer
 //! (RFC 6749 §5.1) carries `access_token`, `expires_in`, `scope`, `token_type`, maybe
-//! `id_token`, and a new `refresh_token` only when the provider rotates it. An error
-//! answer (RFC 6749 §5.2) is read through the provider's [`Provider::refusals`].
+//! `id_token`, a new `refresh_token` only when the provider rotates it, and, for
+//! Google's time-limited access, `refresh_token_expires_in`. An error answer (RFC 6749
+//! §5.2) is read through the provider's [`Provider::refusals`], then [`RFC_6749_REFUSALS`].
+//!
+//! Revocation follows RFC 7009: `POST` `token`, `token_type_hint=refresh_token` and the
+//! client's credentials to the provider's `revoke_endpoint` (Google documents
+//! `https://oauth2.googleapis.com/revoke` in "Using OAuth 2.0 for Web Server
+//! Applications", revoking a token).
 
 use core::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::form::form_body;
+
 use super::Provider;
 use crate::error::{RefreshError, Result};
-use crate::form;
 use crate::json::Json;
 use crate::token::RefreshToken;
+
+/// What RFC 6749 §5.2's error codes mean for every provider, after its own
+/// [`Provider::refusals`]: `invalid_grant` (the refresh token is "invalid, expired,
+/// revoked ... or was issued to another client") needs the user's consent again;
+/// `invalid_client` and `unauthorized_client` are the app's configuration, never a
+/// reason to clear a token.
+pub const RFC_6749_REFUSALS: &[(&str, RefreshError)] = &[
+    ("invalid_grant", RefreshError::ReconsentRequired),
+    ("invalid_client", RefreshError::ClientRejected),
+    ("unauthorized_client", RefreshError::ClientRejected),
+];
 
 /// Refresh this many seconds before an access token expires, so that a token handed to
 /// a caller stays valid for the request it makes.
@@ -60,6 +78,10 @@ pub struct AccessGrant {
     /// The `id_token` when one came back (not verified here: it is used for its `exp`
     /// only, never for identity).
     pub id_token: Option<String>,
+    /// When the refresh token itself stops working, seconds since the Unix epoch: `now +
+    /// refresh_token_expires_in`, when the provider says (Google does for time-limited
+    /// access the user chose at consent). The app can ask for consent before then.
+    pub refresh_token_expires_at: Option<u64>,
 }
 
 /// The form body of a refresh request (`application/x-www-form-urlencoded`), zeroized
@@ -70,28 +92,102 @@ pub fn refresh_request_body(
     client_id: &str,
     client_secret: &str,
 ) -> Zeroizing<String> {
-    let mut body = Zeroizing::new(String::from("grant_type=refresh_token"));
-    for (name, value) in [
+    form_body(&[
+        ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.expose_secret()),
         ("client_id", client_id),
         ("client_secret", client_secret),
-    ] {
-        body.push('&');
-        body.push_str(name);
-        body.push('=');
-        form::form_value(value, &mut body);
+    ])
+}
+
+/// The form body of a revocation request (RFC 7009 §2.1): the refresh token, its type
+/// hint, and the client's credentials (`client_secret_post`), zeroized on drop.
+#[must_use]
+pub fn revoke_request_body(
+    refresh_token: &RefreshToken,
+    client_id: &str,
+    client_secret: &str,
+) -> Zeroizing<String> {
+    form_body(&[
+        ("token", refresh_token.expose_secret()),
+        ("token_type_hint", "refresh_token"),
+        ("client_id", client_id),
+        ("client_secret", client_secret),
+    ])
+}
+
+/// Reads `provider`'s revocation endpoint answer; `status` 0 means no answer came.
+/// RFC 7009 §2.2 answers 200 also for a token that was already invalid; Google answers
+/// 400 `invalid_token` for a token that is already expired or revoked. Either way the
+/// token no longer works, which is what a revocation is for, so both succeed.
+///
+/// # Errors
+/// [`RefreshError::ProviderUnavailable`] for no answer, 429 and 5xx (RFC 7009 §2.2.1:
+/// retry later); otherwise the refusal as [`parse_refresh_response`] reads it
+/// ([`RefreshError::ClientRejected`] for `invalid_client`, for example).
+pub fn parse_revoke_response(
+    provider: &Provider,
+    status: u16,
+    body: &str,
+) -> Result<(), RefreshError> {
+    if (200..300).contains(&status) {
+        return Ok(());
     }
-    body
+    let json = Json::parse(body).ok();
+    match json
+        .as_ref()
+        .and_then(|j| j.get("error"))
+        .and_then(Json::as_str)
+    {
+        Some("invalid_token") => Ok(()),
+        error => Err(refusal(provider, status, error)),
+    }
+}
+
+/// The scopes of `required` that `granted` (a token answer's space-separated `scope`)
+/// lacks, compared as a set of case-sensitive names (RFC 6749 §3.3). An answer without
+/// `scope` grants what was asked (RFC 6749 §5.1), so nothing is missing. A non-empty
+/// result is [`RefreshError::ScopeNotGranted`]; the names are not secret.
+#[must_use]
+pub fn missing_scopes<'a>(granted: Option<&str>, required: &[&'a str]) -> Vec<&'a str> {
+    let Some(granted) = granted else {
+        return Vec::new();
+    };
+    required
+        .iter()
+        .copied()
+        .filter(|needed| !granted.split(' ').any(|scope| scope == *needed))
+        .collect()
+}
+
+/// The error an endpoint's refusal means: `provider`'s own reading of `error`, then
+/// RFC 6749's; an unlisted refusal is [`RefreshError::ProviderUnavailable`] when there
+/// was no answer or a 429 or 5xx, else [`RefreshError::ProviderRejected`].
+fn refusal(provider: &Provider, status: u16, error: Option<&str>) -> RefreshError {
+    let listed = |table: &[(&str, RefreshError)]| {
+        table
+            .iter()
+            .find(|(code, _)| Some(*code) == error)
+            .map(|(_, mapped)| *mapped)
+    };
+    match listed(provider.refusals).or_else(|| listed(RFC_6749_REFUSALS)) {
+        Some(mapped) => mapped,
+        None if matches!(status, 0 | 429 | 500..=599) => RefreshError::ProviderUnavailable,
+        None => RefreshError::ProviderRejected,
+    }
 }
 
 /// Reads `provider`'s token endpoint answer; `status` 0 means no answer came.
 ///
 /// # Errors
-/// The error [`Provider::refusals`] maps the answer's `error` code to (for Google,
-/// [`RefreshError::ReconsentRequired`] for `invalid_grant`); [`RefreshError::ProviderUnavailable`] for
-/// no answer, 429 and 5xx without a listed code; [`RefreshError::ProviderRejected`] for any
-/// other refusal (a wrong client, for example); [`RefreshError::ProviderResponse`] for a
-/// success without a usable `access_token`, `token_type` Bearer, or expiry.
+/// The error [`Provider::refusals`], then [`RFC_6749_REFUSALS`], map the answer's
+/// `error` code to ([`RefreshError::ReconsentRequired`] for `invalid_grant`,
+/// [`RefreshError::ClientRejected`] for `invalid_client`, Google's
+/// [`RefreshError::AdminPolicy`] for `admin_policy_enforced`, ...);
+/// [`RefreshError::ProviderUnavailable`] for no answer, 429 and 5xx without a listed
+/// code; [`RefreshError::ProviderRejected`] for any other refusal;
+/// [`RefreshError::ProviderResponse`] for a success without a usable `access_token`,
+/// `token_type` Bearer, or expiry.
 pub fn parse_refresh_response(
     provider: &Provider,
     status: u16,
@@ -104,12 +200,7 @@ pub fn parse_refresh_response(
             .as_ref()
             .and_then(|j| j.get("error"))
             .and_then(Json::as_str);
-        return Err(match (provider.refusal(error), status) {
-            (RefreshError::ProviderRejected, 0 | 429 | 500..=599) => {
-                RefreshError::ProviderUnavailable
-            }
-            (mapped, _) => mapped,
-        });
+        return Err(refusal(provider, status, error));
     }
     let json = json.ok_or(RefreshError::ProviderResponse)?;
     let text = |name: &str| json.get(name).and_then(Json::as_str);
@@ -139,6 +230,10 @@ pub fn parse_refresh_response(
         scope: text("scope").map(str::to_owned),
         refresh_token,
         id_token,
+        refresh_token_expires_at: json
+            .get("refresh_token_expires_in")
+            .and_then(Json::as_u64)
+            .map(|s| now.saturating_add(s)),
     })
 }
 
@@ -263,7 +358,7 @@ mod tests {
             (
                 401,
                 r#"{"error":"invalid_client"}"#,
-                RefreshError::ProviderRejected,
+                RefreshError::ClientRejected,
             ),
             (400, "not json", RefreshError::ProviderRejected),
             (503, "", RefreshError::ProviderUnavailable),
@@ -295,6 +390,105 @@ mod tests {
                 "{status} {body}"
             );
         }
+    }
+
+    #[test]
+    fn each_refusal_means_what_its_documentation_says() {
+        let cases: [(&str, RefreshError); 7] = [
+            ("invalid_grant", RefreshError::ReconsentRequired),
+            ("invalid_rapt", RefreshError::ReconsentRequired),
+            ("admin_policy_enforced", RefreshError::AdminPolicy),
+            ("invalid_client", RefreshError::ClientRejected),
+            ("unauthorized_client", RefreshError::ClientRejected),
+            ("invalid_scope", RefreshError::ProviderRejected),
+            ("invalid_request", RefreshError::ProviderRejected),
+        ];
+        for (error, expected) in cases {
+            let body = format!(r#"{{"error":"{error}","error_description":"x"}}"#);
+            assert_eq!(
+                parse_refresh_response(&GOOGLE, 400, &body, NOW).map(|_| ()),
+                Err(expected),
+                "{error}"
+            );
+        }
+        // Google's own codes are Google's: another provider reads them by RFC 6749 only.
+        let other = Provider {
+            refusals: &[],
+            ..GOOGLE
+        };
+        let body = r#"{"error":"admin_policy_enforced"}"#;
+        assert_eq!(
+            parse_refresh_response(&other, 400, body, NOW).map(|_| ()),
+            Err(RefreshError::ProviderRejected)
+        );
+        // A 5xx with a listed code is that code; without one it is unavailability.
+        assert_eq!(
+            parse_refresh_response(&GOOGLE, 503, r#"{"error":"invalid_grant"}"#, NOW).map(|_| ()),
+            Err(RefreshError::ReconsentRequired)
+        );
+    }
+
+    #[test]
+    fn time_limited_access_is_surfaced() {
+        let body = r#"{"access_token":"ya29.t","expires_in":3599,"token_type":"Bearer","refresh_token_expires_in":86400}"#;
+        let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
+        assert_eq!(grant.refresh_token_expires_at, Some(NOW + 86_400));
+        let body = r#"{"access_token":"ya29.t","expires_in":3599,"token_type":"Bearer"}"#;
+        let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
+        assert_eq!(grant.refresh_token_expires_at, None);
+    }
+
+    #[test]
+    fn missing_scopes_are_a_set_difference() {
+        let required = ["openid", "https://www.googleapis.com/auth/drive.file"];
+        assert_eq!(
+            missing_scopes(
+                Some("https://www.googleapis.com/auth/drive.file openid"),
+                &required
+            ),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            missing_scopes(Some("openid email"), &required),
+            vec!["https://www.googleapis.com/auth/drive.file"]
+        );
+        // Names are compared whole and case-sensitively, never as substrings.
+        assert_eq!(
+            missing_scopes(
+                Some("OPENID https://www.googleapis.com/auth/drive.file.x"),
+                &required
+            ),
+            required.to_vec()
+        );
+        assert_eq!(missing_scopes(None, &required), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn revocation_request_and_answers() {
+        let token = RefreshToken::new("1//0g+a b").expect("valid");
+        assert_eq!(
+            *revoke_request_body(&token, "id", "s3c/ret"),
+            "token=1%2F%2F0g%2Ba+b&token_type_hint=refresh_token&client_id=id&client_secret=s3c%2Fret"
+        );
+        assert_eq!(parse_revoke_response(&GOOGLE, 200, ""), Ok(()));
+        let gone = r#"{"error":"invalid_token","error_description":"Token expired or revoked"}"#;
+        assert_eq!(parse_revoke_response(&GOOGLE, 400, gone), Ok(()));
+        assert_eq!(
+            parse_revoke_response(&GOOGLE, 0, ""),
+            Err(RefreshError::ProviderUnavailable)
+        );
+        assert_eq!(
+            parse_revoke_response(&GOOGLE, 503, ""),
+            Err(RefreshError::ProviderUnavailable)
+        );
+        assert_eq!(
+            parse_revoke_response(&GOOGLE, 401, r#"{"error":"invalid_client"}"#),
+            Err(RefreshError::ClientRejected)
+        );
+        assert_eq!(
+            parse_revoke_response(&GOOGLE, 400, r#"{"error":"unsupported_token_type"}"#),
+            Err(RefreshError::ProviderRejected)
+        );
     }
 
     #[test]

@@ -219,9 +219,9 @@ test('a failed shared refresh rejects every waiter once, and is not kept in flig
     const user = userWith(await google.issueRefreshToken('acct-fail'));
     const t = tokens(google, clock(), { clientSecret: 'GOCSPX-wrong-secret' });
     const settled = await Promise.allSettled(Array.from({ length: 20 }, () => t.accessToken(user)));
-    assert.ok(settled.every((s) => s.status === 'rejected' && s.reason.code === 'ERR_PROVIDER_REJECTED'));
+    assert.ok(settled.every((s) => s.status === 'rejected' && s.reason.code === 'ERR_CLIENT_REJECTED'));
     assert.equal(google.requests.length, 1, 'one request for 20 callers');
-    await rejectsWithCode(t.accessToken(user), 'ERR_PROVIDER_REJECTED');
+    await rejectsWithCode(t.accessToken(user), 'ERR_CLIENT_REJECTED');
     assert.equal(google.requests.length, 2, 'the failed promise was cleared: a later call tries again');
   } finally {
     await google.close();
@@ -254,6 +254,127 @@ test('a revoked refresh token: ERR_RECONSENT_REQUIRED, cached token dropped, not
     // Never cleared automatically: the sealed value is still stored.
     assert.equal(mgmtApi.count('users.patch'), 0);
     assert.equal(mgmtApi.store.getUser(USER_ID).app_metadata.sealed_refresh_tokens['google-oauth2'], user.app_metadata.sealed_refresh_tokens['google-oauth2']);
+  } finally {
+    await Promise.all([google.close(), mgmtApi.close()]);
+  }
+});
+
+test('every refusal is typed: a wrong client is ERR_CLIENT_REJECTED and drops nothing; Google codes map as documented', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300 });
+  try {
+    const rt = await google.issueRefreshToken('acct-client');
+    const user = userWith(rt);
+    const c = clock();
+    const good = tokens(google, c);
+    const first = await good.accessToken(user);
+    // The same user through a client with the wrong secret: the real server answers
+    // 401 invalid_client; it says nothing about the user's token.
+    const wrong = tokens(google, c, { clientSecret: 'GOCSPX-wrong-secret' });
+    const error = await rejectsWithCode(wrong.accessToken(user), 'ERR_CLIENT_REJECTED');
+    assert.equal(google.refreshRequests().at(-1).response.error, 'invalid_client');
+    assert.ok(!error.message.includes(rt) && !error.message.includes('GOCSPX'));
+    // The token still works for the right client.
+    c.advanceTo(first.expiresAt);
+    assert.ok((await good.accessToken(user)).accessToken);
+  } finally {
+    await google.close();
+  }
+  // Google's own codes, as its token endpoint sends them (status and body).
+  for (const [error, code] of [['invalid_rapt', 'ERR_RECONSENT_REQUIRED'], ['admin_policy_enforced', 'ERR_ADMIN_POLICY'], ['unauthorized_client', 'ERR_CLIENT_REJECTED']]) {
+    assert.throws(() => core.parseRefreshResponse(400, JSON.stringify({ error, error_description: 'x' }), 1), { code }, error);
+  }
+});
+
+test('requiredScopes: a grant without a required scope rejects with ERR_SCOPE_NOT_GRANTED and names it', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300 });
+  try {
+    const DRIVE = 'https://www.googleapis.com/auth/drive.file';
+    const user = userWith(await google.issueRefreshToken('acct-scopes', 'openid email offline_access'));
+    const c = clock();
+    const t = tokens(google, c, { requiredScopes: ['email', DRIVE] });
+    const error = await rejectsWithCode(t.accessToken(user), 'ERR_SCOPE_NOT_GRANTED');
+    assert.deepEqual(error.missingScopes, [DRIVE]);
+    // Known now: the next call answers from the grant it has, without a refresh.
+    await rejectsWithCode(t.accessToken(user), 'ERR_SCOPE_NOT_GRANTED');
+    assert.equal(google.refreshRequests().length, 1);
+    // Scopes the grant has pass, compared as a set.
+    const ok = tokens(google, c, { requiredScopes: ['offline_access', 'email'] });
+    assert.ok((await ok.accessToken(user)).accessToken);
+    assert.throws(() => tokens(google, c, { requiredScopes: 'email' }), TypeError);
+  } finally {
+    await google.close();
+  }
+});
+
+test('time-limited access: refresh_token_expires_in becomes refreshTokenExpiresAt', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300, refreshTokenExpiresIn: 7200 });
+  try {
+    const user = userWith(await google.issueRefreshToken('acct-time-limited'));
+    const c = clock();
+    const before = Math.floor(c.now() / 1000);
+    const got = await tokens(google, c).accessToken(user);
+    assert.ok(got.refreshTokenExpiresAt >= before + 7200 && got.refreshTokenExpiresAt <= before + 7202, String(got.refreshTokenExpiresAt));
+    const plain = await startGoogle({ accessTokenTtl: 300 });
+    try {
+      const other = userWith(await plain.issueRefreshToken('acct-not-limited'));
+      assert.equal((await tokens(plain, c).accessToken(other)).refreshTokenExpiresAt, null);
+    } finally {
+      await plain.close();
+    }
+  } finally {
+    await google.close();
+  }
+});
+
+test('endpoints that would receive the client secret must be https or loopback', () => {
+  for (const [name, url] of [['tokenEndpoint', 'http://oauth2.example.com/token'], ['revokeEndpoint', 'http://oauth2.example.com/revoke'], ['tokenEndpoint', 'oauth2.googleapis.com/token']]) {
+    assert.throws(
+      () => backend.createGoogleTokens({ keys: KEYS, clientId: 'c', clientSecret: 's', [name]: url }),
+      { code: 'ERR_CONFIG_INVALID' },
+      `${name} ${url}`,
+    );
+  }
+  // The defaults (Google's, from the core) and loopback http are fine.
+  backend.createGoogleTokens({ keys: KEYS, clientId: 'c', clientSecret: 's' });
+  backend.createGoogleTokens({ keys: KEYS, clientId: 'c', clientSecret: 's', tokenEndpoint: 'http://127.0.0.1:9/token' });
+});
+
+test('disconnect: revokes at the provider, then clears the sealed value; a failed revoke clears only if asked', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300 });
+  const mgmtApi = await startManagementApi({
+    users: [{ user_id: USER_ID, identities: [{ provider: 'google-oauth2', connection: 'google-oauth2', user_id: '1042' }] }],
+    clients: [{ clientId: 'm2m', clientSecret: 'm2m-secret-value-1234', scopes: ['read:users', 'update:users_app_metadata'] }],
+  });
+  const management = { baseUrl: mgmtApi.baseUrl, clientId: 'm2m', clientSecret: 'm2m-secret-value-1234' };
+  try {
+    const rt = await google.issueRefreshToken('acct-disconnect');
+    const user = userWith(rt, USER_ID, KEYS, { github: 'kept' });
+    mgmtApi.store.updateUser(USER_ID, { app_metadata: user.app_metadata });
+    const c = clock();
+    const t = tokens(google, c, { management, revokeEndpoint: google.revokeEndpoint });
+    await t.accessToken(user);
+    assert.equal((await google.introspect(rt)).active, true);
+
+    // The revocation endpoint is down: rejected with the code, nothing cleared.
+    const down = tokens(google, c, { management, revokeEndpoint: 'http://127.0.0.1:9/revoke', timeoutMs: 500 });
+    await rejectsWithCode(down.disconnect(USER_ID), 'ERR_PROVIDER_UNAVAILABLE');
+    assert.equal(mgmtApi.store.getUser(USER_ID).app_metadata.sealed_refresh_tokens['google-oauth2'], user.app_metadata.sealed_refresh_tokens['google-oauth2']);
+
+    // The real revocation: the token is dead at the provider and the value is gone
+    // (other providers' entries kept).
+    assert.deepEqual(await t.disconnect(USER_ID), { revoked: true, cleared: true });
+    assert.equal((await google.introspect(rt)).active, false);
+    assert.deepEqual(mgmtApi.store.getUser(USER_ID).app_metadata.sealed_refresh_tokens, { github: 'kept' });
+    await rejectsWithCode(t.accessToken(user), 'ERR_RECONSENT_REQUIRED');
+
+    // Asked to clear anyway: cleared, and the failure is reported.
+    const rt2 = await google.issueRefreshToken('acct-disconnect-2');
+    mgmtApi.store.updateUser(USER_ID, { app_metadata: userWith(rt2).app_metadata });
+    assert.deepEqual(
+      await down.disconnect(USER_ID, { clearOnRevokeFailure: true }),
+      { revoked: false, cleared: true, code: 'ERR_PROVIDER_UNAVAILABLE' },
+    );
+    assert.equal(mgmtApi.store.getUser(USER_ID).app_metadata.sealed_refresh_tokens, undefined);
   } finally {
     await Promise.all([google.close(), mgmtApi.close()]);
   }
@@ -481,6 +602,9 @@ test('secret scan: no error and no log line carries a token, a secret or a key',
     const { accessToken } = await good.accessToken(user);
 
     await capture(tokens(google, c, { clientSecret: 'GOCSPX-a-wrong-secret-xyz' }).accessToken(user)); // invalid_client
+    await capture(tokens(google, c, { fetch: async () => new Response('{"error":"invalid_scope"}', { status: 400 }) }).accessToken(user)); // ERR_PROVIDER_REJECTED
+    await capture(tokens(google, c, { requiredScopes: ['https://www.googleapis.com/auth/drive.file'] }).accessToken(user)); // ERR_SCOPE_NOT_GRANTED
+    await capture(tokens(google, c, { management: mgmt, revokeEndpoint: 'http://127.0.0.1:9/revoke' }).disconnect(user)); // revoke unreachable
     await capture(tokens(google, c, { keys: OTHER_KEYS }).accessToken(user)); // ERR_KEY_UNKNOWN
     await capture(tokens(google, c).accessToken({ ...user, user_id: OTHER_USER_ID })); // ERR_SUBJECT_MISMATCH
     await capture(tokens(google, c, { tokenEndpoint: 'http://127.0.0.1:9/token' }).accessToken(user)); // unreachable
@@ -494,7 +618,7 @@ test('secret scan: no error and no log line carries a token, a secret or a key',
     await capture(good.accessToken({})); // ERR_USER_INVALID
 
     const codes = errors.map((e) => e.code);
-    for (const code of ['ERR_PROVIDER_REJECTED', 'ERR_KEY_UNKNOWN', 'ERR_SUBJECT_MISMATCH', 'ERR_PROVIDER_UNAVAILABLE', 'ERR_PROVIDER_RESPONSE', 'ERR_SAVE_FAILED', 'ERR_MGMT_UNAUTHORIZED', 'ERR_RECONSENT_REQUIRED', 'ERR_SEALED_MISSING', 'ERR_USER_INVALID']) {
+    for (const code of ['ERR_CLIENT_REJECTED', 'ERR_PROVIDER_REJECTED', 'ERR_SCOPE_NOT_GRANTED', 'ERR_KEY_UNKNOWN', 'ERR_SUBJECT_MISMATCH', 'ERR_PROVIDER_UNAVAILABLE', 'ERR_PROVIDER_RESPONSE', 'ERR_SAVE_FAILED', 'ERR_MGMT_UNAUTHORIZED', 'ERR_RECONSENT_REQUIRED', 'ERR_SEALED_MISSING', 'ERR_USER_INVALID']) {
       assert.ok(codes.includes(code), `${code} was exercised (got ${codes.join(', ')})`);
     }
     const secrets = [

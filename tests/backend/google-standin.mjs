@@ -91,6 +91,9 @@ function mapAdapterFactory() {
  * @param {number} [o.accessTokenTtl]  seconds (access token and id_token alike, as at Google)
  * @param {number} [o.idTokenTtl]      seconds, when it should differ from accessTokenTtl
  * @param {boolean} [o.rotateRefreshToken] oidc-provider's rotateRefreshToken setting
+ * @param {number} [o.refreshTokenExpiresIn] seconds: adds Google's
+ *        `refresh_token_expires_in` to refresh answers, as Google does for time-limited
+ *        access ("Using OAuth 2.0 for Web Server Applications", time-based access)
  */
 export async function startGoogleStandin(o = {}) {
   const accessTokenTtl = o.accessTokenTtl ?? 600;
@@ -157,6 +160,9 @@ export async function startGoogleStandin(o = {}) {
         const { refresh_token: unchanged, ...rest } = ctx.body;
         ctx.body = rest;
       }
+      if (o.refreshTokenExpiresIn !== undefined && ctx.status === 200 && ctx.oidc?.params?.grant_type === 'refresh_token') {
+        ctx.body = { ...ctx.body, refresh_token_expires_in: o.refreshTokenExpiresIn };
+      }
       requests.push({
         params: { ...(ctx.oidc?.params || {}) },
         contentType: ctx.get('content-type'),
@@ -176,6 +182,7 @@ export async function startGoogleStandin(o = {}) {
   return {
     issuer,
     tokenEndpoint: `${issuer}/token`,
+    revokeEndpoint: `${issuer}/token/revocation`,
     clientId,
     clientSecret,
     provider,
