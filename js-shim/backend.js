@@ -22,7 +22,14 @@ const GOOGLE = 'google-oauth2';
 /** Superseded refresh tokens remembered per user, to recognise a stale user object. */
 const SUPERSEDED_KEPT = 4;
 
+const { randomUUID } = require('node:crypto');
 const { call, clientCredentialsRequest, judged, withToken } = require('./http.js');
+const { bounded, isStore, memoryStore, redisStore } = require('./store.js');
+
+/** How often a replica waiting for another's refresh looks at the store, in ms. */
+const STORE_POLL_MS = 50;
+/** After a store call failed, the store is left alone this long, in ms. */
+const STORE_RETRY_MS = 5000;
 
 let defaultCore;
 function loadDefaultCore() {
@@ -162,6 +169,10 @@ function tokensOptions(o, constants, core) {
     loadUser,
     saveSealed,
     management,
+    store,
+    storeTimeoutMs = 250,
+    lockTtlMs = 3 * timeoutMs,
+    onNotice = (code) => console.warn(`tokenseal backend: ${code}`),
   } = o;
   for (const [name, value] of [['keys', keys], ['clientId', clientId], ['clientSecret', clientSecret], ['tokenEndpoint', tokenEndpoint]]) {
     if (typeof value !== 'string' || value === '') throw new TypeError(`createGoogleTokens: ${name} must be a non-empty string`);
@@ -176,13 +187,66 @@ function tokensOptions(o, constants, core) {
   if (typeof fetchImpl !== 'function') throw new TypeError('createGoogleTokens: no fetch implementation');
   if (!(Number.isFinite(skewSeconds) && skewSeconds >= 0)) throw new TypeError('createGoogleTokens: skewSeconds must be a number >= 0');
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createGoogleTokens: timeoutMs must be a number > 0');
+  if (store !== undefined && !isStore(store)) throw new TypeError('createGoogleTokens: store needs get, set, delete, acquire and release');
+  for (const [name, value] of [['storeTimeoutMs', storeTimeoutMs], ['lockTtlMs', lockTtlMs]]) {
+    if (!(Number.isFinite(value) && value > 0)) throw new TypeError(`createGoogleTokens: ${name} must be a number > 0`);
+  }
+  if (typeof onNotice !== 'function') throw new TypeError('createGoogleTokens: onNotice must be a function');
   if (management !== undefined) {
     if (!isPlainObject(management) || !(management.domain || management.baseUrl)
       || typeof management.clientId !== 'string' || typeof management.clientSecret !== 'string') {
       throw new TypeError('createGoogleTokens: management needs domain (or baseUrl), clientId and clientSecret');
     }
   }
-  return { keys, clientId, clientSecret, tokenEndpoint, revokeEndpoint, requiredScopes, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management };
+  return {
+    keys, clientId, clientSecret, tokenEndpoint, revokeEndpoint, requiredScopes, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management,
+    store, storeTimeoutMs, lockTtlMs, onNotice,
+  };
+}
+
+/**
+ * The shared state of one provider's tokens in a store: per user, the last grant sealed
+ * for that user (`access:<provider>:<user_id>`, under a key derived from the ring,
+ * bound to that name) and a lock (`lock:<provider>:<user_id>`). Every call is bounded
+ * by `timeoutMs` and never rejects: `ok: false` means "go on without the store", which
+ * is then left alone for STORE_RETRY_MS and reported once through `onNotice`.
+ */
+function sharedState(store, { core, keys, provider, timeoutMs, onNotice }) {
+  let downUntil = 0;
+  async function use(run) {
+    if (Date.now() < downUntil) return { ok: false };
+    const result = await bounded(run, timeoutMs);
+    if (!result.ok) {
+      downUntil = Date.now() + STORE_RETRY_MS;
+      onNotice('ERR_STORE_UNAVAILABLE');
+    }
+    return result;
+  }
+  const name = (kind, userId) => `${kind}:${provider}:${userId}`;
+  return {
+    /** `{ ok, grant }`: the shared grant `{ accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed }`, or null. */
+    async read(userId) {
+      const got = await use(() => store.get(name('access', userId)));
+      if (!got.ok || typeof got.value !== 'string') return { ok: got.ok, grant: null };
+      try {
+        return { ok: true, grant: JSON.parse(core.openCacheEntry(got.value, keys, name('access', userId))) };
+      } catch {
+        return { ok: true, grant: null }; // another key ring, a retired key, tampering: ignored
+      }
+    },
+    async write(userId, grant, ttlMs) {
+      if (ttlMs <= 0) return;
+      const sealed = core.sealCacheEntry(JSON.stringify(grant), keys, name('access', userId));
+      await use(() => store.set(name('access', userId), sealed, ttlMs));
+    },
+    drop: (userId) => use(() => store.delete(name('access', userId))),
+    /** `{ ok, held }`: whether `owner` now holds the user's lock. */
+    async lock(userId, owner, ttlMs) {
+      const got = await use(() => store.acquire(name('lock', userId), owner, ttlMs));
+      return { ok: got.ok, held: got.ok && got.value === true };
+    },
+    unlock: (userId, owner) => use(() => store.release(name('lock', userId), owner)),
+  };
 }
 
 /** The user `accessToken` was given, or the one `loadUser` or the Management API returns for an id. */
@@ -256,7 +320,9 @@ function bind(coreOrLoader) {
     const constants = constantsOf(core);
     const {
       keys, clientId, clientSecret, tokenEndpoint, revokeEndpoint, requiredScopes, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management,
+      store, storeTimeoutMs, lockTtlMs, onNotice,
     } = tokensOptions(o, constants, core);
+    const shared = store ? sharedState(store, { core, keys, provider: GOOGLE, timeoutMs: storeTimeoutMs, onNotice }) : null;
     const mgmt = management ? managementClient(core, management, fetchImpl, now, timeoutMs) : null;
     const nowSeconds = () => Math.floor(now() / 1000);
 
@@ -290,14 +356,25 @@ function bind(coreOrLoader) {
       // Neither: the rotated token lives in this process only (documented).
     }
 
-    /** The refresh token to use: the one sealed for the user, unless it is one we replaced. */
-    function currentRefreshToken(user) {
+    /**
+     * The refresh token to use: the one sealed for the user, or the newer one another
+     * replica left in the shared store (`sharedSealed`, the core decides which), unless it
+     * is one we replaced.
+     */
+    function currentRefreshToken(user, sharedSealed) {
       const appMetadata = user.app_metadata == null ? {} : user.app_metadata;
-      const opened = core.open(appMetadata, keys, user.user_id);
+      const map = isPlainObject(appMetadata) ? appMetadata[constants.sealedKey] : undefined;
+      const stored = isPlainObject(map) ? map[GOOGLE] : undefined;
+      // Without a stored value nothing is taken from the store either: a cleared value
+      // stays cleared. core.open of app_metadata then throws ERR_SEALED_MISSING.
+      const chosen = typeof stored === 'string' && typeof sharedSealed === 'string'
+        ? core.newerSealed(stored, sharedSealed, keys, user.user_id)
+        : null;
+      const opened = core.open(chosen === null ? appMetadata : chosen, keys, user.user_id);
+      const sealed = chosen === null ? stored : chosen;
       const entry = entries.get(user.user_id);
       if (entry && (entry.refreshToken === opened || entry.superseded.includes(opened))) return entry;
       // A value we have not seen: a new consent (or the first call). Start over with it.
-      const sealed = appMetadata[constants.sealedKey][GOOGLE]; // it opened, so it is there
       const adopted = {
         refreshToken: opened, sealed, superseded: [], accessToken: null, expiresAt: null, scope: null, missingScopes: [], refreshTokenExpiresAt: null, unsaved: null,
       };
@@ -305,7 +382,8 @@ function bind(coreOrLoader) {
       return adopted;
     }
 
-    async function refresh(user) {
+    /** One refresh at the token endpoint for this process; resolves to the user's entry. */
+    async function refresh(user, sharedSealed) {
       const userId = user.user_id;
       let entry = entries.get(userId);
       if (entry && entry.unsaved) {
@@ -313,9 +391,9 @@ function bind(coreOrLoader) {
         await persist(userId, entry.unsaved);
         entry.unsaved = null;
       }
-      if (fresh(entry)) return view(entry);
+      if (fresh(entry)) return entry;
       try {
-        entry = currentRefreshToken(user);
+        entry = currentRefreshToken(user, sharedSealed);
       } catch (error) {
         entries.delete(userId);
         throw error;
@@ -357,7 +435,68 @@ function bind(coreOrLoader) {
         await persist(userId, entry.unsaved);
         entry.unsaved = null;
       }
-      return view(entry);
+      return entry;
+    }
+
+    /** A grant another replica stored, made this process's entry for the user. */
+    function adoptShared(userId, grant) {
+      const local = entries.get(userId);
+      const entry = {
+        refreshToken: local ? local.refreshToken : null,
+        sealed: local ? local.sealed : null,
+        superseded: local ? local.superseded : [],
+        accessToken: grant.accessToken,
+        expiresAt: grant.expiresAt,
+        scope: grant.scope,
+        missingScopes: core.missingScopes(grant.scope, requiredScopes),
+        refreshTokenExpiresAt: grant.refreshTokenExpiresAt,
+        unsaved: null,
+      };
+      entries.set(userId, entry);
+      return entry;
+    }
+
+    const usable = (grant) => grant && !core.needsRefresh(grant.expiresAt, nowSeconds(), skewSeconds);
+
+    /**
+     * The refresh across replicas: a usable shared grant is taken as it is; otherwise the
+     * replica that takes the user's lock refreshes and shares the grant, while the others
+     * wait for it. Bounded: a lock whose holder died expires after lockTtlMs, and after
+     * twice that a waiter refreshes on its own. A store that fails or is slow is left out
+     * (the per-process refresh, as without a store).
+     */
+    async function refreshShared(user) {
+      const userId = user.user_id;
+      const local = entries.get(userId);
+      if (local && local.unsaved) return refresh(user); // store the rotated token first
+      const owner = randomUUID();
+      const gaveUpAt = Date.now() + 2 * lockTtlMs;
+      for (;;) {
+        const seen = await shared.read(userId);
+        if (!seen.ok) return refresh(user);
+        if (usable(seen.grant)) return adoptShared(userId, seen.grant);
+        const lock = await shared.lock(userId, owner, lockTtlMs);
+        if (!lock.ok) return refresh(user);
+        if (lock.held) {
+          try {
+            // Another replica may have shared a grant between the read and the lock.
+            const again = await shared.read(userId);
+            if (again.ok && usable(again.grant)) return adoptShared(userId, again.grant);
+            const last = (again.ok ? again.grant : null) || seen.grant;
+            const entry = await refresh(user, last ? last.sealed : undefined);
+            const { accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed } = entry;
+            await shared.write(userId, { accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed }, expiresAt * 1000 - now());
+            return entry;
+          } finally {
+            await shared.unlock(userId, owner);
+          }
+        }
+        if (Date.now() >= gaveUpAt) {
+          onNotice('ERR_STORE_LOCK_TIMEOUT');
+          return refresh(user);
+        }
+        await new Promise((resolve) => { setTimeout(resolve, STORE_POLL_MS); });
+      }
     }
 
     /**
@@ -372,7 +511,11 @@ function bind(coreOrLoader) {
       }
       const entry = entries.get(userId);
       if (fresh(entry)) return view(entry);
-      return flights.once(userId, async () => refresh(await resolveUser(userOrId, loadUser, mgmt)));
+      const flight = flights.once(userId, async () => {
+        const user = await resolveUser(userOrId, loadUser, mgmt);
+        return shared ? refreshShared(user) : refresh(user);
+      });
+      return view(await flight);
     }
 
     /**
@@ -387,6 +530,7 @@ function bind(coreOrLoader) {
       const pending = flights.pending(userId);
       if (pending) await pending.catch(() => {});
       entries.delete(userId);
+      if (shared) await shared.drop(userId);
       return mgmt.clearSealed(userId);
     }
 
@@ -434,6 +578,7 @@ function bind(coreOrLoader) {
         throw failure(code, 'the provider did not confirm the revocation; nothing was cleared');
       }
       entries.delete(userId);
+      if (shared) await shared.drop(userId);
       const cleared = await mgmt.clearSealed(userId);
       return code === null ? { revoked: tokens.size > 0, cleared } : { revoked: false, cleared, code };
     }
@@ -456,6 +601,8 @@ function bind(coreOrLoader) {
 
 module.exports = {
   ...bind(loadDefaultCore),
+  redisStore,
+  memoryStore,
   /** The same API over another core (tests, or a core loaded some other way). */
   withCore: bind,
 };

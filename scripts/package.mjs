@@ -25,6 +25,7 @@ const backend = read('js-shim/backend.js');
 if (backend.split(CORE_REQUIRE).length !== 2) fail('js-shim/backend.js no longer loads the core the expected way: update scripts/package.mjs');
 writeFileSync(join(root, 'pkg', 'backend.js'), backend.replace(CORE_REQUIRE, "require('./tokenseal.js')"));
 writeFileSync(join(root, 'pkg', 'http.js'), read('js-shim/http.js'));
+writeFileSync(join(root, 'pkg', 'store.js'), read('js-shim/store.js'));
 
 const manifest = {
   name: 'tokenseal',
@@ -38,7 +39,11 @@ const manifest = {
     './backend': './backend.js',
     './package.json': './package.json',
   },
-  files: ['tokenseal.js', 'tokenseal.d.ts', 'tokenseal_bg.wasm', 'tokenseal_bg.wasm.d.ts', 'backend.js', 'http.js'],
+  files: ['tokenseal.js', 'tokenseal.d.ts', 'tokenseal_bg.wasm', 'tokenseal_bg.wasm.d.ts', 'backend.js', 'http.js', 'store.js'],
+  // The backend's optional shared store takes the app's own node-redis client; none is
+  // required, and the package requires none itself.
+  peerDependencies: { redis: '>=4' },
+  peerDependenciesMeta: { redis: { optional: true } },
   engines: { node: '>=18' },
   keywords: ['auth0', 'refresh-token', 'jwe', 'webassembly', 'google'],
 };

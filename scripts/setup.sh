@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs exactly what is missing to build and test tokenseal, from the package
-# registries only (crates.io, npm). Idempotent: a second run checks and exits in
-# seconds. A fresh machine needs only Rust (rustup), Node and npm.
+# registries only (crates.io, npm, Debian). Idempotent: a second run checks and exits in
+# seconds. A fresh machine needs only Rust (rustup), Node and npm (and apt-get, for
+# redis-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,4 +58,13 @@ for lock in tests/*/package-lock.json; do
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 done
-say "ok: $(wasm-pack --version), $(wasm-bindgen --version), wasm-opt $(node_modules/.bin/wasm-opt --version | awk '{print $3}'), node $(node --version)"
+# redis-server, Debian's, for the tests that share state across backend processes
+# (tests/backend/replicas.test.cjs starts and stops its own on a free loopback port).
+if ! have redis-server; then
+  say "installing redis-server (Debian)"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+say "ok: $(redis-server --version | awk '{print $3}'), $(wasm-pack --version), $(wasm-bindgen --version), wasm-opt $(node_modules/.bin/wasm-opt --version | awk '{print $3}'), node $(node --version)"

@@ -226,6 +226,12 @@ errors! {
         // `AUTH0_CLIENT_SECRET` is missing (the Action), or a backend was given a user
         // id with neither `loadUser` nor `management` to load it.
         "ERR_CONFIG_INCOMPLETE";
+        // A backend's shared store (Redis) failed or did not answer in time: this
+        // replica refreshes on its own for a while (reported once per outage).
+        "ERR_STORE_UNAVAILABLE";
+        // A backend replica waited twice the lock's lifetime for another replica's
+        // refresh and refreshed on its own.
+        "ERR_STORE_LOCK_TIMEOUT";
     }
 }
 

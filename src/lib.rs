@@ -15,6 +15,8 @@
 //!   [`sanitize()`]: what to remove from a user before it is handed on.
 //! - [`action`]: the Action's configuration; [`calls`]: how a Management API answer is
 //!   judged; [`pacing`]: `migrate`'s calls paced against the rate limit.
+//! - [`backend`]: what replicas of the app's backend decide together (which sealed
+//!   value a refresh starts from).
 //! - [`providers`]: one [`Provider`] entry per identity provider (its identities, storage
 //!   key, consent parameters, endpoints, refusals), [`providers::google`] among them;
 //!   [`providers::token_endpoint`]: the refresh request and typed answer for backends.
@@ -51,6 +53,7 @@ macro_rules! jv {
 }
 
 pub mod action;
+pub mod backend;
 mod base64url;
 pub mod calls;
 pub mod derive;

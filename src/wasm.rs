@@ -565,6 +565,27 @@ pub fn parse_revoke_response(status: u16, body: &str) -> Result<(), JsValue> {
     token_endpoint::parse_revoke_response(&GOOGLE, status, body).map_err(to_js)
 }
 
+/// Which sealed value a refresh starts from: the user's stored one or the one a shared
+/// store holds, the one sealed later winning (see `tokenseal::backend::newer_sealed`).
+///
+/// # Errors
+/// Throws a key-set code, or `ERR_INPUT_INVALID` when a value is not a string.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = newerSealed)]
+pub fn newer_sealed(
+    #[wasm_bindgen(unchecked_param_type = "string")] stored: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] shared: JsValue,
+    #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
+    #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+) -> Result<String, JsValue> {
+    let stored = text(&stored, Error::InputInvalid)?;
+    let shared = text(&shared, Error::InputInvalid)?;
+    let user_id = text(&user_id, Error::UserIdInvalid)?;
+    with_keys(&key_set_json, |keys| {
+        Ok(crate::backend::newer_sealed(&stored, &shared, keys, &user_id).to_owned())
+    })
+}
+
 /// True when `url` may receive a secret: `https://`, or `http://` to a loopback host.
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = endpointAllowed)]

@@ -380,6 +380,34 @@ test('disconnect: revokes at the provider, then clears the sealed value; a faile
   }
 });
 
+test('a store the app plugs in (here the in-memory one): replicas share one refresh, and a rotated token reaches the replica whose user is stale', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300, rotateRefreshToken: true });
+  try {
+    const rt0 = await google.issueRefreshToken('acct-shared');
+    const user = userWith(rt0); // both replicas keep this user object: it goes stale
+    const c = clock();
+    const store = backend.memoryStore({ now: c.now });
+    const saved = [];
+    const replica = () => tokens(google, c, { store, saveSealed: async (userId, jwe) => { saved.push(jwe); } });
+    const [a, b] = [replica(), replica()];
+    const got = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).accessToken(user)));
+    assert.equal(google.refreshRequests().length, 1, 'one refresh for both replicas');
+    assert.equal(new Set(got.map((g) => g.accessToken)).size, 1);
+    assert.equal(saved.length, 1, 'the rotated token was stored once');
+    // After expiry, replica b refreshes with the rotated token from the shared grant,
+    // not the stale rt0 of its user object (which the provider revoked on rotation).
+    c.advanceTo(got[0].expiresAt);
+    const next = await b.accessToken(user);
+    assert.ok(next.accessToken);
+    const sent = google.refreshRequests().map((r) => r.params.refresh_token);
+    assert.equal(sent.length, 2);
+    assert.notEqual(sent[1], rt0, 'the stale token was never sent again');
+    assert.equal(google.refreshRequests()[1].response.error, undefined);
+  } finally {
+    await google.close();
+  }
+});
+
 test('rotation: the new refresh token is sealed for the user, saved, and used next', async () => {
   const google = await startGoogle({ accessTokenTtl: 300, rotateRefreshToken: true });
   try {

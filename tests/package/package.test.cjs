@@ -17,7 +17,7 @@ const standin = import(path.join(ROOT, 'tests', 'backend', 'google-standin.mjs')
 // What the new project runs: only package names, never a path into the repository.
 const SMOKE = `'use strict';
 const tokenseal = require('tokenseal');
-const { createGoogleTokens, openSealed } = require('tokenseal/backend');
+const { createGoogleTokens, openSealed, memoryStore } = require('tokenseal/backend');
 const { version } = require('tokenseal/package.json');
 (async () => {
   const { TOKENSEAL_KEYS: keys, REFRESH_TOKEN: rt, TOKEN_ENDPOINT, CLIENT_ID, CLIENT_SECRET } = process.env;
@@ -25,7 +25,7 @@ const { version } = require('tokenseal/package.json');
   const sealed = tokenseal.seal(rt, keys, userId);
   if (openSealed(sealed, keys, userId) !== rt) throw new Error('round trip');
   const user = { user_id: userId, app_metadata: { sealed_refresh_tokens: { 'google-oauth2': sealed } } };
-  const google = createGoogleTokens({ keys, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenEndpoint: TOKEN_ENDPOINT });
+  const google = createGoogleTokens({ keys, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tokenEndpoint: TOKEN_ENDPOINT, store: memoryStore() });
   const { accessToken, expiresAt } = await google.accessToken(user);
   let code = null;
   try { tokenseal.open('not a jwe', keys, userId); } catch (error) { code = error.code; }
@@ -56,7 +56,8 @@ test('npm pack, install the tarball in a new project, require the core and the b
   t.after(() => fs.rmSync(work, { recursive: true, force: true }));
   const tarball = path.join(work, execFileSync('npm', ['pack', PKG, '--pack-destination', work, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop());
   const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').sort();
-  assert.deepEqual(listing, ['package/backend.js', 'package/http.js', 'package/package.json', 'package/tokenseal.d.ts', 'package/tokenseal.js', 'package/tokenseal_bg.wasm', 'package/tokenseal_bg.wasm.d.ts']);
+  assert.deepEqual(listing, ['package/backend.js', 'package/http.js', 'package/package.json', 'package/store.js', 'package/tokenseal.d.ts', 'package/tokenseal.js', 'package/tokenseal_bg.wasm', 'package/tokenseal_bg.wasm.d.ts']);
+  assert.deepEqual(manifest.peerDependenciesMeta, { redis: { optional: true } }, 'the Redis client stays optional');
 
   const project = path.join(work, 'app');
   fs.mkdirSync(project);
