@@ -134,10 +134,18 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
 
   return {
     getUser: (userId) => users('GET', userId),
-    /** Writes the Google entry, keeping other providers' entries (PATCH merges top-level keys only). */
-    async setSealed(userId, sealed) {
+    /**
+     * Writes the Google entry, keeping other providers' entries (PATCH merges top-level
+     * keys only), only while the stored value is still `replaces`, the one the refresh
+     * started from: a value a login (or another replica) stored since, or a value cleared
+     * since, is never overwritten. Resolves to true when written. Auth0 has no
+     * conditional update, so a write between this read and the PATCH can still be lost.
+     */
+    async setSealed(userId, sealed, replaces) {
       const map = await sealedMap(userId);
+      if (map[GOOGLE] !== replaces) return false;
       await users('PATCH', userId, { app_metadata: { [sealedKey]: { ...map, [GOOGLE]: sealed } } });
+      return true;
     },
     /** Removes the Google entry; null removes sealed_refresh_tokens when nothing else is left. */
     async clearSealed(userId) {
@@ -309,7 +317,8 @@ function bind(coreOrLoader) {
    * @param {typeof fetch} [o.fetch]
    * @param {number} [o.timeoutMs]    per HTTP call
    * @param {(userId: string) => Promise<object>} [o.loadUser] lets accessToken() take a user id
-   * @param {(userId: string, sealedJwe: string) => Promise<void>} [o.saveSealed] stores a rotated token
+   * @param {(userId: string, sealedJwe: string, replaces: string) => Promise<void>} [o.saveSealed]
+   *        stores a rotated token's sealed successor in place of `replaces`
    * @param {{ domain?: string, baseUrl?: string, audience?: string, clientId: string, clientSecret: string, budgetMs?: number }} [o.management]
    *        a machine-to-machine application with read:users and update:users_app_metadata
    * @param {object} [o.core]         the tokenseal core (tests)
@@ -343,15 +352,21 @@ function bind(coreOrLoader) {
       return { accessToken: entry.accessToken, expiresAt: entry.expiresAt, scope: entry.scope, refreshTokenExpiresAt: entry.refreshTokenExpiresAt };
     };
 
-    async function persist(userId, sealed) {
+    /**
+     * Stores a rotated token's sealed successor (`unsaved.sealed`) in place of the value
+     * it replaces (`unsaved.replaces`): through saveSealed(userId, sealed, replaces), whose
+     * third argument lets the app compare-and-set, or through the Management API, which
+     * writes only while the stored value is still `replaces`.
+     */
+    async function persist(userId, unsaved) {
       if (typeof saveSealed === 'function') {
         try {
-          await saveSealed(userId, sealed);
+          await saveSealed(userId, unsaved.sealed, unsaved.replaces);
         } catch {
           throw failure('ERR_SAVE_FAILED', 'saveSealed failed to store the rotated refresh token');
         }
       } else if (mgmt) {
-        await mgmt.setSealed(userId, sealed);
+        await mgmt.setSealed(userId, unsaved.sealed, unsaved.replaces);
       }
       // Neither: the rotated token lives in this process only (documented).
     }
@@ -428,10 +443,12 @@ function bind(coreOrLoader) {
         // successor of the value it replaces (src "rotation", the capture record kept),
         // so that a login whose identity still holds Auth0's older copy keeps it.
         const successor = core.sealRotated(grant.refreshToken, entry.sealed, keys, userId);
+        // Sealed before anything changes; kept as unsaved until stored, and every later
+        // call stores it first (fresh() is false while it is unsaved).
+        entry.unsaved = { sealed: successor, replaces: entry.sealed };
         entry.superseded = [sent, ...entry.superseded].slice(0, SUPERSEDED_KEPT);
         entry.refreshToken = grant.refreshToken;
         entry.sealed = successor;
-        entry.unsaved = successor;
         await persist(userId, entry.unsaved);
         entry.unsaved = null;
       }

@@ -34,4 +34,5 @@ step "release build: pkg/, dist/, target/release/tokenseal"
 bash scripts/build.sh
 
 step "Node tests: node --test"
-node --test --test-reporter=spec tests/node/ tests/cli/ tests/auth0-standin/ tests/rule/ tests/rule-e2e/ tests/backend/ tests/package/ tests/action/ deploy/
+# A test that hangs fails after five minutes instead of holding CI until its limit.
+node --test --test-timeout=300000 --test-reporter=spec tests/node/ tests/cli/ tests/auth0-standin/ tests/rule/ tests/rule-e2e/ tests/backend/ tests/package/ tests/action/ deploy/

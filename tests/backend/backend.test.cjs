@@ -408,6 +408,42 @@ test('a store the app plugs in (here the in-memory one): replicas share one refr
   }
 });
 
+test('a rotated token never overwrites a value a login stored while the refresh was under way', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300, rotateRefreshToken: true });
+  const mgmtApi = await startManagementApi({
+    users: [{ user_id: USER_ID, identities: [{ provider: 'google-oauth2', connection: 'google-oauth2', user_id: '1042' }] }],
+    clients: [{ clientId: 'm2m', clientSecret: 'm2m-secret-value-1234', scopes: ['read:users', 'update:users_app_metadata'] }],
+  });
+  try {
+    const rt0 = await google.issueRefreshToken('acct-cas');
+    const user = userWith(rt0, USER_ID, KEYS, { github: 'kept' });
+    mgmtApi.store.updateUser(USER_ID, { app_metadata: user.app_metadata });
+    // A new consent lands while the refresh request is in flight: the Action stores S1.
+    const consented = await google.issueRefreshToken('acct-cas-consent');
+    const s1 = core.seal(consented, KEYS, USER_ID);
+    const racing = async (url, init) => {
+      if (String(url) === google.tokenEndpoint) {
+        mgmtApi.store.updateUser(USER_ID, { app_metadata: { sealed_refresh_tokens: { github: 'kept', 'google-oauth2': s1 } } });
+      }
+      return fetch(url, init);
+    };
+    const c = clock();
+    const t = tokens(google, c, { fetch: racing, management: { baseUrl: mgmtApi.baseUrl, clientId: 'm2m', clientSecret: 'm2m-secret-value-1234' } });
+    const got = await t.accessToken(user);
+    assert.ok(got.accessToken);
+    assert.ok(google.refreshRequests().at(-1).response.refresh_token, 'the provider rotated');
+    // The login's value stays; the rotated successor of the old grant was not written.
+    assert.deepEqual(mgmtApi.store.getUser(USER_ID).app_metadata.sealed_refresh_tokens, { github: 'kept', 'google-oauth2': s1 });
+    assert.equal(mgmtApi.count('users.patch'), 0);
+    // The next refresh starts from the login's value.
+    c.advanceTo(got.expiresAt);
+    await t.accessToken(mgmtApi.store.getUser(USER_ID));
+    assert.equal(google.refreshRequests().at(-1).params.refresh_token, consented);
+  } finally {
+    await Promise.all([google.close(), mgmtApi.close()]);
+  }
+});
+
 test('rotation: the new refresh token is sealed for the user, saved, and used next', async () => {
   const google = await startGoogle({ accessTokenTtl: 300, rotateRefreshToken: true });
   try {
