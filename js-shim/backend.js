@@ -7,10 +7,13 @@
 // seals and stores a refresh token that Google rotated, and tells the single-page app how
 // to send the user through Google consent again.
 //
-// Every decision comes from the core (pkg/tokenseal.js): open, sealRotated, refreshRequestBody,
-// parseRefreshResponse, needsRefresh, judgeResponse, tokenCacheTtlMs. This file does I/O,
-// caching and concurrency only. It never logs, and no error it makes carries a refresh
-// token, an access token, a client secret or a key: messages are fixed text.
+// Every decision comes from the core (pkg/tokenseal.js): the per-user refresh states
+// (which refresh token a refresh sends, what a rotation becomes, tokenseal::backend),
+// needsRefresh, missingScopes, newerSealed, the revocation, judgeResponse,
+// tokenCacheTtlMs. Refresh tokens stay inside the core: this file sees sealed values and
+// access tokens, and does I/O, caching and concurrency only. It logs nothing but the
+// codes of its notices (onNotice), and no error it makes carries a refresh token, an
+// access token, a client secret or a key: messages are fixed text.
 //
 // Every constant (the app_metadata member, Google's key, endpoints, consent parameters,
 // the refresh skew) is the core's provider table (`core.providerTable()`, defined in
@@ -19,8 +22,6 @@
 
 /** The provider key createGoogleTokens serves: its member of sealed_refresh_tokens. */
 const GOOGLE = 'google-oauth2';
-/** Superseded refresh tokens remembered per user, to recognise a stale user object. */
-const SUPERSEDED_KEPT = 4;
 
 const { randomUUID } = require('node:crypto');
 const { call, clientCredentialsRequest, judged, withToken } = require('./http.js');
@@ -292,6 +293,64 @@ function singleFlights() {
   return { once, pending: (key) => pending.get(key) };
 }
 
+/**
+ * POSTs each revocation body (RFC 7009) in turn; resolves to null when every token no
+ * longer works, else to the first failure's code (and stops there).
+ */
+async function revokeAll(core, bodies, { fetchImpl, revokeEndpoint, timeoutMs }) {
+  for (const body of bodies) {
+    const response = await call(fetchImpl, revokeEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body,
+    }, timeoutMs);
+    try {
+      core.parseRevokeResponse(response.status, response.body);
+    } catch (error) {
+      return (error && error.code) || 'ERR_PROVIDER_UNAVAILABLE';
+    }
+  }
+  return null;
+}
+
+/**
+ * The refresh across replicas: a usable shared grant is adopted as it is; otherwise the
+ * replica that takes the user's lock refreshes (`refresh(sharedSealed)` resolves to
+ * `{ entry, grant, ttlMs }`), shares the grant, then releases the lock, while the others
+ * poll for it. Bounded: a lock whose holder died expires after lockTtlMs, and after
+ * twice that a waiter refreshes `alone` (ERR_STORE_LOCK_TIMEOUT). A store that fails or
+ * is slow is left out: `alone` too.
+ */
+async function sharedRefresh(shared, userId, { lockTtlMs, onNotice, usable, adopt, refresh, alone }) {
+  const owner = randomUUID();
+  const gaveUpAt = Date.now() + 2 * lockTtlMs;
+  for (;;) {
+    const seen = await shared.read(userId);
+    if (!seen.ok) return alone();
+    if (usable(seen.grant)) return adopt(seen.grant);
+    const lock = await shared.lock(userId, owner, lockTtlMs);
+    if (!lock.ok) return alone();
+    if (lock.held) {
+      try {
+        // Another replica may have shared a grant between the read and the lock.
+        const again = await shared.read(userId);
+        if (again.ok && usable(again.grant)) return adopt(again.grant);
+        const last = (again.ok ? again.grant : null) || seen.grant;
+        const { entry, grant, ttlMs } = await refresh(last ? last.sealed : undefined);
+        await shared.write(userId, grant, ttlMs);
+        return entry;
+      } finally {
+        await shared.unlock(userId, owner);
+      }
+    }
+    if (Date.now() >= gaveUpAt) {
+      onNotice('ERR_STORE_LOCK_TIMEOUT');
+      return alone();
+    }
+    await new Promise((resolve) => { setTimeout(resolve, STORE_POLL_MS); });
+  }
+}
+
 function bind(coreOrLoader) {
   const getCore = typeof coreOrLoader === 'function' ? coreOrLoader : () => coreOrLoader;
 
@@ -335,15 +394,17 @@ function bind(coreOrLoader) {
     const mgmt = management ? managementClient(core, management, fetchImpl, now, timeoutMs) : null;
     const nowSeconds = () => Math.floor(now() / 1000);
 
-    // userId -> { refreshToken, sealed, superseded: string[], accessToken, expiresAt, scope, missingScopes, refreshTokenExpiresAt, unsaved }
-    // `sealed` is the stored value `refreshToken` came from (or was stored as): a rotated
-    // token is sealed as its successor, carrying its capture record over.
+    // The refresh decisions (which token to send, what a rotation becomes) and the
+    // refresh tokens themselves live in the core's per-user states; this module keeps
+    // access tokens: userId -> { accessToken, expiresAt, scope, missingScopes,
+    // refreshTokenExpiresAt, unsaved }, `unsaved` true while a rotation waits to be stored.
+    const states = core.refreshStates();
     const entries = new Map();
     // One refresh (or save) at a time per user.
     const flights = singleFlights();
 
-    const fresh = (entry) => entry && entry.accessToken !== null && !entry.unsaved
-      && !core.needsRefresh(entry.expiresAt, nowSeconds(), skewSeconds);
+    const usable = (grant) => Boolean(grant) && !core.needsRefresh(grant.expiresAt, nowSeconds(), skewSeconds);
+    const fresh = (entry) => usable(entry) && !entry.unsaved;
     /** What accessToken() resolves to; a grant lacking a required scope rejects instead. */
     const view = (entry) => {
       if (entry.missingScopes.length > 0) {
@@ -351,14 +412,23 @@ function bind(coreOrLoader) {
       }
       return { accessToken: entry.accessToken, expiresAt: entry.expiresAt, scope: entry.scope, refreshTokenExpiresAt: entry.refreshTokenExpiresAt };
     };
+    /** A grant (the token endpoint's, or one another replica shared) as the user's entry. */
+    const remember = (userId, grant, unsaved) => {
+      const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = grant;
+      const entry = { accessToken, expiresAt, scope, refreshTokenExpiresAt, missingScopes: core.missingScopes(scope, requiredScopes), unsaved };
+      entries.set(userId, entry);
+      return entry;
+    };
 
     /**
-     * Stores a rotated token's sealed successor (`unsaved.sealed`) in place of the value
-     * it replaces (`unsaved.replaces`): through saveSealed(userId, sealed, replaces), whose
-     * third argument lets the app compare-and-set, or through the Management API, which
-     * writes only while the stored value is still `replaces`.
+     * Stores the user's rotation, if one waits: the sealed successor in place of the value
+     * it replaces, through saveSealed(userId, sealed, replaces), whose third argument lets
+     * the app compare-and-set, or through the Management API, which writes only while the
+     * stored value is still `replaces`. A failure leaves it waiting (and rejects).
      */
-    async function persist(userId, unsaved) {
+    async function storeRotation(userId) {
+      const unsaved = states.unsaved(userId);
+      if (unsaved === null) return;
       if (typeof saveSealed === 'function') {
         try {
           await saveSealed(userId, unsaved.sealed, unsaved.replaces);
@@ -369,156 +439,72 @@ function bind(coreOrLoader) {
         await mgmt.setSealed(userId, unsaved.sealed, unsaved.replaces);
       }
       // Neither: the rotated token lives in this process only (documented).
+      states.saved(userId);
+      const entry = entries.get(userId);
+      if (entry) entry.unsaved = false;
     }
 
     /**
-     * The refresh token to use: the one sealed for the user, or the newer one another
-     * replica left in the shared store (`sharedSealed`, the core decides which), unless it
-     * is one we replaced.
+     * One refresh at the token endpoint for this process; resolves to the user's entry.
+     * `sharedSealed` is the sealed value a shared store holds, if any.
      */
-    function currentRefreshToken(user, sharedSealed) {
-      const appMetadata = user.app_metadata == null ? {} : user.app_metadata;
-      const map = isPlainObject(appMetadata) ? appMetadata[constants.sealedKey] : undefined;
-      const stored = isPlainObject(map) ? map[GOOGLE] : undefined;
-      // Without a stored value nothing is taken from the store either: a cleared value
-      // stays cleared. core.open of app_metadata then throws ERR_SEALED_MISSING.
-      const chosen = typeof stored === 'string' && typeof sharedSealed === 'string'
-        ? core.newerSealed(stored, sharedSealed, keys, user.user_id)
-        : null;
-      const opened = core.open(chosen === null ? appMetadata : chosen, keys, user.user_id);
-      const sealed = chosen === null ? stored : chosen;
-      const entry = entries.get(user.user_id);
-      if (entry && (entry.refreshToken === opened || entry.superseded.includes(opened))) return entry;
-      // A value we have not seen: a new consent (or the first call). Start over with it.
-      const adopted = {
-        refreshToken: opened, sealed, superseded: [], accessToken: null, expiresAt: null, scope: null, missingScopes: [], refreshTokenExpiresAt: null, unsaved: null,
-      };
-      entries.set(user.user_id, adopted);
-      return adopted;
-    }
-
-    /** One refresh at the token endpoint for this process; resolves to the user's entry. */
     async function refresh(user, sharedSealed) {
       const userId = user.user_id;
-      let entry = entries.get(userId);
-      if (entry && entry.unsaved) {
-        // A rotated token whose save failed earlier: store it before anything else.
-        await persist(userId, entry.unsaved);
-        entry.unsaved = null;
-      }
-      if (fresh(entry)) return entry;
+      await storeRotation(userId); // a rotation whose save failed earlier goes first
+      const cached = entries.get(userId);
+      if (fresh(cached)) return cached;
       try {
-        entry = currentRefreshToken(user, sharedSealed);
+        states.begin(userId, user.app_metadata == null ? {} : user.app_metadata, sharedSealed || null, keys);
       } catch (error) {
         entries.delete(userId);
         throw error;
       }
-      const sent = entry.refreshToken;
       const response = await call(fetchImpl, tokenEndpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: core.refreshRequestBody(sent, clientId, clientSecret),
+        body: states.refreshRequestBody(userId, clientId, clientSecret),
       }, timeoutMs);
       if (response.status === 0) {
         throw failure('ERR_PROVIDER_UNAVAILABLE', response.timedOut ? 'the token endpoint did not answer in time' : 'the token endpoint could not be reached');
       }
       let grant;
       try {
-        grant = core.parseRefreshResponse(response.status, response.body, nowSeconds());
+        grant = states.finish(userId, response.status, response.body, keys, nowSeconds());
       } catch (error) {
-        // ERR_RECONSENT_REQUIRED: the refresh token is dead. Forget everything cached for
-        // the user; the sealed value stays where it is (clearSealed is the app's
-        // decision). Every other refusal (ERR_CLIENT_REJECTED, a configuration fault;
-        // ERR_ADMIN_POLICY) keeps everything: it says nothing about the token.
+        // ERR_RECONSENT_REQUIRED: the refresh token is dead (the core dropped its state).
+        // Forget the cached access token; the sealed value stays where it is
+        // (clearSealed is the app's decision). Every other refusal (ERR_CLIENT_REJECTED, a
+        // configuration fault; ERR_ADMIN_POLICY) keeps everything.
         if (error && error.code === 'ERR_RECONSENT_REQUIRED') entries.delete(userId);
         throw error;
       }
-      entry.accessToken = grant.accessToken;
-      entry.expiresAt = grant.expiresAt;
-      entry.scope = grant.scope;
-      entry.missingScopes = core.missingScopes(grant.scope, requiredScopes);
-      entry.refreshTokenExpiresAt = grant.refreshTokenExpiresAt;
-      if (grant.refreshToken !== null && grant.refreshToken !== sent) {
-        // Google rotated it: use the new one from now on, and store it sealed as the
-        // successor of the value it replaces (src "rotation", the capture record kept),
-        // so that a login whose identity still holds Auth0's older copy keeps it.
-        const successor = core.sealRotated(grant.refreshToken, entry.sealed, keys, userId);
-        // Sealed before anything changes; kept as unsaved until stored, and every later
-        // call stores it first (fresh() is false while it is unsaved).
-        entry.unsaved = { sealed: successor, replaces: entry.sealed };
-        entry.superseded = [sent, ...entry.superseded].slice(0, SUPERSEDED_KEPT);
-        entry.refreshToken = grant.refreshToken;
-        entry.sealed = successor;
-        await persist(userId, entry.unsaved);
-        entry.unsaved = null;
-      }
+      const entry = remember(userId, grant, grant.unsaved !== null);
+      await storeRotation(userId);
       return entry;
     }
 
-    /** A grant another replica stored, made this process's entry for the user. */
-    function adoptShared(userId, grant) {
-      const local = entries.get(userId);
-      const entry = {
-        refreshToken: local ? local.refreshToken : null,
-        sealed: local ? local.sealed : null,
-        superseded: local ? local.superseded : [],
-        accessToken: grant.accessToken,
-        expiresAt: grant.expiresAt,
-        scope: grant.scope,
-        missingScopes: core.missingScopes(grant.scope, requiredScopes),
-        refreshTokenExpiresAt: grant.refreshTokenExpiresAt,
-        unsaved: null,
-      };
-      entries.set(userId, entry);
-      return entry;
-    }
-
-    const usable = (grant) => grant && !core.needsRefresh(grant.expiresAt, nowSeconds(), skewSeconds);
-
-    /**
-     * The refresh across replicas: a usable shared grant is taken as it is; otherwise the
-     * replica that takes the user's lock refreshes and shares the grant, while the others
-     * wait for it. Bounded: a lock whose holder died expires after lockTtlMs, and after
-     * twice that a waiter refreshes on its own. A store that fails or is slow is left out
-     * (the per-process refresh, as without a store).
-     */
-    async function refreshShared(user) {
+    /** The refresh across replicas (see sharedRefresh), with this process's pieces. */
+    function refreshShared(user) {
       const userId = user.user_id;
-      const local = entries.get(userId);
-      if (local && local.unsaved) return refresh(user); // store the rotated token first
-      const owner = randomUUID();
-      const gaveUpAt = Date.now() + 2 * lockTtlMs;
-      for (;;) {
-        const seen = await shared.read(userId);
-        if (!seen.ok) return refresh(user);
-        if (usable(seen.grant)) return adoptShared(userId, seen.grant);
-        const lock = await shared.lock(userId, owner, lockTtlMs);
-        if (!lock.ok) return refresh(user);
-        if (lock.held) {
-          try {
-            // Another replica may have shared a grant between the read and the lock.
-            const again = await shared.read(userId);
-            if (again.ok && usable(again.grant)) return adoptShared(userId, again.grant);
-            const last = (again.ok ? again.grant : null) || seen.grant;
-            const entry = await refresh(user, last ? last.sealed : undefined);
-            const { accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed } = entry;
-            await shared.write(userId, { accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed }, expiresAt * 1000 - now());
-            return entry;
-          } finally {
-            await shared.unlock(userId, owner);
-          }
-        }
-        if (Date.now() >= gaveUpAt) {
-          onNotice('ERR_STORE_LOCK_TIMEOUT');
-          return refresh(user);
-        }
-        await new Promise((resolve) => { setTimeout(resolve, STORE_POLL_MS); });
-      }
+      if (states.unsaved(userId) !== null) return refresh(user); // store the rotation first
+      return sharedRefresh(shared, userId, {
+        lockTtlMs,
+        onNotice,
+        usable,
+        adopt: (grant) => remember(userId, grant, false),
+        refresh: async (sharedSealed) => {
+          const entry = await refresh(user, sharedSealed);
+          const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = entry;
+          return { entry, grant: { accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed: states.sealed(userId) }, ttlMs: expiresAt * 1000 - now() };
+        },
+        alone: () => refresh(user),
+      });
     }
 
     /**
      * A valid Google access token for the user: the cached one, or a new one from one
-     * shared refresh. Resolves to { accessToken, expiresAt (epoch seconds), scope }.
+     * shared refresh. Resolves to { accessToken, expiresAt (epoch seconds), scope,
+     * refreshTokenExpiresAt }.
      * @param {{ user_id: string, app_metadata?: object } | string} userOrId
      */
     async function accessToken(userOrId) {
@@ -535,6 +521,15 @@ function bind(coreOrLoader) {
       return view(await flight);
     }
 
+    /** Forgets the user here and in the shared store, after any refresh in flight. */
+    async function drop(userId) {
+      const pending = flights.pending(userId);
+      if (pending) await pending.catch(() => {});
+      entries.delete(userId);
+      states.forget(userId);
+      if (shared) await shared.drop(userId);
+    }
+
     /**
      * Removes app_metadata.sealed_refresh_tokens["google-oauth2"] through the
      * Management API (other providers' entries are kept; sealed_refresh_tokens becomes
@@ -544,20 +539,17 @@ function bind(coreOrLoader) {
     async function clearSealed(userId) {
       if (!mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'clearSealed needs management');
       if (typeof userId !== 'string' || userId === '') throw failure('ERR_USER_ID_INVALID', 'clearSealed needs a user id');
-      const pending = flights.pending(userId);
-      if (pending) await pending.catch(() => {});
-      entries.delete(userId);
-      if (shared) await shared.drop(userId);
+      await drop(userId);
       return mgmt.clearSealed(userId);
     }
 
     /**
-     * Disconnects the user from Google: revokes the refresh token at the revocation
-     * endpoint (RFC 7009; Google revokes the whole grant), then removes the sealed value
-     * as clearSealed does. When the revocation fails (ERR_PROVIDER_UNAVAILABLE,
-     * ERR_CLIENT_REJECTED, ...) it rejects with that code and clears nothing, unless
-     * `clearOnRevokeFailure` asks to clear anyway; the result then reports the code.
-     * Resolves to { revoked, cleared, code? }.
+     * Disconnects the user from Google: revokes every refresh token the user may still
+     * hold at the revocation endpoint (RFC 7009; Google revokes the whole grant), then
+     * removes the sealed value as clearSealed does. When the revocation fails
+     * (ERR_PROVIDER_UNAVAILABLE, ERR_CLIENT_REJECTED, ...) it rejects with that code and
+     * clears nothing, unless `clearOnRevokeFailure` asks to clear anyway; the result then
+     * reports the code. Resolves to { revoked, cleared, code? }.
      * @param {{ user_id: string, app_metadata?: object } | string} userOrId
      * @param {{ clearOnRevokeFailure?: boolean }} [options]
      */
@@ -567,42 +559,20 @@ function bind(coreOrLoader) {
       const userId = user.user_id;
       const pending = flights.pending(userId);
       if (pending) await pending.catch(() => {});
-      // Every token this user may still hold: the stored one and, if a refresh rotated
-      // it since, the newer one in memory.
-      const tokens = new Set();
-      try {
-        tokens.add(core.open(user.app_metadata == null ? {} : user.app_metadata, keys, userId));
-      } catch (error) {
-        if (!error || error.code !== 'ERR_SEALED_MISSING') throw error;
-      }
-      const entry = entries.get(userId);
-      if (entry) tokens.add(entry.refreshToken);
-      let code = null;
-      for (const token of tokens) {
-        const response = await call(fetchImpl, revokeEndpoint, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-          body: core.revokeRequestBody(token, clientId, clientSecret),
-        }, timeoutMs);
-        try {
-          core.parseRevokeResponse(response.status, response.body);
-        } catch (error) {
-          code = (error && error.code) || 'ERR_PROVIDER_UNAVAILABLE';
-          break;
-        }
-      }
+      const bodies = states.revokeRequestBodies(userId, user.app_metadata == null ? {} : user.app_metadata, keys, clientId, clientSecret);
+      const code = await revokeAll(core, bodies, { fetchImpl, revokeEndpoint, timeoutMs });
       if (code !== null && options.clearOnRevokeFailure !== true) {
         throw failure(code, 'the provider did not confirm the revocation; nothing was cleared');
       }
-      entries.delete(userId);
-      if (shared) await shared.drop(userId);
+      await drop(userId);
       const cleared = await mgmt.clearSealed(userId);
-      return code === null ? { revoked: tokens.size > 0, cleared } : { revoked: false, cleared, code };
+      return code === null ? { revoked: bodies.length > 0, cleared } : { revoked: false, cleared, code };
     }
 
     /** Drops what is cached for a user (for example after the user logged out). */
     function forget(userId) {
       entries.delete(userId);
+      states.forget(userId);
     }
 
     return { accessToken, clearSealed, disconnect, forget };

@@ -1,9 +1,241 @@
-//! Decisions of the app's backend that more than one process shares: which sealed
-//! refresh token a refresh starts from when replicas hand one another their values
-//! through a shared store.
+//! The decisions of the app's backend around a refresh, for every binding (the Node
+//! module today): which refresh token a refresh sends ([`RefreshStates::begin`]), what a
+//! rotated token becomes ([`RefreshStates::finish`]), and which sealed value a refresh
+//! starts from when replicas hand one another their values through a shared store
+//! ([`newer_sealed`]). The bindings do the I/O: they read the user, call the token
+//! endpoint, store what [`RefreshStates::unsaved`] says, and cache access tokens.
+//!
+//! A refresh token stays inside [`RefreshStates`]: the request body is built here and a
+//! rotated token is sealed here, so the host sees sealed values and access tokens only.
 
-use crate::jwe;
+use std::collections::BTreeMap;
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::jwe::{self, Nonce};
 use crate::keys::KeyRing;
+use crate::providers::token_endpoint::{self, AccessGrant};
+use crate::providers::Provider;
+use crate::token::RefreshToken;
+
+/// How many replaced refresh tokens a user's state remembers, to recognise a user object
+/// the app read before a rotation (its stored value is then one of these).
+pub const SUPERSEDED_KEPT: usize = 4;
+
+/// A rotated token's sealed successor that is not stored yet, and the stored value it
+/// replaces (for the host's compare-and-set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsaved {
+    /// The successor, sealed for the user ([`jwe::seal_rotated`]).
+    pub sealed: String,
+    /// The sealed value the refresh started from.
+    pub replaces: String,
+}
+
+/// One user's refresh, as one backend process knows it.
+#[derive(Debug)]
+struct RefreshState {
+    /// The refresh token the next refresh sends.
+    refresh_token: RefreshToken,
+    /// The sealed value `refresh_token` came from or was sealed as.
+    sealed: String,
+    /// Tokens this state replaced, newest first.
+    superseded: Vec<RefreshToken>,
+    /// A rotation not stored yet.
+    unsaved: Option<Unsaved>,
+}
+
+/// Every user's refresh state in one backend process (the token the next refresh sends,
+/// the sealed value it came from, the tokens it replaced, a rotation not stored yet), by
+/// Auth0 `user_id`.
+#[derive(Debug, Default)]
+pub struct RefreshStates {
+    users: BTreeMap<String, RefreshState>,
+}
+
+/// What [`RefreshStates::finish`] hands back: the grant without its refresh token (which
+/// stays in the state), and the rotation to store, if any.
+#[derive(Debug)]
+pub struct Finished {
+    /// The grant; its `refresh_token` is always `None` here.
+    pub grant: AccessGrant,
+    /// The sealed successor to store when the provider rotated the token.
+    pub unsaved: Option<Unsaved>,
+}
+
+impl RefreshStates {
+    /// No user known yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decides which refresh token the next refresh of `user_id` sends. `stored` is the
+    /// user's sealed value as the app last read it (`None` when there is none), `shared`
+    /// the one a shared store holds. The later-sealed of the two opens ([`newer_sealed`]);
+    /// if its token is this state's own, or one this state replaced (the app's user object
+    /// predates a rotation), the state stays; any other token (a new consent, the first
+    /// call) starts a new state from it. Without a stored value nothing is taken from the
+    /// store: a cleared value stays cleared.
+    ///
+    /// # Errors
+    /// [`Error::SealedMissing`] without a stored value, or the error of opening it; the
+    /// user's state is dropped either way.
+    pub fn begin(
+        &mut self,
+        user_id: &str,
+        stored: Option<&str>,
+        shared: Option<&str>,
+        keys: &KeyRing,
+    ) -> Result<()> {
+        let opened = stored.ok_or(Error::SealedMissing).and_then(|stored| {
+            let sealed =
+                shared.map_or(stored, |shared| newer_sealed(stored, shared, keys, user_id));
+            Ok((jwe::open(sealed, keys, user_id)?, sealed))
+        });
+        let (token, sealed) = match opened {
+            Ok(opened) => opened,
+            Err(error) => {
+                self.users.remove(user_id);
+                return Err(error);
+            }
+        };
+        let known = self
+            .users
+            .get(user_id)
+            .is_some_and(|state| state.refresh_token == token || state.superseded.contains(&token));
+        if !known {
+            self.users.insert(
+                user_id.to_owned(),
+                RefreshState {
+                    refresh_token: token,
+                    sealed: sealed.to_owned(),
+                    superseded: Vec::new(),
+                    unsaved: None,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The form body of the refresh [`RefreshStates::begin`] decided on.
+    ///
+    /// # Errors
+    /// [`Error::SealedMissing`] when `begin` did not succeed for the user.
+    pub fn refresh_request_body(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Zeroizing<String>> {
+        let state = self.users.get(user_id).ok_or(Error::SealedMissing)?;
+        Ok(token_endpoint::refresh_request_body(
+            &state.refresh_token,
+            client_id,
+            client_secret,
+        ))
+    }
+
+    /// Reads the token endpoint's answer to the user's refresh. A rotated refresh token
+    /// is sealed as the successor of the value the refresh started from before anything
+    /// changes (`iv` is called only then), becomes the state's token, and is returned as
+    /// [`Unsaved`] until [`RefreshStates::saved`]. A dead token
+    /// ([`Error::ReconsentRequired`]) drops the state; any other refusal keeps it.
+    ///
+    /// # Errors
+    /// The refusals of [`token_endpoint::parse_refresh_response`];
+    /// [`Error::SealedMissing`] without a state; sealing's errors.
+    pub fn finish(
+        &mut self,
+        provider: &Provider,
+        user_id: &str,
+        (status, body): (u16, &str),
+        keys: &KeyRing,
+        now: u64,
+        iv: impl FnOnce() -> Result<Nonce>,
+    ) -> Result<Finished> {
+        let state = self.users.get_mut(user_id).ok_or(Error::SealedMissing)?;
+        let mut grant = match token_endpoint::parse_refresh_response(provider, status, body, now) {
+            Ok(grant) => grant,
+            Err(error) => {
+                if error == crate::error::RefreshError::ReconsentRequired {
+                    self.users.remove(user_id);
+                }
+                return Err(error.into());
+            }
+        };
+        if let Some(rotated) = grant
+            .refresh_token
+            .take()
+            .filter(|t| *t != state.refresh_token)
+        {
+            let successor = jwe::seal_rotated(&rotated, &state.sealed, keys, user_id, now, iv()?)?;
+            let replaced = core::mem::replace(&mut state.refresh_token, rotated);
+            state.superseded.insert(0, replaced);
+            state.superseded.truncate(SUPERSEDED_KEPT);
+            state.unsaved = Some(Unsaved {
+                sealed: successor.clone(),
+                replaces: core::mem::replace(&mut state.sealed, successor),
+            });
+        }
+        Ok(Finished {
+            grant,
+            unsaved: state.unsaved.clone(),
+        })
+    }
+
+    /// The rotation of `user_id` not stored yet: the host stores it before anything else.
+    #[must_use]
+    pub fn unsaved(&self, user_id: &str) -> Option<&Unsaved> {
+        self.users.get(user_id)?.unsaved.as_ref()
+    }
+
+    /// Records that the host stored (or, by its compare-and-set, chose not to store) the
+    /// user's rotation.
+    pub fn saved(&mut self, user_id: &str) {
+        if let Some(state) = self.users.get_mut(user_id) {
+            state.unsaved = None;
+        }
+    }
+
+    /// The sealed value the user's state stands on, for a shared store.
+    #[must_use]
+    pub fn sealed(&self, user_id: &str) -> Option<&str> {
+        self.users.get(user_id).map(|state| state.sealed.as_str())
+    }
+
+    /// Revocation bodies (RFC 7009) for every refresh token the user may still hold: the
+    /// stored one (when it opens) and this state's, each once.
+    #[must_use]
+    pub fn revoke_request_bodies(
+        &self,
+        user_id: &str,
+        stored: Option<&str>,
+        keys: &KeyRing,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Vec<Zeroizing<String>> {
+        let mut tokens: Vec<RefreshToken> = stored
+            .and_then(|sealed| jwe::open(sealed, keys, user_id).ok())
+            .into_iter()
+            .collect();
+        if let Some(state) = self.users.get(user_id) {
+            if !tokens.contains(&state.refresh_token) {
+                tokens.push(state.refresh_token.clone());
+            }
+        }
+        tokens
+            .iter()
+            .map(|token| token_endpoint::revoke_request_body(token, client_id, client_secret))
+            .collect()
+    }
+
+    /// Forgets the user.
+    pub fn forget(&mut self, user_id: &str) {
+        self.users.remove(user_id);
+    }
+}
 
 /// Which of two sealed refresh-token values of the same user a refresh uses: the user's
 /// stored value (`stored`, from `app_metadata`, as the app last read it) or the one a
@@ -39,9 +271,7 @@ pub fn newer_sealed<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jwe::Nonce;
     use crate::test_support::ring;
-    use crate::RefreshToken;
 
     const USER: &str = "google-oauth2|1";
 
@@ -66,5 +296,182 @@ mod tests {
             assert_eq!(newer_sealed(bad, &old, &keys, USER), old);
         }
         assert_eq!(newer_sealed("junk", "also junk", &keys, USER), "junk");
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+    use crate::providers::google::GOOGLE;
+    use crate::test_support::ring;
+
+    const USER: &str = "google-oauth2|7";
+    const NOW: u64 = 1_800_000_000;
+
+    fn seal(token: &str, keys: &KeyRing) -> String {
+        jwe::seal(
+            &RefreshToken::new(token).expect("valid"),
+            keys,
+            USER,
+            NOW - 10,
+            Nonce::from_bytes([2; 12]),
+        )
+        .expect("seals")
+    }
+
+    fn answer(refresh_token: Option<&str>) -> String {
+        let rotated = refresh_token.map_or(String::new(), |t| format!(r#","refresh_token":"{t}""#));
+        format!(r#"{{"access_token":"ya29.a","expires_in":3600,"token_type":"Bearer"{rotated}}}"#)
+    }
+
+    fn body_token(states: &RefreshStates) -> String {
+        let body = states.refresh_request_body(USER, "c", "s").expect("a body");
+        body.split('&')
+            .find_map(|p| p.strip_prefix("refresh_token="))
+            .expect("has the token")
+            .replace("%2F", "/")
+    }
+
+    #[test]
+    fn a_rotation_is_sealed_kept_unsaved_and_a_stale_user_still_maps_to_it() {
+        let keys = ring(&[("k1", 1)]);
+        let s0 = seal("1//r0", &keys);
+        let mut states = RefreshStates::new();
+        states.begin(USER, Some(&s0), None, &keys).expect("opens");
+        assert_eq!(body_token(&states), "1//r0");
+        let finished = states
+            .finish(
+                &GOOGLE,
+                USER,
+                (200, &answer(Some("1//r1"))),
+                &keys,
+                NOW,
+                || Ok(Nonce::from_bytes([3; 12])),
+            )
+            .expect("a grant");
+        assert_eq!(
+            finished.grant.refresh_token, None,
+            "the token stays in the state"
+        );
+        let unsaved = finished.unsaved.expect("a rotation to store");
+        assert_eq!(unsaved.replaces, s0);
+        assert_eq!(
+            jwe::open(&unsaved.sealed, &keys, USER)
+                .expect("opens")
+                .expose_secret(),
+            "1//r1"
+        );
+        assert_eq!(states.unsaved(USER), Some(&unsaved));
+        states.saved(USER);
+        assert_eq!(states.unsaved(USER), None);
+        // The app's user object still shows s0: it is recognised as replaced.
+        states.begin(USER, Some(&s0), None, &keys).expect("opens");
+        assert_eq!(body_token(&states), "1//r1");
+        // A new consent (a token this state never had) starts over from it.
+        let s2 = seal("1//r2", &keys);
+        states.begin(USER, Some(&s2), None, &keys).expect("opens");
+        assert_eq!(body_token(&states), "1//r2");
+        assert_eq!(states.sealed(USER), Some(s2.as_str()));
+    }
+
+    #[test]
+    fn no_rotation_draws_no_iv_and_a_dead_token_drops_the_state() {
+        let keys = ring(&[("k1", 1)]);
+        let s0 = seal("1//r0", &keys);
+        let mut states = RefreshStates::new();
+        states.begin(USER, Some(&s0), None, &keys).expect("opens");
+        let finished = states
+            .finish(&GOOGLE, USER, (200, &answer(None)), &keys, NOW, || {
+                Err(Error::Random)
+            })
+            .expect("no IV needed");
+        assert!(finished.unsaved.is_none());
+        // A wrong client keeps the state; a dead token drops it.
+        let refused = states.finish(
+            &GOOGLE,
+            USER,
+            (401, r#"{"error":"invalid_client"}"#),
+            &keys,
+            NOW,
+            || Err(Error::Random),
+        );
+        assert_eq!(refused.map(|_| ()), Err(Error::ClientRejected));
+        assert!(states.sealed(USER).is_some());
+        let dead = states.finish(
+            &GOOGLE,
+            USER,
+            (400, r#"{"error":"invalid_grant"}"#),
+            &keys,
+            NOW,
+            || Err(Error::Random),
+        );
+        assert_eq!(dead.map(|_| ()), Err(Error::ReconsentRequired));
+        assert_eq!(states.sealed(USER), None);
+        assert_eq!(
+            states.refresh_request_body(USER, "c", "s").map(|_| ()),
+            Err(Error::SealedMissing)
+        );
+    }
+
+    #[test]
+    fn nothing_stored_means_nothing_from_the_store_and_a_value_that_does_not_open_drops_the_state()
+    {
+        let keys = ring(&[("k1", 1)]);
+        let s0 = seal("1//r0", &keys);
+        let mut states = RefreshStates::new();
+        assert_eq!(
+            states.begin(USER, None, Some(&s0), &keys),
+            Err(Error::SealedMissing)
+        );
+        states.begin(USER, Some(&s0), None, &keys).expect("opens");
+        let foreign = seal("1//x", &ring(&[("k9", 9)]));
+        assert_eq!(
+            states.begin(USER, Some(&foreign), None, &keys),
+            Err(Error::KeyUnknown)
+        );
+        assert_eq!(states.sealed(USER), None);
+    }
+
+    #[test]
+    fn revocation_covers_the_stored_token_and_the_state_s_once_each() {
+        let keys = ring(&[("k1", 1)]);
+        let s0 = seal("1//r0", &keys);
+        let mut states = RefreshStates::new();
+        assert_eq!(
+            states
+                .revoke_request_bodies(USER, Some(&s0), &keys, "c", "s")
+                .len(),
+            1
+        );
+        states.begin(USER, Some(&s0), None, &keys).expect("opens");
+        assert_eq!(
+            states
+                .revoke_request_bodies(USER, Some(&s0), &keys, "c", "s")
+                .len(),
+            1
+        );
+        states
+            .finish(
+                &GOOGLE,
+                USER,
+                (200, &answer(Some("1//r1"))),
+                &keys,
+                NOW,
+                || Ok(Nonce::from_bytes([4; 12])),
+            )
+            .expect("a grant");
+        let bodies = states.revoke_request_bodies(USER, Some(&s0), &keys, "c", "s");
+        assert_eq!(bodies.len(), 2);
+        assert!(bodies[1].contains("token=1%2F%2Fr1"));
+        assert!(
+            states
+                .revoke_request_bodies(USER, None, &keys, "c", "s")
+                .len()
+                == 1
+        );
+        states.forget(USER);
+        assert!(states
+            .revoke_request_bodies(USER, None, &keys, "c", "s")
+            .is_empty());
     }
 }

@@ -565,6 +565,178 @@ pub fn parse_revoke_response(status: u16, body: &str) -> Result<(), JsValue> {
     token_endpoint::parse_revoke_response(&GOOGLE, status, body).map_err(to_js)
 }
 
+/** Per-user refresh decisions of one backend process (`tokenseal::backend`). */
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen]
+pub struct RefreshStates {
+    inner: crate::backend::RefreshStates,
+}
+
+/// A new, empty [`RefreshStates`] (a function rather than a constructor, so that a host
+/// can wrap the core's exports in plain functions).
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = refreshStates)]
+#[must_use]
+pub fn refresh_states() -> RefreshStates {
+    RefreshStates {
+        inner: crate::backend::RefreshStates::new(),
+    }
+}
+
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen]
+impl RefreshStates {
+    /// Decides which refresh token the user's next refresh sends, from the user's
+    /// `app_metadata` (or the whole user) and the sealed value a shared store holds
+    /// (`null` for none).
+    ///
+    /// # Errors
+    /// Throws `ERR_SEALED_MISSING`, a key-set code, or the codes of `open`.
+    pub fn begin(
+        &mut self,
+        #[wasm_bindgen(js_name = userId)] user_id: &str,
+        #[wasm_bindgen(js_name = appMetadata, unchecked_param_type = "Record<string, unknown>")]
+        app_metadata: JsValue,
+        shared: Option<String>,
+        #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")]
+        key_set_json: JsValue,
+    ) -> Result<(), JsValue> {
+        let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
+        let stored = login::stored_sealed_value(&app_metadata, &GOOGLE);
+        let keys = key_ring(&key_set_json).map_err(to_js)?;
+        self.inner
+            .begin(user_id, stored, shared.as_deref(), &keys)
+            .map_err(to_js)
+    }
+
+    /// The form body of the refresh `begin` decided on.
+    ///
+    /// # Errors
+    /// Throws `ERR_SEALED_MISSING` when `begin` did not succeed for the user.
+    #[wasm_bindgen(js_name = refreshRequestBody)]
+    pub fn refresh_request_body(
+        &self,
+        #[wasm_bindgen(js_name = userId)] user_id: &str,
+        #[wasm_bindgen(js_name = clientId)] client_id: &str,
+        #[wasm_bindgen(js_name = clientSecret)] client_secret: &str,
+    ) -> Result<String, JsValue> {
+        self.inner
+            .refresh_request_body(user_id, client_id, client_secret)
+            .map(|body| body.as_str().to_owned())
+            .map_err(to_js)
+    }
+
+    /// Reads Google's answer to the user's refresh: `{ accessToken, expiresAt, scope,
+    /// refreshTokenExpiresAt, unsaved }`, where `unsaved` is `{ sealed, replaces }` when
+    /// a rotation waits to be stored. A rotated refresh token never leaves the core.
+    ///
+    /// # Errors
+    /// Throws the refusal codes of `parseRefreshResponse`, `ERR_SEALED_MISSING`, or
+    /// `ERR_RANDOM`.
+    #[wasm_bindgen(
+        unchecked_return_type = "{ accessToken: string; expiresAt: number; scope: string | null; refreshTokenExpiresAt: number | null; unsaved: { sealed: string; replaces: string } | null }"
+    )]
+    pub fn finish(
+        &mut self,
+        #[wasm_bindgen(js_name = userId)] user_id: &str,
+        status: u16,
+        body: &str,
+        #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")]
+        key_set_json: JsValue,
+        #[wasm_bindgen(js_name = nowSeconds)] now_seconds: f64,
+    ) -> Result<JsValue, JsValue> {
+        let keys = key_ring(&key_set_json).map_err(to_js)?;
+        let finished = self
+            .inner
+            .finish(
+                &GOOGLE,
+                user_id,
+                (status, body),
+                &keys,
+                seconds(now_seconds),
+                Nonce::random,
+            )
+            .map_err(to_js)?;
+        let grant = finished.grant;
+        to_js_json(&object(vec![
+            (
+                "accessToken",
+                Json::from(grant.access_token.expose_secret()),
+            ),
+            ("expiresAt", Json::from(grant.expires_at)),
+            ("scope", Json::from(grant.scope)),
+            (
+                "refreshTokenExpiresAt",
+                Json::from(grant.refresh_token_expires_at),
+            ),
+            ("unsaved", unsaved_view(finished.unsaved.as_ref())),
+        ]))
+    }
+
+    /// The user's rotation not stored yet, `{ sealed, replaces }`, or `null`.
+    #[wasm_bindgen(unchecked_return_type = "{ sealed: string; replaces: string } | null")]
+    pub fn unsaved(
+        &self,
+        #[wasm_bindgen(js_name = userId)] user_id: &str,
+    ) -> Result<JsValue, JsValue> {
+        to_js_json(&unsaved_view(self.inner.unsaved(user_id)))
+    }
+
+    /// Records that the user's rotation was stored (or deliberately not).
+    pub fn saved(&mut self, #[wasm_bindgen(js_name = userId)] user_id: &str) {
+        self.inner.saved(user_id);
+    }
+
+    /// The sealed value the user's state stands on, for a shared store.
+    pub fn sealed(&self, #[wasm_bindgen(js_name = userId)] user_id: &str) -> Option<String> {
+        self.inner.sealed(user_id).map(str::to_owned)
+    }
+
+    /// Revocation bodies for every refresh token the user may still hold (the stored one
+    /// in `appMetadata`, and the state's), each once.
+    ///
+    /// # Errors
+    /// Throws `ERR_USER_INVALID` for `appMetadata` that is not an object, or a key-set
+    /// code.
+    #[wasm_bindgen(js_name = revokeRequestBodies, unchecked_return_type = "string[]")]
+    pub fn revoke_request_bodies(
+        &self,
+        #[wasm_bindgen(js_name = userId)] user_id: &str,
+        #[wasm_bindgen(js_name = appMetadata, unchecked_param_type = "Record<string, unknown>")]
+        app_metadata: JsValue,
+        #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")]
+        key_set_json: JsValue,
+        #[wasm_bindgen(js_name = clientId)] client_id: &str,
+        #[wasm_bindgen(js_name = clientSecret)] client_secret: &str,
+    ) -> Result<JsValue, JsValue> {
+        let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
+        let stored = login::stored_sealed_value(&app_metadata, &GOOGLE);
+        let keys = key_ring(&key_set_json).map_err(to_js)?;
+        let bodies =
+            self.inner
+                .revoke_request_bodies(user_id, stored, &keys, client_id, client_secret);
+        to_js_json(&names(
+            bodies.iter().map(|body| body.as_str()).collect::<Vec<_>>(),
+        ))
+    }
+
+    /// Forgets the user.
+    pub fn forget(&mut self, #[wasm_bindgen(js_name = userId)] user_id: &str) {
+        self.inner.forget(user_id);
+    }
+}
+
+/// `{ sealed, replaces }` or `null`.
+#[cfg(feature = "wasm-full")]
+fn unsaved_view(unsaved: Option<&crate::backend::Unsaved>) -> Json {
+    Json::from(unsaved.map(|u| {
+        object(vec![
+            ("sealed", Json::from(u.sealed.as_str())),
+            ("replaces", Json::from(u.replaces.as_str())),
+        ])
+    }))
+}
+
 /// Which sealed value a refresh starts from: the user's stored one or the one a shared
 /// store holds, the one sealed later winning (see `tokenseal::backend::newer_sealed`).
 ///

@@ -563,6 +563,50 @@ fn the_token_life_crosses_typed() {
 }
 
 #[wasm_bindgen_test]
+fn refresh_states_keep_the_refresh_token_inside_and_hand_out_sealed_rotations() {
+    let keys = ring_a();
+    let mut states = wasm::refresh_states();
+    let stored = sealed_a();
+    let app_metadata = js(json!({"sealed_refresh_tokens": {"google-oauth2": stored}}));
+    states
+        .begin(USER, app_metadata.clone(), None, keys.as_str().into())
+        .expect("opens");
+    let body = states.refresh_request_body(USER, "c", "s").expect("a body");
+    assert!(body.starts_with("grant_type=refresh_token&refresh_token="));
+    let answer = r#"{"access_token":"ya29.n","expires_in":60,"token_type":"Bearer","refresh_token":"1//rotated"}"#;
+    let finished = rust(
+        &states
+            .finish(USER, 200, answer, keys.as_str().into(), 1_000.0)
+            .expect("a grant"),
+    );
+    assert_eq!(finished["accessToken"], json!("ya29.n"));
+    assert!(finished.get("refreshToken").is_none(), "{finished}");
+    assert_eq!(finished["unsaved"]["replaces"], json!(stored));
+    let successor = finished["unsaved"]["sealed"]
+        .as_str()
+        .expect("sealed")
+        .to_owned();
+    assert_eq!(open(&successor, &keys, USER).expect("opens"), "1//rotated");
+    states.saved(USER);
+    assert!(states.unsaved(USER).expect("a view").is_null());
+    assert_eq!(states.sealed(USER), Some(successor));
+    let bodies = rust(
+        &states
+            .revoke_request_bodies(USER, app_metadata, keys.as_str().into(), "c", "s")
+            .expect("bodies"),
+    );
+    assert_eq!(bodies.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        code(
+            states
+                .begin(USER, js(json!({})), None, keys.as_str().into())
+                .expect_err("nothing stored")
+        ),
+        "ERR_SEALED_MISSING"
+    );
+}
+
+#[wasm_bindgen_test]
 fn the_provider_table_crosses_as_the_backends_read_it() {
     assert_eq!(
         rust(&wasm::provider_table().expect("table")),

@@ -628,11 +628,11 @@ test('the injected core takes every decision; the cached path opens nothing', as
     await t.accessToken(user);
     await t.accessToken(user);
     await t.accessToken(user);
-    assert.equal(calls.open, 1);
-    assert.equal(calls.refreshRequestBody, 1);
-    assert.equal(calls.parseRefreshResponse, 1);
+    assert.equal(calls.refreshStates, 1, 'the refresh decisions are the core\'s per-user states');
     assert.equal(calls.needsRefresh, 2, 'the 2nd and 3rd calls ask the core, and are answered from the cache');
-    assert.equal(calls.seal, undefined, 'no rotation, no seal');
+    for (const name of ['open', 'refreshRequestBody', 'parseRefreshResponse', 'seal', 'sealRotated']) {
+      assert.equal(calls[name], undefined, `${name}: no refresh token crosses into JavaScript`);
+    }
     assert.equal(api.openSealed(user.app_metadata, KEYS, USER_ID).length > 0, true);
   } finally {
     await google.close();
