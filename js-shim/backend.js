@@ -351,6 +351,209 @@ async function sharedRefresh(shared, userId, { lockTtlMs, onNotice, usable, adop
   }
 }
 
+/**
+ * Google access tokens for one app's backend process (what createGoogleTokens returns).
+ * The refresh decisions (which token to send, what a rotation becomes) and the refresh
+ * tokens themselves live in the core's per-user states; this keeps access tokens:
+ * userId -> { accessToken, expiresAt, scope, missingScopes, refreshTokenExpiresAt,
+ * unsaved }, `unsaved` true while a rotation waits to be stored.
+ */
+class GoogleTokens {
+  constructor(core, options) {
+    this.core = core;
+    this.o = options;
+    this.shared = options.store
+      ? sharedState(options.store, { core, keys: options.keys, provider: GOOGLE, timeoutMs: options.storeTimeoutMs, onNotice: options.onNotice })
+      : null;
+    this.mgmt = options.management ? managementClient(core, options.management, options.fetchImpl, options.now, options.timeoutMs) : null;
+    this.states = core.refreshStates();
+    this.entries = new Map();
+    this.flights = singleFlights(); // one refresh (or save) at a time per user
+  }
+
+  nowSeconds() {
+    return Math.floor(this.o.now() / 1000);
+  }
+
+  /** True for a grant whose access token is not within the skew of its expiry. */
+  usable(grant) {
+    return Boolean(grant) && !this.core.needsRefresh(grant.expiresAt, this.nowSeconds(), this.o.skewSeconds);
+  }
+
+  fresh(entry) {
+    return this.usable(entry) && !entry.unsaved;
+  }
+
+  /** A grant (the token endpoint's, or one another replica shared) as the user's entry. */
+  remember(userId, grant, unsaved) {
+    const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = grant;
+    const missingScopes = this.core.missingScopes(scope, this.o.requiredScopes);
+    const entry = { accessToken, expiresAt, scope, refreshTokenExpiresAt, missingScopes, unsaved };
+    this.entries.set(userId, entry);
+    return entry;
+  }
+
+  /**
+   * Stores the user's rotation, if one waits: the sealed successor in place of the value
+   * it replaces, through saveSealed(userId, sealed, replaces), whose third argument lets
+   * the app compare-and-set, or through the Management API, which writes only while the
+   * stored value is still `replaces`. A failure leaves it waiting (and rejects).
+   */
+  async storeRotation(userId) {
+    const unsaved = this.states.unsaved(userId);
+    if (unsaved === null) return;
+    if (typeof this.o.saveSealed === 'function') {
+      try {
+        await this.o.saveSealed(userId, unsaved.sealed, unsaved.replaces);
+      } catch {
+        throw failure('ERR_SAVE_FAILED', 'saveSealed failed to store the rotated refresh token');
+      }
+    } else if (this.mgmt) {
+      await this.mgmt.setSealed(userId, unsaved.sealed, unsaved.replaces);
+    }
+    // Neither: the rotated token lives in this process only (documented).
+    this.states.saved(userId);
+    const entry = this.entries.get(userId);
+    if (entry) entry.unsaved = false;
+  }
+
+  /**
+   * One refresh at the token endpoint for this process; resolves to the user's entry.
+   * `sharedSealed` is the sealed value a shared store holds, if any.
+   */
+  async refresh(user, sharedSealed) {
+    const { keys, clientId, clientSecret, tokenEndpoint, fetchImpl, timeoutMs } = this.o;
+    const userId = user.user_id;
+    await this.storeRotation(userId); // a rotation whose save failed earlier goes first
+    const cached = this.entries.get(userId);
+    if (this.fresh(cached)) return cached;
+    try {
+      this.states.begin(userId, user.app_metadata == null ? {} : user.app_metadata, sharedSealed || null, keys);
+    } catch (error) {
+      this.entries.delete(userId);
+      throw error;
+    }
+    const response = await call(fetchImpl, tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: this.states.refreshRequestBody(userId, clientId, clientSecret),
+    }, timeoutMs);
+    if (response.status === 0) {
+      throw failure('ERR_PROVIDER_UNAVAILABLE', response.timedOut ? 'the token endpoint did not answer in time' : 'the token endpoint could not be reached');
+    }
+    let grant;
+    try {
+      grant = this.states.finish(userId, response.status, response.body, keys, this.nowSeconds());
+    } catch (error) {
+      // ERR_RECONSENT_REQUIRED: the refresh token is dead (the core dropped its state).
+      // Forget the cached access token; the sealed value stays where it is (clearSealed
+      // is the app's decision). Every other refusal (ERR_CLIENT_REJECTED, a configuration
+      // fault; ERR_ADMIN_POLICY) keeps everything.
+      if (error && error.code === 'ERR_RECONSENT_REQUIRED') this.entries.delete(userId);
+      throw error;
+    }
+    const entry = this.remember(userId, grant, grant.unsaved !== null);
+    await this.storeRotation(userId);
+    return entry;
+  }
+
+  /** The refresh across replicas (see sharedRefresh), with this process's pieces. */
+  refreshShared(user) {
+    const userId = user.user_id;
+    if (this.states.unsaved(userId) !== null) return this.refresh(user); // store the rotation first
+    return sharedRefresh(this.shared, userId, {
+      lockTtlMs: this.o.lockTtlMs,
+      onNotice: this.o.onNotice,
+      usable: (grant) => this.usable(grant),
+      adopt: (grant) => this.remember(userId, grant, false),
+      refresh: async (sharedSealed) => {
+        const entry = await this.refresh(user, sharedSealed);
+        const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = entry;
+        const grant = { accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed: this.states.sealed(userId) };
+        return { entry, grant, ttlMs: expiresAt * 1000 - this.o.now() };
+      },
+      alone: () => this.refresh(user),
+    });
+  }
+
+  /**
+   * A valid Google access token for the user: the cached one, or a new one from one
+   * shared refresh. Resolves to { accessToken, expiresAt (epoch seconds), scope,
+   * refreshTokenExpiresAt }; rejects with ERR_SCOPE_NOT_GRANTED (and `missingScopes`)
+   * when the grant lacks a required scope.
+   * @param {{ user_id: string, app_metadata?: object } | string} userOrId
+   */
+  async accessToken(userOrId) {
+    const userId = typeof userOrId === 'string' ? userOrId : isPlainObject(userOrId) ? userOrId.user_id : undefined;
+    if (typeof userId !== 'string' || userId === '') {
+      throw failure('ERR_USER_INVALID', 'accessToken needs a user with a string user_id (or a user id)');
+    }
+    const cached = this.entries.get(userId);
+    const entry = this.fresh(cached) ? cached : await this.flights.once(userId, async () => {
+      const user = await resolveUser(userOrId, this.o.loadUser, this.mgmt);
+      return this.shared ? this.refreshShared(user) : this.refresh(user);
+    });
+    if (entry.missingScopes.length > 0) {
+      throw failure('ERR_SCOPE_NOT_GRANTED', 'the user did not grant every required scope', { missingScopes: [...entry.missingScopes] });
+    }
+    return { accessToken: entry.accessToken, expiresAt: entry.expiresAt, scope: entry.scope, refreshTokenExpiresAt: entry.refreshTokenExpiresAt };
+  }
+
+  /** Forgets the user here and in the shared store, after any refresh in flight. */
+  async drop(userId) {
+    const pending = this.flights.pending(userId);
+    if (pending) await pending.catch(() => {});
+    this.forget(userId);
+    if (this.shared) await this.shared.drop(userId);
+  }
+
+  /**
+   * Removes app_metadata.sealed_refresh_tokens["google-oauth2"] through the Management
+   * API (other providers' entries are kept; sealed_refresh_tokens becomes null when none
+   * is left), so the next login's claim says "missing". Resolves to true when something
+   * was removed. Never called by this module itself.
+   */
+  async clearSealed(userId) {
+    if (!this.mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'clearSealed needs management');
+    if (typeof userId !== 'string' || userId === '') throw failure('ERR_USER_ID_INVALID', 'clearSealed needs a user id');
+    await this.drop(userId);
+    return this.mgmt.clearSealed(userId);
+  }
+
+  /**
+   * Disconnects the user from Google: revokes every refresh token the user may still
+   * hold at the revocation endpoint (RFC 7009; Google revokes the whole grant), then
+   * removes the sealed value as clearSealed does. When the revocation fails
+   * (ERR_PROVIDER_UNAVAILABLE, ERR_CLIENT_REJECTED, ...) it rejects with that code and
+   * clears nothing, unless `clearOnRevokeFailure` asks to clear anyway; the result then
+   * reports the code. Resolves to { revoked, cleared, code? }.
+   * @param {{ user_id: string, app_metadata?: object } | string} userOrId
+   * @param {{ clearOnRevokeFailure?: boolean }} [options]
+   */
+  async disconnect(userOrId, options = {}) {
+    if (!this.mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'disconnect needs management to clear the sealed value');
+    const { keys, clientId, clientSecret } = this.o;
+    const user = await resolveUser(userOrId, this.o.loadUser, this.mgmt);
+    const userId = user.user_id;
+    const pending = this.flights.pending(userId);
+    if (pending) await pending.catch(() => {});
+    const bodies = this.states.revokeRequestBodies(userId, user.app_metadata == null ? {} : user.app_metadata, keys, clientId, clientSecret);
+    const code = await revokeAll(this.core, bodies, this.o);
+    if (code !== null && options.clearOnRevokeFailure !== true) {
+      throw failure(code, 'the provider did not confirm the revocation; nothing was cleared');
+    }
+    await this.drop(userId);
+    const cleared = await this.mgmt.clearSealed(userId);
+    return code === null ? { revoked: bodies.length > 0, cleared } : { revoked: false, cleared, code };
+  }
+
+  /** Drops what is cached for a user (for example after the user logged out). */
+  forget(userId) {
+    this.entries.delete(userId);
+    this.states.forget(userId);
+  }
+}
+
 function bind(coreOrLoader) {
   const getCore = typeof coreOrLoader === 'function' ? coreOrLoader : () => coreOrLoader;
 
@@ -380,202 +583,24 @@ function bind(coreOrLoader) {
    *        stores a rotated token's sealed successor in place of `replaces`
    * @param {{ domain?: string, baseUrl?: string, audience?: string, clientId: string, clientSecret: string, budgetMs?: number }} [o.management]
    *        a machine-to-machine application with read:users and update:users_app_metadata
+   * @param {object} [o.store]        a shared store for many replicas: redisStore(client),
+   *        memoryStore(), or any object with get, set, delete, acquire, release (store.js)
+   * @param {number} [o.storeTimeoutMs] per store call (250)
+   * @param {number} [o.lockTtlMs]    how long a replica's refresh lock lives (3 x timeoutMs)
+   * @param {(code: string) => void} [o.onNotice] store outages (codes only; console.warn)
    * @param {object} [o.core]         the tokenseal core (tests)
+   * @returns {{ accessToken, clearSealed, disconnect, forget }} see GoogleTokens
    */
   function createGoogleTokens(o) {
     if (!o || typeof o !== 'object') throw new TypeError('createGoogleTokens needs an options object');
     const core = o.core || getCore();
-    const constants = constantsOf(core);
-    const {
-      keys, clientId, clientSecret, tokenEndpoint, revokeEndpoint, requiredScopes, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management,
-      store, storeTimeoutMs, lockTtlMs, onNotice,
-    } = tokensOptions(o, constants, core);
-    const shared = store ? sharedState(store, { core, keys, provider: GOOGLE, timeoutMs: storeTimeoutMs, onNotice }) : null;
-    const mgmt = management ? managementClient(core, management, fetchImpl, now, timeoutMs) : null;
-    const nowSeconds = () => Math.floor(now() / 1000);
-
-    // The refresh decisions (which token to send, what a rotation becomes) and the
-    // refresh tokens themselves live in the core's per-user states; this module keeps
-    // access tokens: userId -> { accessToken, expiresAt, scope, missingScopes,
-    // refreshTokenExpiresAt, unsaved }, `unsaved` true while a rotation waits to be stored.
-    const states = core.refreshStates();
-    const entries = new Map();
-    // One refresh (or save) at a time per user.
-    const flights = singleFlights();
-
-    const usable = (grant) => Boolean(grant) && !core.needsRefresh(grant.expiresAt, nowSeconds(), skewSeconds);
-    const fresh = (entry) => usable(entry) && !entry.unsaved;
-    /** What accessToken() resolves to; a grant lacking a required scope rejects instead. */
-    const view = (entry) => {
-      if (entry.missingScopes.length > 0) {
-        throw failure('ERR_SCOPE_NOT_GRANTED', 'the user did not grant every required scope', { missingScopes: [...entry.missingScopes] });
-      }
-      return { accessToken: entry.accessToken, expiresAt: entry.expiresAt, scope: entry.scope, refreshTokenExpiresAt: entry.refreshTokenExpiresAt };
+    const tokens = new GoogleTokens(core, tokensOptions(o, constantsOf(core), core));
+    return {
+      accessToken: (userOrId) => tokens.accessToken(userOrId),
+      clearSealed: (userId) => tokens.clearSealed(userId),
+      disconnect: (userOrId, options) => tokens.disconnect(userOrId, options),
+      forget: (userId) => tokens.forget(userId),
     };
-    /** A grant (the token endpoint's, or one another replica shared) as the user's entry. */
-    const remember = (userId, grant, unsaved) => {
-      const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = grant;
-      const entry = { accessToken, expiresAt, scope, refreshTokenExpiresAt, missingScopes: core.missingScopes(scope, requiredScopes), unsaved };
-      entries.set(userId, entry);
-      return entry;
-    };
-
-    /**
-     * Stores the user's rotation, if one waits: the sealed successor in place of the value
-     * it replaces, through saveSealed(userId, sealed, replaces), whose third argument lets
-     * the app compare-and-set, or through the Management API, which writes only while the
-     * stored value is still `replaces`. A failure leaves it waiting (and rejects).
-     */
-    async function storeRotation(userId) {
-      const unsaved = states.unsaved(userId);
-      if (unsaved === null) return;
-      if (typeof saveSealed === 'function') {
-        try {
-          await saveSealed(userId, unsaved.sealed, unsaved.replaces);
-        } catch {
-          throw failure('ERR_SAVE_FAILED', 'saveSealed failed to store the rotated refresh token');
-        }
-      } else if (mgmt) {
-        await mgmt.setSealed(userId, unsaved.sealed, unsaved.replaces);
-      }
-      // Neither: the rotated token lives in this process only (documented).
-      states.saved(userId);
-      const entry = entries.get(userId);
-      if (entry) entry.unsaved = false;
-    }
-
-    /**
-     * One refresh at the token endpoint for this process; resolves to the user's entry.
-     * `sharedSealed` is the sealed value a shared store holds, if any.
-     */
-    async function refresh(user, sharedSealed) {
-      const userId = user.user_id;
-      await storeRotation(userId); // a rotation whose save failed earlier goes first
-      const cached = entries.get(userId);
-      if (fresh(cached)) return cached;
-      try {
-        states.begin(userId, user.app_metadata == null ? {} : user.app_metadata, sharedSealed || null, keys);
-      } catch (error) {
-        entries.delete(userId);
-        throw error;
-      }
-      const response = await call(fetchImpl, tokenEndpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: states.refreshRequestBody(userId, clientId, clientSecret),
-      }, timeoutMs);
-      if (response.status === 0) {
-        throw failure('ERR_PROVIDER_UNAVAILABLE', response.timedOut ? 'the token endpoint did not answer in time' : 'the token endpoint could not be reached');
-      }
-      let grant;
-      try {
-        grant = states.finish(userId, response.status, response.body, keys, nowSeconds());
-      } catch (error) {
-        // ERR_RECONSENT_REQUIRED: the refresh token is dead (the core dropped its state).
-        // Forget the cached access token; the sealed value stays where it is
-        // (clearSealed is the app's decision). Every other refusal (ERR_CLIENT_REJECTED, a
-        // configuration fault; ERR_ADMIN_POLICY) keeps everything.
-        if (error && error.code === 'ERR_RECONSENT_REQUIRED') entries.delete(userId);
-        throw error;
-      }
-      const entry = remember(userId, grant, grant.unsaved !== null);
-      await storeRotation(userId);
-      return entry;
-    }
-
-    /** The refresh across replicas (see sharedRefresh), with this process's pieces. */
-    function refreshShared(user) {
-      const userId = user.user_id;
-      if (states.unsaved(userId) !== null) return refresh(user); // store the rotation first
-      return sharedRefresh(shared, userId, {
-        lockTtlMs,
-        onNotice,
-        usable,
-        adopt: (grant) => remember(userId, grant, false),
-        refresh: async (sharedSealed) => {
-          const entry = await refresh(user, sharedSealed);
-          const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = entry;
-          return { entry, grant: { accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed: states.sealed(userId) }, ttlMs: expiresAt * 1000 - now() };
-        },
-        alone: () => refresh(user),
-      });
-    }
-
-    /**
-     * A valid Google access token for the user: the cached one, or a new one from one
-     * shared refresh. Resolves to { accessToken, expiresAt (epoch seconds), scope,
-     * refreshTokenExpiresAt }.
-     * @param {{ user_id: string, app_metadata?: object } | string} userOrId
-     */
-    async function accessToken(userOrId) {
-      const userId = typeof userOrId === 'string' ? userOrId : isPlainObject(userOrId) ? userOrId.user_id : undefined;
-      if (typeof userId !== 'string' || userId === '') {
-        throw failure('ERR_USER_INVALID', 'accessToken needs a user with a string user_id (or a user id)');
-      }
-      const entry = entries.get(userId);
-      if (fresh(entry)) return view(entry);
-      const flight = flights.once(userId, async () => {
-        const user = await resolveUser(userOrId, loadUser, mgmt);
-        return shared ? refreshShared(user) : refresh(user);
-      });
-      return view(await flight);
-    }
-
-    /** Forgets the user here and in the shared store, after any refresh in flight. */
-    async function drop(userId) {
-      const pending = flights.pending(userId);
-      if (pending) await pending.catch(() => {});
-      entries.delete(userId);
-      states.forget(userId);
-      if (shared) await shared.drop(userId);
-    }
-
-    /**
-     * Removes app_metadata.sealed_refresh_tokens["google-oauth2"] through the
-     * Management API (other providers' entries are kept; sealed_refresh_tokens becomes
-     * null when none is left), so the next login's claim says "missing". Resolves to
-     * true when something was removed. Never called by this module itself.
-     */
-    async function clearSealed(userId) {
-      if (!mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'clearSealed needs management');
-      if (typeof userId !== 'string' || userId === '') throw failure('ERR_USER_ID_INVALID', 'clearSealed needs a user id');
-      await drop(userId);
-      return mgmt.clearSealed(userId);
-    }
-
-    /**
-     * Disconnects the user from Google: revokes every refresh token the user may still
-     * hold at the revocation endpoint (RFC 7009; Google revokes the whole grant), then
-     * removes the sealed value as clearSealed does. When the revocation fails
-     * (ERR_PROVIDER_UNAVAILABLE, ERR_CLIENT_REJECTED, ...) it rejects with that code and
-     * clears nothing, unless `clearOnRevokeFailure` asks to clear anyway; the result then
-     * reports the code. Resolves to { revoked, cleared, code? }.
-     * @param {{ user_id: string, app_metadata?: object } | string} userOrId
-     * @param {{ clearOnRevokeFailure?: boolean }} [options]
-     */
-    async function disconnect(userOrId, options = {}) {
-      if (!mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'disconnect needs management to clear the sealed value');
-      const user = await resolveUser(userOrId, loadUser, mgmt);
-      const userId = user.user_id;
-      const pending = flights.pending(userId);
-      if (pending) await pending.catch(() => {});
-      const bodies = states.revokeRequestBodies(userId, user.app_metadata == null ? {} : user.app_metadata, keys, clientId, clientSecret);
-      const code = await revokeAll(core, bodies, { fetchImpl, revokeEndpoint, timeoutMs });
-      if (code !== null && options.clearOnRevokeFailure !== true) {
-        throw failure(code, 'the provider did not confirm the revocation; nothing was cleared');
-      }
-      await drop(userId);
-      const cleared = await mgmt.clearSealed(userId);
-      return code === null ? { revoked: bodies.length > 0, cleared } : { revoked: false, cleared, code };
-    }
-
-    /** Drops what is cached for a user (for example after the user logged out). */
-    function forget(userId) {
-      entries.delete(userId);
-      states.forget(userId);
-    }
-
-    return { accessToken, clearSealed, disconnect, forget };
   }
 
   return {
