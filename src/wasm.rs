@@ -531,28 +531,6 @@ pub fn missing_scopes(
     )))
 }
 
-/// The form body of a revocation request (RFC 7009 §2.1) for a refresh token.
-///
-/// # Errors
-/// Throws `ERR_TOKEN_INVALID` for a refresh token that is not one, `ERR_INPUT_INVALID`
-/// when the client id or secret is not a string.
-#[cfg(feature = "wasm-full")]
-#[wasm_bindgen(js_name = revokeRequestBody)]
-pub fn revoke_request_body(
-    #[wasm_bindgen(js_name = refreshToken, unchecked_param_type = "string")] refresh_token: JsValue,
-    #[wasm_bindgen(js_name = clientId, unchecked_param_type = "string")] client_id: JsValue,
-    #[wasm_bindgen(js_name = clientSecret, unchecked_param_type = "string")] client_secret: JsValue,
-) -> Result<String, JsValue> {
-    let token = RefreshToken::new(&text(&refresh_token, Error::TokenInvalid)?).map_err(to_js)?;
-    let client_id = text(&client_id, Error::InputInvalid)?;
-    let client_secret = Zeroizing::new(text(&client_secret, Error::InputInvalid)?);
-    Ok(
-        token_endpoint::revoke_request_body(&token, &client_id, &client_secret)
-            .as_str()
-            .to_owned(),
-    )
-}
-
 /// Reads Google's revocation endpoint answer: returns when the token no longer works
 /// (200, or Google's `invalid_token` for one already expired or revoked).
 ///
