@@ -243,9 +243,15 @@ function sharedState(store, { core, keys, provider, timeoutMs, onNotice }) {
         return { ok: true, grant: null }; // another key ring, a retired key, tampering: ignored
       }
     },
+    /** Shares a grant; one that cannot be sealed (too large) stays unshared. */
     async write(userId, grant, ttlMs) {
       if (ttlMs <= 0) return;
-      const sealed = core.sealCacheEntry(JSON.stringify(grant), keys, name('access', userId));
+      let sealed;
+      try {
+        sealed = core.sealCacheEntry(JSON.stringify(grant), keys, name('access', userId));
+      } catch {
+        return;
+      }
       await use(() => store.set(name('access', userId), sealed, ttlMs));
     },
     drop: (userId) => use(() => store.delete(name('access', userId))),
@@ -314,31 +320,28 @@ async function revokeAll(core, bodies, { fetchImpl, revokeEndpoint, timeoutMs })
 }
 
 /**
- * The refresh across replicas: a usable shared grant is adopted as it is; otherwise the
- * replica that takes the user's lock refreshes (`refresh(sharedSealed)` resolves to
- * `{ entry, grant, ttlMs }`), shares the grant, then releases the lock, while the others
- * poll for it. Bounded: a lock whose holder died expires after lockTtlMs, and after
+ * The refresh across replicas: an adoptable shared grant is taken as it is; otherwise
+ * the replica that takes the user's lock refreshes (`refresh(sharedSealed)`, which
+ * shares the new grant) and releases the lock, while the others poll for the grant. Bounded: a lock whose holder died expires after lockTtlMs, and after
  * twice that a waiter refreshes `alone` (ERR_STORE_LOCK_TIMEOUT). A store that fails or
  * is slow is left out: `alone` too.
  */
-async function sharedRefresh(shared, userId, { lockTtlMs, onNotice, usable, adopt, refresh, alone }) {
+async function sharedRefresh(shared, userId, { lockTtlMs, onNotice, adoptable, adopt, refresh, alone }) {
   const owner = randomUUID();
   const gaveUpAt = Date.now() + 2 * lockTtlMs;
   for (;;) {
     const seen = await shared.read(userId);
     if (!seen.ok) return alone();
-    if (usable(seen.grant)) return adopt(seen.grant);
+    if (adoptable(seen.grant)) return adopt(seen.grant);
     const lock = await shared.lock(userId, owner, lockTtlMs);
     if (!lock.ok) return alone();
     if (lock.held) {
       try {
         // Another replica may have shared a grant between the read and the lock.
         const again = await shared.read(userId);
-        if (again.ok && usable(again.grant)) return adopt(again.grant);
+        if (again.ok && adoptable(again.grant)) return adopt(again.grant);
         const last = (again.ok ? again.grant : null) || seen.grant;
-        const { entry, grant, ttlMs } = await refresh(last ? last.sealed : undefined);
-        await shared.write(userId, grant, ttlMs);
-        return entry;
+        return await refresh(last ? last.sealed : undefined);
       } finally {
         await shared.unlock(userId, owner);
       }
@@ -366,6 +369,7 @@ class GoogleTokens {
       ? sharedState(options.store, { core, keys: options.keys, provider: GOOGLE, timeoutMs: options.storeTimeoutMs, onNotice: options.onNotice })
       : null;
     this.mgmt = options.management ? managementClient(core, options.management, options.fetchImpl, options.now, options.timeoutMs) : null;
+    this.constants = constantsOf(core);
     this.states = core.refreshStates();
     this.entries = new Map();
     this.flights = singleFlights(); // one refresh (or save) at a time per user
@@ -402,19 +406,49 @@ class GoogleTokens {
   async storeRotation(userId) {
     const unsaved = this.states.unsaved(userId);
     if (unsaved === null) return;
+    let stored = true;
     if (typeof this.o.saveSealed === 'function') {
       try {
-        await this.o.saveSealed(userId, unsaved.sealed, unsaved.replaces);
+        stored = (await this.o.saveSealed(userId, unsaved.sealed, unsaved.replaces)) !== false;
       } catch {
         throw failure('ERR_SAVE_FAILED', 'saveSealed failed to store the rotated refresh token');
       }
     } else if (this.mgmt) {
-      await this.mgmt.setSealed(userId, unsaved.sealed, unsaved.replaces);
+      stored = await this.mgmt.setSealed(userId, unsaved.sealed, unsaved.replaces);
     }
     // Neither: the rotated token lives in this process only (documented).
-    this.states.saved(userId);
     const entry = this.entries.get(userId);
     if (entry) entry.unsaved = false;
+    if (stored) {
+      this.states.saved(userId);
+      return;
+    }
+    // The stored value changed since the refresh began (a new consent, a clear): it wins.
+    // The rotation of the older grant is forgotten here and in the shared store, so the
+    // next refresh starts from what is stored.
+    this.states.forget(userId);
+    if (this.shared) await this.shared.drop(userId);
+  }
+
+  /** Shares the user's grant with the other replicas, with the sealed value it stands on. */
+  async share(userId, entry) {
+    const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = entry;
+    const grant = { accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed: this.states.sealed(userId) };
+    await this.shared.write(userId, grant, expiresAt * 1000 - this.o.now());
+  }
+
+  /**
+   * True when another replica's grant serves this user: usable, and standing on the
+   * user's stored value or a later one (not on a value the user has since replaced by a
+   * new consent, and never for a user whose value was cleared).
+   */
+  adoptable(user, grant) {
+    if (!this.usable(grant) || typeof grant.sealed !== 'string') return false;
+    const appMetadata = isPlainObject(user.app_metadata) ? user.app_metadata : {};
+    const map = appMetadata[this.constants.sealedKey];
+    const stored = isPlainObject(map) ? map[GOOGLE] : undefined;
+    if (typeof stored !== 'string') return false;
+    return stored === grant.sealed || this.core.newerSealed(stored, grant.sealed, this.o.keys, user.user_id) === grant.sealed;
   }
 
   /**
@@ -453,6 +487,9 @@ class GoogleTokens {
       throw error;
     }
     const entry = this.remember(userId, grant, grant.unsaved !== null);
+    // Shared before the lasting save: a replica that refreshes next sends the rotated
+    // token even if that save fails or outlives the lock.
+    if (this.shared) await this.share(userId, entry);
     await this.storeRotation(userId);
     return entry;
   }
@@ -464,14 +501,9 @@ class GoogleTokens {
     return sharedRefresh(this.shared, userId, {
       lockTtlMs: this.o.lockTtlMs,
       onNotice: this.o.onNotice,
-      usable: (grant) => this.usable(grant),
+      adoptable: (grant) => this.adoptable(user, grant),
       adopt: (grant) => this.remember(userId, grant, false),
-      refresh: async (sharedSealed) => {
-        const entry = await this.refresh(user, sharedSealed);
-        const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = entry;
-        const grant = { accessToken, expiresAt, scope, refreshTokenExpiresAt, sealed: this.states.sealed(userId) };
-        return { entry, grant, ttlMs: expiresAt * 1000 - this.o.now() };
-      },
+      refresh: (sharedSealed) => this.refresh(user, sharedSealed),
       alone: () => this.refresh(user),
     });
   }
@@ -537,8 +569,14 @@ class GoogleTokens {
     const userId = user.user_id;
     const pending = this.flights.pending(userId);
     if (pending) await pending.catch(() => {});
-    const bodies = this.states.revokeRequestBodies(userId, user.app_metadata == null ? {} : user.app_metadata, keys, clientId, clientSecret);
-    const code = await revokeAll(this.core, bodies, this.o);
+    let bodies = [];
+    let code = null;
+    try {
+      bodies = this.states.revokeRequestBodies(userId, user.app_metadata == null ? {} : user.app_metadata, keys, clientId, clientSecret);
+    } catch (error) {
+      code = (error && error.code) || 'ERR_DECRYPT'; // a stored value that does not open cannot be revoked
+    }
+    if (code === null) code = await revokeAll(this.core, bodies, this.o);
     if (code !== null && options.clearOnRevokeFailure !== true) {
       throw failure(code, 'the provider did not confirm the revocation; nothing was cleared');
     }
@@ -547,7 +585,11 @@ class GoogleTokens {
     return code === null ? { revoked: bodies.length > 0, cleared } : { revoked: false, cleared, code };
   }
 
-  /** Drops what is cached for a user (for example after the user logged out). */
+  /**
+   * Drops what this process caches for a user (for example after the user logged out).
+   * A grant in the shared store stays (other replicas use it until it expires);
+   * clearSealed and disconnect drop that too.
+   */
   forget(userId) {
     this.entries.delete(userId);
     this.states.forget(userId);
@@ -579,8 +621,9 @@ function bind(coreOrLoader) {
    * @param {typeof fetch} [o.fetch]
    * @param {number} [o.timeoutMs]    per HTTP call
    * @param {(userId: string) => Promise<object>} [o.loadUser] lets accessToken() take a user id
-   * @param {(userId: string, sealedJwe: string, replaces: string) => Promise<void>} [o.saveSealed]
-   *        stores a rotated token's sealed successor in place of `replaces`
+   * @param {(userId: string, sealedJwe: string, replaces: string) => Promise<boolean | void>} [o.saveSealed]
+   *        stores a rotated token's sealed successor in place of `replaces`; resolves to
+   *        false when the stored value is no longer `replaces` (then it wins)
    * @param {{ domain?: string, baseUrl?: string, audience?: string, clientId: string, clientSecret: string, budgetMs?: number }} [o.management]
    *        a machine-to-machine application with read:users and update:users_app_metadata
    * @param {object} [o.store]        a shared store for many replicas: redisStore(client),

@@ -206,8 +206,11 @@ impl RefreshStates {
     }
 
     /// Revocation bodies (RFC 7009) for every refresh token the user may still hold: the
-    /// stored one (when it opens) and this state's, each once.
-    #[must_use]
+    /// stored one and this state's, each once.
+    ///
+    /// # Errors
+    /// The error of opening a stored value that does not open (another key ring, a
+    /// retired key): a token that cannot be revoked must not be cleared as if it were.
     pub fn revoke_request_bodies(
         &self,
         user_id: &str,
@@ -215,20 +218,20 @@ impl RefreshStates {
         keys: &KeyRing,
         client_id: &str,
         client_secret: &str,
-    ) -> Vec<Zeroizing<String>> {
-        let mut tokens: Vec<RefreshToken> = stored
-            .and_then(|sealed| jwe::open(sealed, keys, user_id).ok())
-            .into_iter()
-            .collect();
+    ) -> Result<Vec<Zeroizing<String>>> {
+        let mut tokens = Vec::new();
+        if let Some(sealed) = stored {
+            tokens.push(jwe::open(sealed, keys, user_id)?);
+        }
         if let Some(state) = self.users.get(user_id) {
             if !tokens.contains(&state.refresh_token) {
                 tokens.push(state.refresh_token.clone());
             }
         }
-        tokens
+        Ok(tokens
             .iter()
             .map(|token| token_endpoint::revoke_request_body(token, client_id, client_secret))
-            .collect()
+            .collect())
     }
 
     /// Forgets the user.
@@ -242,13 +245,18 @@ impl RefreshStates {
 /// shared store holds (`shared`, written by the replica that refreshed last, which may
 /// have received a rotated token the app's copy of the user does not show yet).
 ///
-/// The value sealed later (`iat`) wins: a rotation after the user's last login is newer
-/// than the stored copy, and a new consent at a later login is newer than anything a
-/// replica stored. A value that does not open for `user_id` under `keys` never wins over
-/// one that does; on a tie, or when neither opens, `stored` wins (its error is then the
-/// one the caller meets). Clocks: `iat` comes from the Action's and the backends'
-/// clocks, so two values sealed within their skew of each other can be taken in either
-/// order.
+/// - `shared` is a rotation in `stored`'s line when it was sealed by a backend after a
+///   rotation (`src` `rotation`) and carries `stored`'s capture record (a rotation
+///   carries its predecessor's record over, [`jwe::seal_rotated`]; a login seals a new
+///   token with a new record). It wins unless `stored` was sealed later.
+/// - Otherwise the value sealed later (`iat`) wins, and on a tie `stored`: a new consent
+///   at a later login is newer than anything a replica stored.
+///
+/// A value that does not open for `user_id` under `keys` never wins over one that does;
+/// when neither opens, `stored` (its error is then the one the caller meets). `iat` comes
+/// from the Action's and the backends' clocks, in seconds: the lineage rule is what
+/// makes a rotation within the same second as the login that stored its predecessor
+/// win, as it must (the predecessor may already be revoked).
 #[must_use]
 pub fn newer_sealed<'a>(
     stored: &'a str,
@@ -256,13 +264,21 @@ pub fn newer_sealed<'a>(
     keys: &KeyRing,
     user_id: &str,
 ) -> &'a str {
-    let sealed_at = |value: &str| {
+    let header = |value: &str| {
         jwe::open_with_header(value, keys, user_id)
             .ok()
-            .map(|(_, header)| header.iat.unwrap_or(0))
+            .map(|(_, header)| header)
     };
-    match (sealed_at(stored), sealed_at(shared)) {
-        (Some(a), Some(b)) if b > a => shared,
+    match (header(stored), header(shared)) {
+        (Some(a), Some(b)) => {
+            let (a_at, b_at) = (a.iat.unwrap_or(0), b.iat.unwrap_or(0));
+            let in_line = b.src == Some(jwe::Source::Rotation) && b.capture == a.capture;
+            if b_at > a_at || (in_line && b_at == a_at) {
+                shared
+            } else {
+                stored
+            }
+        }
         (None, Some(_)) => shared,
         _ => stored,
     }
@@ -288,6 +304,21 @@ mod tests {
         assert_eq!(newer_sealed(&old, &rotated, &keys, USER), rotated);
         assert_eq!(newer_sealed(&rotated, &old, &keys, USER), rotated);
         assert_eq!(newer_sealed(&old, &old, &keys, USER), old);
+        // A rotation sealed in the same second as the value it replaced wins; an
+        // unrelated value of the same second does not.
+        let token = RefreshToken::new("1//r1").expect("valid");
+        let successor =
+            jwe::seal_rotated(&token, &old, &keys, USER, 100, Nonce::from_bytes([2; 12]))
+                .expect("seals");
+        assert_eq!(newer_sealed(&old, &successor, &keys, USER), successor);
+        let unrelated = sealed_at("1//other", 100, &keys, USER);
+        assert_eq!(newer_sealed(&old, &unrelated, &keys, USER), old);
+        // A stored value sealed later than the rotation (a new consent) still wins.
+        let consent = sealed_at("1//consent", 150, &keys, USER);
+        let late_rotation =
+            jwe::seal_rotated(&token, &old, &keys, USER, 120, Nonce::from_bytes([3; 12]))
+                .expect("seals");
+        assert_eq!(newer_sealed(&consent, &late_rotation, &keys, USER), consent);
         // Another user's value, another ring's, or junk never wins.
         let other_user = sealed_at("1//x", 300, &keys, "auth0|2");
         let other_ring = sealed_at("1//x", 300, &ring(&[("k9", 9)]), USER);
@@ -437,19 +468,14 @@ mod state_tests {
         let keys = ring(&[("k1", 1)]);
         let s0 = seal("1//r0", &keys);
         let mut states = RefreshStates::new();
-        assert_eq!(
+        let bodies = |states: &RefreshStates, stored: Option<&str>| {
             states
-                .revoke_request_bodies(USER, Some(&s0), &keys, "c", "s")
-                .len(),
-            1
-        );
+                .revoke_request_bodies(USER, stored, &keys, "c", "s")
+                .expect("bodies")
+        };
+        assert_eq!(bodies(&states, Some(&s0)).len(), 1);
         states.begin(USER, Some(&s0), None, &keys).expect("opens");
-        assert_eq!(
-            states
-                .revoke_request_bodies(USER, Some(&s0), &keys, "c", "s")
-                .len(),
-            1
-        );
+        assert_eq!(bodies(&states, Some(&s0)).len(), 1);
         states
             .finish(
                 &GOOGLE,
@@ -460,18 +486,19 @@ mod state_tests {
                 || Ok(Nonce::from_bytes([4; 12])),
             )
             .expect("a grant");
-        let bodies = states.revoke_request_bodies(USER, Some(&s0), &keys, "c", "s");
-        assert_eq!(bodies.len(), 2);
-        assert!(bodies[1].contains("token=1%2F%2Fr1"));
-        assert!(
+        let both = bodies(&states, Some(&s0));
+        assert_eq!(both.len(), 2);
+        assert!(both[1].contains("token=1%2F%2Fr1"));
+        assert_eq!(bodies(&states, None).len(), 1);
+        // A stored value that does not open is an error, never a silent skip.
+        let foreign = seal("1//x", &ring(&[("k9", 9)]));
+        assert_eq!(
             states
-                .revoke_request_bodies(USER, None, &keys, "c", "s")
-                .len()
-                == 1
+                .revoke_request_bodies(USER, Some(&foreign), &keys, "c", "s")
+                .map(|b| b.len()),
+            Err(Error::KeyUnknown)
         );
         states.forget(USER);
-        assert!(states
-            .revoke_request_bodies(USER, None, &keys, "c", "s")
-            .is_empty());
+        assert!(bodies(&states, None).is_empty());
     }
 }

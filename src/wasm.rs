@@ -463,7 +463,7 @@ pub fn refresh_request_body(
 /// Google's entry of the provider table.
 ///
 /// # Errors
-/// Throws `ERR_RECONSENT_REQUIRED` (`invalid_grant`, `invalid_rapt`),
+/// Throws `ERR_RECONSENT_REQUIRED` (`invalid_grant`, Google's RAPT included),
 /// `ERR_CLIENT_REJECTED` (`invalid_client`, `unauthorized_client`), `ERR_ADMIN_POLICY`
 /// (`admin_policy_enforced`), `ERR_PROVIDER_REJECTED`, `ERR_PROVIDER_UNAVAILABLE` or
 /// `ERR_PROVIDER_RESPONSE`.
@@ -674,8 +674,8 @@ impl RefreshStates {
     /// in `appMetadata`, and the state's), each once.
     ///
     /// # Errors
-    /// Throws `ERR_USER_INVALID` for `appMetadata` that is not an object, or a key-set
-    /// code.
+    /// Throws `ERR_USER_INVALID` for `appMetadata` that is not an object, a key-set
+    /// code, or the code of a stored value that does not open (it cannot be revoked).
     #[wasm_bindgen(js_name = revokeRequestBodies, unchecked_return_type = "string[]")]
     pub fn revoke_request_bodies(
         &self,
@@ -690,9 +690,10 @@ impl RefreshStates {
         let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
         let stored = login::stored_sealed_value(&app_metadata, &GOOGLE);
         let keys = key_ring(&key_set_json).map_err(to_js)?;
-        let bodies =
-            self.inner
-                .revoke_request_bodies(user_id, stored, &keys, client_id, client_secret);
+        let bodies = self
+            .inner
+            .revoke_request_bodies(user_id, stored, &keys, client_id, client_secret)
+            .map_err(to_js)?;
         to_js_json(&names(
             bodies.iter().map(|body| body.as_str()).collect::<Vec<_>>(),
         ))

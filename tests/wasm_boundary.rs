@@ -522,7 +522,10 @@ fn the_token_life_crosses_typed() {
     .expect("a grant");
     assert_eq!(rust(&grant)["refreshTokenExpiresAt"], json!(120));
     for (body, expected) in [
-        (r#"{"error":"invalid_rapt"}"#, "ERR_RECONSENT_REQUIRED"),
+        (
+            r#"{"error":"invalid_grant","error_description":"reauth related error (invalid_rapt)"}"#,
+            "ERR_RECONSENT_REQUIRED",
+        ),
         (r#"{"error":"admin_policy_enforced"}"#, "ERR_ADMIN_POLICY"),
         (r#"{"error":"invalid_client"}"#, "ERR_CLIENT_REJECTED"),
     ] {

@@ -22,9 +22,9 @@
 //!   "Testing" and is older than seven days, it is beyond the per-account limit of
 //!   tokens, or its time-limited access ended), so the user must go through consent
 //!   again: RFC 6749's reading, in [`super::token_endpoint::RFC_6749_REFUSALS`].
-//!   Google Workspace session control answers `invalid_rapt` (also seen as
-//!   `invalid_grant` with the description "reauth related error (invalid_rapt)") when
-//!   the administrator requires the user to sign in again: consent again, too.
+//!   Google Workspace session control answers `invalid_grant` with the description
+//!   "reauth related error (invalid_rapt)" when the administrator requires the user to
+//!   sign in again: consent again, too, by the same entry.
 //! - `admin_policy_enforced` (same guide, "Authorization errors"): the account cannot
 //!   authorize the scopes because of its Google Workspace administrator's policy. A new
 //!   consent will not help; the user's administrator has to allow the app.
@@ -43,8 +43,5 @@ pub const GOOGLE: Provider = Provider {
     reconsent_params: &[("access_type", "offline"), ("prompt", "consent")],
     token_endpoint: "https://oauth2.googleapis.com/token",
     revoke_endpoint: Some("https://oauth2.googleapis.com/revoke"),
-    refusals: &[
-        ("invalid_rapt", RefreshError::ReconsentRequired),
-        ("admin_policy_enforced", RefreshError::AdminPolicy),
-    ],
+    refusals: &[("admin_policy_enforced", RefreshError::AdminPolicy)],
 };

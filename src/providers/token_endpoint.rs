@@ -119,7 +119,8 @@ pub fn revoke_request_body(
 /// Reads `provider`'s revocation endpoint answer; `status` 0 means no answer came.
 /// RFC 7009 §2.2 answers 200 also for a token that was already invalid; Google answers
 /// 400 `invalid_token` for a token that is already expired or revoked. Either way the
-/// token no longer works, which is what a revocation is for, so both succeed.
+/// token no longer works, which is what a revocation is for, so both succeed (the
+/// latter only as a 400: on any other status the body is not trusted to say so).
 ///
 /// # Errors
 /// [`RefreshError::ProviderUnavailable`] for no answer, 429 and 5xx (RFC 7009 §2.2.1:
@@ -139,7 +140,7 @@ pub fn parse_revoke_response(
         .and_then(|j| j.get("error"))
         .and_then(Json::as_str)
     {
-        Some("invalid_token") => Ok(()),
+        Some("invalid_token") if status == 400 => Ok(()),
         error => Err(refusal(provider, status, error)),
     }
 }
@@ -160,21 +161,24 @@ pub fn missing_scopes<'a>(granted: Option<&str>, required: &[&'a str]) -> Vec<&'
         .collect()
 }
 
-/// The error an endpoint's refusal means: `provider`'s own reading of `error`, then
-/// RFC 6749's; an unlisted refusal is [`RefreshError::ProviderUnavailable`] when there
-/// was no answer or a 429 or 5xx, else [`RefreshError::ProviderRejected`].
+/// The error an endpoint's refusal means. No answer, a 429 or a 5xx is
+/// [`RefreshError::ProviderUnavailable`] whatever the body says: a proxy's or an
+/// overloaded server's body must never make an app think the token is dead. Otherwise
+/// `provider`'s own reading of `error`, then RFC 6749's, else
+/// [`RefreshError::ProviderRejected`].
 fn refusal(provider: &Provider, status: u16, error: Option<&str>) -> RefreshError {
+    if matches!(status, 0 | 429 | 500..=599) {
+        return RefreshError::ProviderUnavailable;
+    }
     let listed = |table: &[(&str, RefreshError)]| {
         table
             .iter()
             .find(|(code, _)| Some(*code) == error)
             .map(|(_, mapped)| *mapped)
     };
-    match listed(provider.refusals).or_else(|| listed(RFC_6749_REFUSALS)) {
-        Some(mapped) => mapped,
-        None if matches!(status, 0 | 429 | 500..=599) => RefreshError::ProviderUnavailable,
-        None => RefreshError::ProviderRejected,
-    }
+    listed(provider.refusals)
+        .or_else(|| listed(RFC_6749_REFUSALS))
+        .unwrap_or(RefreshError::ProviderRejected)
 }
 
 /// Reads `provider`'s token endpoint answer; `status` 0 means no answer came.
@@ -394,15 +398,21 @@ mod tests {
 
     #[test]
     fn each_refusal_means_what_its_documentation_says() {
-        let cases: [(&str, RefreshError); 7] = [
+        let cases: [(&str, RefreshError); 6] = [
             ("invalid_grant", RefreshError::ReconsentRequired),
-            ("invalid_rapt", RefreshError::ReconsentRequired),
             ("admin_policy_enforced", RefreshError::AdminPolicy),
             ("invalid_client", RefreshError::ClientRejected),
             ("unauthorized_client", RefreshError::ClientRejected),
             ("invalid_scope", RefreshError::ProviderRejected),
             ("invalid_request", RefreshError::ProviderRejected),
         ];
+        // Google's session control (RAPT) answers invalid_grant, its reason only in the
+        // description.
+        let rapt = r#"{"error":"invalid_grant","error_description":"reauth related error (invalid_rapt)"}"#;
+        assert_eq!(
+            parse_refresh_response(&GOOGLE, 400, rapt, NOW).map(|_| ()),
+            Err(RefreshError::ReconsentRequired)
+        );
         for (error, expected) in cases {
             let body = format!(r#"{{"error":"{error}","error_description":"x"}}"#);
             assert_eq!(
@@ -421,11 +431,15 @@ mod tests {
             parse_refresh_response(&other, 400, body, NOW).map(|_| ()),
             Err(RefreshError::ProviderRejected)
         );
-        // A 5xx with a listed code is that code; without one it is unavailability.
-        assert_eq!(
-            parse_refresh_response(&GOOGLE, 503, r#"{"error":"invalid_grant"}"#, NOW).map(|_| ()),
-            Err(RefreshError::ReconsentRequired)
-        );
+        // A 429 or 5xx is unavailability whatever its body says: a proxy's error page
+        // must never read as a dead token.
+        for status in [429, 502, 503] {
+            let body = r#"{"error":"invalid_grant"}"#;
+            assert_eq!(
+                parse_refresh_response(&GOOGLE, status, body, NOW).map(|_| ()),
+                Err(RefreshError::ProviderUnavailable)
+            );
+        }
     }
 
     #[test]
@@ -473,6 +487,10 @@ mod tests {
         assert_eq!(parse_revoke_response(&GOOGLE, 200, ""), Ok(()));
         let gone = r#"{"error":"invalid_token","error_description":"Token expired or revoked"}"#;
         assert_eq!(parse_revoke_response(&GOOGLE, 400, gone), Ok(()));
+        assert_eq!(
+            parse_revoke_response(&GOOGLE, 401, gone),
+            Err(RefreshError::ProviderRejected)
+        );
         assert_eq!(
             parse_revoke_response(&GOOGLE, 0, ""),
             Err(RefreshError::ProviderUnavailable)

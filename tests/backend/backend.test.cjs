@@ -280,8 +280,12 @@ test('every refusal is typed: a wrong client is ERR_CLIENT_REJECTED and drops no
     await google.close();
   }
   // Google's own codes, as its token endpoint sends them (status and body).
-  for (const [error, code] of [['invalid_rapt', 'ERR_RECONSENT_REQUIRED'], ['admin_policy_enforced', 'ERR_ADMIN_POLICY'], ['unauthorized_client', 'ERR_CLIENT_REJECTED']]) {
-    assert.throws(() => core.parseRefreshResponse(400, JSON.stringify({ error, error_description: 'x' }), 1), { code }, error);
+  for (const [body, code] of [
+    [{ error: 'invalid_grant', error_description: 'reauth related error (invalid_rapt)' }, 'ERR_RECONSENT_REQUIRED'],
+    [{ error: 'admin_policy_enforced', error_description: 'x' }, 'ERR_ADMIN_POLICY'],
+    [{ error: 'unauthorized_client', error_description: 'x' }, 'ERR_CLIENT_REJECTED'],
+  ]) {
+    assert.throws(() => core.parseRefreshResponse(400, JSON.stringify(body), 1), { code }, body.error);
   }
 });
 
@@ -390,13 +394,15 @@ test('a store the app plugs in (here the in-memory one): replicas share one refr
     const saved = [];
     const replica = () => tokens(google, c, { store, saveSealed: async (userId, jwe) => { saved.push(jwe); } });
     const [a, b] = [replica(), replica()];
-    const got = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).accessToken(user)));
+    // a calls first: a refreshes (and the provider rotates), b takes a's shared grant.
+    const got = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? b : a).accessToken(user)));
     assert.equal(google.refreshRequests().length, 1, 'one refresh for both replicas');
     assert.equal(new Set(got.map((g) => g.accessToken)).size, 1);
     assert.equal(saved.length, 1, 'the rotated token was stored once');
-    // After expiry, replica b refreshes with the rotated token from the shared grant,
-    // not the stale rt0 of its user object (which the provider revoked on rotation).
-    c.advanceTo(got[0].expiresAt);
+    // Inside the skew (b must refresh, the shared grant is still there): b refreshes with
+    // the rotated token the shared grant stands on, not the stale rt0 of its user object
+    // (which the provider revoked on rotation) and not anything b itself ever held.
+    c.advanceTo(got[0].expiresAt - 30);
     const next = await b.accessToken(user);
     assert.ok(next.accessToken);
     const sent = google.refreshRequests().map((r) => r.params.refresh_token);
@@ -441,6 +447,30 @@ test('a rotated token never overwrites a value a login stored while the refresh 
     assert.equal(google.refreshRequests().at(-1).params.refresh_token, consented);
   } finally {
     await Promise.all([google.close(), mgmtApi.close()]);
+  }
+});
+
+test('a shared grant never outlives the value it stands on: a lost compare-and-set drops it, and a cleared user adopts nothing', async () => {
+  const google = await startGoogle({ accessTokenTtl: 300, rotateRefreshToken: true });
+  try {
+    const rt0 = await google.issueRefreshToken('acct-shared-cas');
+    const user = userWith(rt0);
+    const consented = await google.issueRefreshToken('acct-shared-cas-consent');
+    const current = userWith(consented); // what a login stored while a's refresh ran
+    const c = clock();
+    const store = backend.memoryStore({ now: c.now });
+    // a's save finds the stored value changed (the app's compare-and-set says false).
+    const a = tokens(google, c, { store, saveSealed: async () => false });
+    const b = tokens(google, c, { store, saveSealed: async () => true });
+    await a.accessToken(user);
+    assert.ok(google.refreshRequests().at(-1).response.refresh_token, 'the provider rotated');
+    // b, with the current user: the older grant's rotation did not survive in the store.
+    await b.accessToken(current);
+    assert.equal(google.refreshRequests().at(-1).params.refresh_token, consented);
+    // A user whose value was cleared takes nothing from the store.
+    await rejectsWithCode(tokens(google, c, { store }).accessToken({ user_id: USER_ID, app_metadata: {} }), 'ERR_SEALED_MISSING');
+  } finally {
+    await google.close();
   }
 });
 

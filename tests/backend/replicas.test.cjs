@@ -91,7 +91,8 @@ test('the store contract holds for the Redis store and the in-memory one', async
   try {
     await client.connect();
     await checkContract(backend.redisStore(client, { prefix: 'contract:' }));
-    // Everything the backend writes is sealed: no plaintext credential in Redis.
+    // The prefix is applied, and the contract's keys are gone after their deletes and
+    // releases (what the backend writes is checked for plaintext in the next test).
     assert.deepEqual(await client.keys('contract:*'), []);
   } finally {
     client.destroy();
