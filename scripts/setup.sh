@@ -67,4 +67,15 @@ if ! have redis-server; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
+# The Python package's build and test tools (maturin, pytest, jwcrypto,
+# requests-oauthlib), pinned in python/requirements-test.txt, in .venv/ (git-ignored).
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv (Python $(python3 --version | awk '{print $2}'))"
+  python3 -m venv .venv
+fi
+missing=$(grep -v '^#' python/requirements-test.txt | grep . | grep -vixF -f <(.venv/bin/pip freeze 2>/dev/null) || true)
+if [ -n "$missing" ]; then
+  say "installing the Python test tools into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check -r python/requirements-test.txt
+fi
 say "ok: $(redis-server --version | awk '{print $3}'), $(wasm-pack --version), $(wasm-bindgen --version), wasm-opt $(node_modules/.bin/wasm-opt --version | awk '{print $3}'), node $(node --version)"

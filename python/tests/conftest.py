@@ -1,0 +1,51 @@
+"""Fixtures: a key ring, and the Node test suite's real OAuth 2.0 server (oidc-provider)
+on loopback, started and stopped by the tests that need it."""
+
+import json
+import pathlib
+import subprocess
+
+import pytest
+
+import tokenseal
+
+HERE = pathlib.Path(__file__).parent
+
+
+@pytest.fixture
+def keys():
+    return tokenseal.generate_key_set()
+
+
+def _standin(*args):
+    process = subprocess.Popen(
+        ["node", str(HERE / "standin.mjs"), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        raise RuntimeError("the OAuth server did not start (tests/backend: npm ci)")
+    return process, json.loads(line)
+
+
+@pytest.fixture
+def google(monkeypatch):
+    # oauthlib refuses http unless told (its documented switch for local testing); the
+    # server is on 127.0.0.1.
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    process, config = _standin()
+    yield config
+    process.stdin.close()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def rotating_google(monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    process, config = _standin("--rotate")
+    yield config
+    process.stdin.close()
+    process.wait(timeout=10)

@@ -1,0 +1,22 @@
+// The Node test suite's real OAuth 2.0 server (oidc-provider, tests/backend/google-standin.mjs)
+// for pytest: prints its endpoints, client and one issued refresh token as one JSON line,
+// and stops when its standard input closes.
+//
+//   node python/tests/standin.mjs [--rotate]
+import { startGoogleStandin } from '../../tests/backend/google-standin.mjs';
+
+const google = await startGoogleStandin({ accessTokenTtl: 600, rotateRefreshToken: process.argv.includes('--rotate') });
+const refreshToken = await google.issueRefreshToken('python-account');
+process.stdout.write(`${JSON.stringify({
+  tokenEndpoint: google.tokenEndpoint,
+  revokeEndpoint: google.revokeEndpoint,
+  userinfo: `${google.issuer}/me`,
+  clientId: google.clientId,
+  clientSecret: google.clientSecret,
+  refreshToken,
+})}\n`);
+process.stdin.resume();
+process.stdin.on('end', async () => {
+  await google.close();
+  process.exit(0);
+});

@@ -1,0 +1,27 @@
+"""tokenseal for Python: open, seal and refresh the refresh tokens tokenseal seals into
+Auth0 ``app_metadata``, from the same Rust core as the Auth0 Action and the npm package.
+
+Every function raises :class:`TokenSealError`, whose ``code`` is the stable code of the
+README's "Error codes" table (each code is also a constant of this module, and all of
+them are in ``CODES``).
+"""
+
+from ._tokenseal import *  # noqa: F401,F403  (the core's functions and constants)
+from ._tokenseal import CODES, TokenSealError
+
+__all__ = [
+    "CODES",
+    "GOOGLE_PROVIDER",
+    "GOOGLE_TOKEN_ENDPOINT",
+    "SEALED_KEY",
+    "TokenSealError",
+    "generate_key_set",
+    "inspect",
+    "missing_scopes",
+    "open_sealed",
+    "parse_refresh_response",
+    "refresh_request_body",
+    "seal",
+    "seal_rotated",
+    *CODES,
+]

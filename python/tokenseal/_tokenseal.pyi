@@ -1,0 +1,41 @@
+"""Type stubs of the compiled core (python/src/lib.rs)."""
+
+from typing import Any, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+
+class TokenSealError(Exception):
+    """Every tokenseal failure; ``code`` is one of ``CODES``."""
+
+    code: str
+
+class SealedHeader(TypedDict):
+    typ: str
+    alg: str
+    enc: str
+    kid: str
+    sub: str
+    iat: Optional[int]
+    src: Optional[str]
+    cap_kid: Optional[str]
+
+class AccessGrant(TypedDict):
+    access_token: str
+    expires_at: int
+    scope: Optional[str]
+    refresh_token: Optional[str]
+    id_token: Optional[str]
+    refresh_token_expires_at: Optional[int]
+
+CODES: Tuple[str, ...]
+SEALED_KEY: str
+GOOGLE_PROVIDER: str
+GOOGLE_TOKEN_ENDPOINT: str
+
+def seal(token: str, key_set_json: str, user_id: str) -> str: ...
+def seal_rotated(token: str, previous: str, key_set_json: str, user_id: str) -> str: ...
+def open_sealed(sealed: Union[str, Mapping[str, Any]], key_set_json: str, user_id: str) -> str: ...
+def inspect(sealed: str) -> SealedHeader: ...
+def generate_key_set() -> str: ...
+def refresh_request_body(refresh_token: str, client_id: str, client_secret: str) -> str: ...
+def parse_refresh_response(status: int, body: str, now: int) -> AccessGrant: ...
+def missing_scopes(scope: Optional[str], required: Sequence[str]) -> list[str]: ...
+def __getattr__(name: str) -> str: ...  # each ERR_... code is a constant of its own name
