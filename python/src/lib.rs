@@ -2,20 +2,23 @@
 //! here converts Python values to the core's types, calls the core, and converts back;
 //! the clock and the random IVs are taken here, at the edge, as the JavaScript boundary
 //! does. Every failure is raised as `tokenseal.TokenSealError` whose `code` is the
-//! core's stable code and whose message is its fixed text (never an input).
+//! core's stable code and whose message is its fixed text (never an input). Arguments
+//! that may hold a secret are taken as any object and read here, so that even a value
+//! Python cannot encode (a lone surrogate) becomes a `TokenSealError`, never an
+//! exception that carries the value.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList};
 
 use tokenseal::jwe::{self, Nonce};
 use tokenseal::keys::generate_key;
 use tokenseal::providers::google::GOOGLE;
 use tokenseal::providers::token_endpoint;
-use tokenseal::{Error, Json, KeyRing, RefreshToken};
+use tokenseal::{Error, KeyRing, RefreshToken};
 
 create_exception!(
     tokenseal,
@@ -41,12 +44,24 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn key_ring(py: Python<'_>, key_set_json: &str) -> PyResult<KeyRing> {
-    KeyRing::from_jwk_set(key_set_json).map_err(|e| raise(py, e))
+/// A Python `str` as Rust text; anything else (or a `str` with lone surrogates) is
+/// `error`, raised without the value.
+fn text(py: Python<'_>, value: &Bound<'_, PyAny>, error: Error) -> PyResult<String> {
+    value.extract::<String>().map_err(|_| raise(py, error))
 }
 
-fn refresh_token(py: Python<'_>, token: &str) -> PyResult<RefreshToken> {
-    RefreshToken::new(token).map_err(|e| raise(py, e))
+fn key_ring(py: Python<'_>, key_set_json: &Bound<'_, PyAny>) -> PyResult<KeyRing> {
+    let json = zeroize::Zeroizing::new(text(py, key_set_json, Error::KeySetNotJson)?);
+    KeyRing::from_jwk_set(&json).map_err(|e| raise(py, e))
+}
+
+fn refresh_token(py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<RefreshToken> {
+    let token = zeroize::Zeroizing::new(text(py, token, Error::TokenInvalid)?);
+    RefreshToken::new(&token).map_err(|e| raise(py, e))
+}
+
+fn user_id(py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<String> {
+    text(py, user_id, Error::UserIdInvalid)
 }
 
 /// Seals `token` (a refresh token) for `user_id` under the primary key of the JWK Set
@@ -55,11 +70,17 @@ fn refresh_token(py: Python<'_>, token: &str) -> PyResult<RefreshToken> {
 /// Raises `TokenSealError` with `ERR_TOKEN_INVALID`, `ERR_USER_ID_INVALID`, a key-set
 /// code or `ERR_RANDOM`.
 #[pyfunction]
-fn seal(py: Python<'_>, token: &str, key_set_json: &str, user_id: &str) -> PyResult<String> {
+fn seal(
+    py: Python<'_>,
+    token: &Bound<'_, PyAny>,
+    key_set_json: &Bound<'_, PyAny>,
+    user_id: &Bound<'_, PyAny>,
+) -> PyResult<String> {
     let token = refresh_token(py, token)?;
     let keys = key_ring(py, key_set_json)?;
+    let user_id = self::user_id(py, user_id)?;
     let iv = Nonce::random().map_err(|e| raise(py, e))?;
-    jwe::seal(&token, &keys, user_id, now(), iv).map_err(|e| raise(py, e))
+    jwe::seal(&token, &keys, &user_id, now(), iv).map_err(|e| raise(py, e))
 }
 
 /// Seals a refresh token the provider rotated as the successor of `previous` (the sealed
@@ -71,15 +92,17 @@ fn seal(py: Python<'_>, token: &str, key_set_json: &str, user_id: &str) -> PyRes
 #[pyfunction]
 fn seal_rotated(
     py: Python<'_>,
-    token: &str,
-    previous: &str,
-    key_set_json: &str,
-    user_id: &str,
+    token: &Bound<'_, PyAny>,
+    previous: &Bound<'_, PyAny>,
+    key_set_json: &Bound<'_, PyAny>,
+    user_id: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
     let token = refresh_token(py, token)?;
+    let previous = text(py, previous, Error::SealedMalformed)?;
     let keys = key_ring(py, key_set_json)?;
+    let user_id = self::user_id(py, user_id)?;
     let iv = Nonce::random().map_err(|e| raise(py, e))?;
-    jwe::seal_rotated(&token, previous, &keys, user_id, now(), iv).map_err(|e| raise(py, e))
+    jwe::seal_rotated(&token, &previous, &keys, &user_id, now(), iv).map_err(|e| raise(py, e))
 }
 
 /// Opens a sealed value bound to `user_id` and returns the refresh token. `sealed` is the
@@ -94,27 +117,40 @@ fn seal_rotated(
 fn open_sealed(
     py: Python<'_>,
     sealed: &Bound<'_, PyAny>,
-    key_set_json: &str,
-    user_id: &str,
+    key_set_json: &Bound<'_, PyAny>,
+    user_id: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
-    let jwe_text = if sealed.cast::<PyString>().is_ok() {
-        sealed.extract::<String>()?
-    } else if sealed.cast::<PyDict>().is_ok() {
-        let text: String = py
-            .import("json")?
-            .call_method1("dumps", (sealed,))?
-            .extract()?;
-        let value = Json::parse(&text).map_err(|_| raise(py, Error::SealedMalformed))?;
-        tokenseal::login::stored_sealed_value(&value, &GOOGLE)
-            .ok_or_else(|| raise(py, Error::SealedMissing))?
-            .to_owned()
-    } else {
-        return Err(raise(py, Error::SealedMalformed));
+    let jwe_text = match sealed.cast::<PyDict>() {
+        Ok(dict) => stored_value(py, dict)?,
+        Err(_) => text(py, sealed, Error::SealedMalformed)?,
     };
     let keys = key_ring(py, key_set_json)?;
-    jwe::open(&jwe_text, &keys, user_id)
+    let user_id = self::user_id(py, user_id)?;
+    jwe::open(&jwe_text, &keys, &user_id)
         .map(|token| token.expose_secret().to_owned())
         .map_err(|e| raise(py, e))
+}
+
+/// `sealed_refresh_tokens["google-oauth2"]` of `app_metadata`, or of the `app_metadata`
+/// of a whole user, looked up member by member (the rest of the dict is never read, so
+/// values Python cannot serialise elsewhere in it do not matter).
+fn stored_value(py: Python<'_>, dict: &Bound<'_, PyDict>) -> PyResult<String> {
+    let app_metadata = match dict.get_item("app_metadata")? {
+        Some(inner) => inner
+            .cast_into::<PyDict>()
+            .map_err(|_| raise(py, Error::SealedMissing))?,
+        None => dict.clone(),
+    };
+    let map = app_metadata
+        .get_item(tokenseal::login::SEALED_KEY)?
+        .ok_or_else(|| raise(py, Error::SealedMissing))?;
+    let map = map
+        .cast_into::<PyDict>()
+        .map_err(|_| raise(py, Error::SealedMissing))?;
+    let value = map
+        .get_item(GOOGLE.key)?
+        .ok_or_else(|| raise(py, Error::SealedMissing))?;
+    text(py, &value, Error::SealedMalformed)
 }
 
 /// The public header of a sealed value, without a key: a dict with `typ`, `alg`, `enc`,
@@ -123,8 +159,9 @@ fn open_sealed(
 /// Raises `TokenSealError` with `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`,
 /// `ERR_VERSION_UNSUPPORTED` or `ERR_ALG_UNSUPPORTED`.
 #[pyfunction]
-fn inspect<'py>(py: Python<'py>, sealed: &str) -> PyResult<Bound<'py, PyDict>> {
-    let header = jwe::inspect(sealed).map_err(|e| raise(py, e))?;
+fn inspect<'py>(py: Python<'py>, sealed: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    let sealed = text(py, sealed, Error::SealedMalformed)?;
+    let header = jwe::inspect(&sealed).map_err(|e| raise(py, e))?;
     let dict = PyDict::new(py);
     dict.set_item("typ", &header.typ)?;
     dict.set_item("alg", &header.alg)?;
@@ -153,16 +190,25 @@ fn generate_key_set(py: Python<'_>) -> PyResult<String> {
 #[pyfunction]
 fn refresh_request_body(
     py: Python<'_>,
-    refresh_token: &str,
-    client_id: &str,
-    client_secret: &str,
+    refresh_token: &Bound<'_, PyAny>,
+    client_id: &Bound<'_, PyAny>,
+    client_secret: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
     let token = self::refresh_token(py, refresh_token)?;
+    let client_id = text(py, client_id, Error::InputInvalid)?;
+    let client_secret = zeroize::Zeroizing::new(text(py, client_secret, Error::InputInvalid)?);
     Ok(
-        token_endpoint::refresh_request_body(&token, client_id, client_secret)
+        token_endpoint::refresh_request_body(&token, &client_id, &client_secret)
             .as_str()
             .to_owned(),
     )
+}
+
+/// True when `url` may receive a client secret or a refresh token: https, or http to a
+/// loopback host (the rule the Node backend and the Action apply too).
+#[pyfunction]
+fn endpoint_allowed(url: &str) -> bool {
+    tokenseal::action::secret_url_allowed(url)
 }
 
 /// Reads Google's answer to a refresh (`status` 0: no answer) at `now` (seconds since
@@ -222,6 +268,7 @@ fn _tokenseal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(refresh_request_body, m)?)?;
     m.add_function(wrap_pyfunction!(parse_refresh_response, m)?)?;
     m.add_function(wrap_pyfunction!(missing_scopes, m)?)?;
+    m.add_function(wrap_pyfunction!(endpoint_allowed, m)?)?;
     // Every stable code, once (tokenseal::CODES): as a tuple, and each as a constant.
     m.add("CODES", PyList::new(py, tokenseal::CODES)?.to_tuple())?;
     for code in tokenseal::CODES {

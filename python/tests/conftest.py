@@ -3,6 +3,7 @@ on loopback, started and stopped by the tests that need it."""
 
 import json
 import pathlib
+import select
 import subprocess
 
 import pytest
@@ -24,7 +25,8 @@ def _standin(*args):
         stdout=subprocess.PIPE,
         text=True,
     )
-    line = process.stdout.readline()
+    ready, _, _ = select.select([process.stdout], [], [], 30)
+    line = process.stdout.readline() if ready else ""
     if not line:
         process.kill()
         raise RuntimeError("the OAuth server did not start (tests/backend: npm ci)")
@@ -46,6 +48,16 @@ def google(monkeypatch):
 def rotating_google(monkeypatch):
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     process, config = _standin("--rotate")
+    yield config
+    process.stdin.close()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def short_lived_rotating_google(monkeypatch):
+    """Access tokens that live 2 s, and rotation: the automatic refresh path."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    process, config = _standin("--rotate", "--ttl=2")
     yield config
     process.stdin.close()
     process.wait(timeout=10)

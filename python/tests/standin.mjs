@@ -2,10 +2,11 @@
 // for pytest: prints its endpoints, client and one issued refresh token as one JSON line,
 // and stops when its standard input closes.
 //
-//   node python/tests/standin.mjs [--rotate]
+//   node python/tests/standin.mjs [--rotate] [--ttl=SECONDS]
 import { startGoogleStandin } from '../../tests/backend/google-standin.mjs';
 
-const google = await startGoogleStandin({ accessTokenTtl: 600, rotateRefreshToken: process.argv.includes('--rotate') });
+const ttl = Number((process.argv.find((a) => a.startsWith('--ttl=')) || '--ttl=600').slice(6));
+const google = await startGoogleStandin({ accessTokenTtl: ttl, rotateRefreshToken: process.argv.includes('--rotate') });
 const refreshToken = await google.issueRefreshToken('python-account');
 process.stdout.write(`${JSON.stringify({
   tokenEndpoint: google.tokenEndpoint,

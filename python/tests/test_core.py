@@ -83,6 +83,23 @@ def test_every_code_is_a_constant_and_the_errors_carry_them(keys):
     assert TOKEN not in str(raised.value) and sealed not in str(raised.value)
 
 
+def test_secrets_python_cannot_encode_and_odd_containers_are_typed_errors(keys):
+    secret = "1//0g-SECRET\ud800"
+    with pytest.raises(TokenSealError) as raised:
+        tokenseal.seal(secret, keys, USER)
+    assert raised.value.code == "ERR_TOKEN_INVALID"
+    assert "SECRET" not in repr(raised.value) and raised.value.__cause__ is None and raised.value.__context__ is None
+    sealed = tokenseal.seal(TOKEN, keys, USER)
+    # Only the sealed value's own members are read: the rest of app_metadata may hold
+    # anything Python cannot serialise.
+    odd = {"sealed_refresh_tokens": {"google-oauth2": sealed}, "when": object(), "nan": float("nan")}
+    assert tokenseal.open_sealed(odd, keys, USER) == TOKEN
+    assert code_of(tokenseal.open_sealed, {"sealed_refresh_tokens": "x"}, keys, USER) == "ERR_SEALED_MISSING"
+    assert code_of(tokenseal.open_sealed, {"sealed_refresh_tokens": {"google-oauth2": 5}}, keys, USER) == "ERR_SEALED_MALFORMED"
+    assert tokenseal.endpoint_allowed("https://oauth2.googleapis.com/token")
+    assert not tokenseal.endpoint_allowed("http://oauth2.googleapis.com/token")
+
+
 def test_the_refresh_model():
     body = tokenseal.refresh_request_body("1//a b", "id", "s3c/ret")
     assert body == "grant_type=refresh_token&refresh_token=1%2F%2Fa+b&client_id=id&client_secret=s3c%2Fret"

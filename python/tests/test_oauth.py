@@ -2,6 +2,12 @@
 server on loopback: refresh, no refresh while valid, a rotation handed back sealed, and
 a revoked token as ERR_RECONSENT_REQUIRED."""
 
+import http.server
+import json
+import socket
+import threading
+import time
+
 import pytest
 import requests
 
@@ -43,8 +49,8 @@ def test_a_rotated_token_is_handed_back_sealed(rotating_google, keys):
     assert user_id == USER and replaces == user["app_metadata"]["sealed_refresh_tokens"]["google-oauth2"]
     new_token = tokenseal.open_sealed(sealed, keys, USER)
     assert new_token != google["refreshToken"]
-    assert tokenseal.inspect(sealed)["src"] == "rotation"
-    assert google["refreshToken"] not in sealed and new_token not in sealed
+    header = tokenseal.inspect(sealed)
+    assert (header["src"], header["sub"]) == ("rotation", USER)
 
 
 def test_a_revoked_token_is_reconsent_required(google, keys):
@@ -57,7 +63,77 @@ def test_a_revoked_token_is_reconsent_required(google, keys):
     assert google["refreshToken"] not in str(raised.value)
 
 
-def test_a_value_that_does_not_open_fails_before_any_request(google, keys):
+def test_a_value_that_does_not_open_fails_in_the_constructor(keys):
     with pytest.raises(TokenSealError) as raised:
-        SealedTokenSession(user_with(google["refreshToken"], tokenseal.generate_key_set()), keys, "c", "s", on_rotated=print)
+        SealedTokenSession(user_with("1//0g-x", tokenseal.generate_key_set()), keys, "c", "s", on_rotated=print)
     assert raised.value.code == "ERR_KEY_UNKNOWN"
+    with pytest.raises(TokenSealError) as raised:
+        SealedTokenSession(user_with("1//0g-x", keys), keys, "c", "s", on_rotated=print, token_endpoint="http://oauth2.example.com/token")
+    assert raised.value.code == "ERR_CONFIG_INVALID"
+
+
+def test_expiry_refreshes_automatically_and_every_rotation_is_handed_back(short_lived_rotating_google, keys):
+    google = short_lived_rotating_google
+    user = user_with(google["refreshToken"], keys)
+    rotated = []
+    s, refreshes = session(google, keys, user, rotated)
+    assert s.get(google["userinfo"]).status_code == 200
+    time.sleep(3)  # the access token (2 s) has expired: requests-oauthlib refreshes by itself
+    assert s.get(google["userinfo"]).status_code == 200
+    assert len(refreshes) == 2
+    assert len(rotated) == 2
+    # Each rotation names the value it replaces: a chain from the stored value.
+    assert rotated[0][2] == user["app_metadata"]["sealed_refresh_tokens"]["google-oauth2"]
+    assert rotated[1][2] == rotated[0][1]
+    assert tokenseal.open_sealed(rotated[1][1], keys, USER) not in (google["refreshToken"], tokenseal.open_sealed(rotated[0][1], keys, USER))
+
+
+def test_a_failing_on_rotated_is_retried_before_anything_else(rotating_google, keys):
+    google = rotating_google
+    calls = []
+
+    def on_rotated(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise OSError("database down")
+
+    s = SealedTokenSession(user_with(google["refreshToken"], keys), keys, google["clientId"], google["clientSecret"], on_rotated=on_rotated, token_endpoint=google["tokenEndpoint"])
+    with pytest.raises(TokenSealError) as raised:
+        s.get(google["userinfo"])
+    assert raised.value.code == "ERR_SAVE_FAILED"
+    assert s.get(google["userinfo"]).status_code == 200
+    assert len(calls) == 2 and calls[0] == calls[1], "the same sealed value is offered again"
+
+
+class _Outage(http.server.BaseHTTPRequestHandler):
+    """A token endpoint behind a failing proxy: 503 with a body that looks like a refusal."""
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = json.dumps({"error": "invalid_grant"}).encode()
+        self.send_response(503)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_outage_is_unavailable_never_reconsent(keys, monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Outage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    try:
+        for endpoint in (f"http://127.0.0.1:{server.server_address[1]}/token", f"http://127.0.0.1:{closed_port}/token"):
+            s = SealedTokenSession(user_with("1//0g-outage", keys), keys, "c", "s", on_rotated=print, token_endpoint=endpoint)
+            with pytest.raises(TokenSealError) as raised:
+                s.get("http://127.0.0.1:9/api", timeout=2)
+            assert raised.value.code == "ERR_PROVIDER_UNAVAILABLE", endpoint
+    finally:
+        server.shutdown()

@@ -1,9 +1,10 @@
 """tokenseal for Python: open, seal and refresh the refresh tokens tokenseal seals into
 Auth0 ``app_metadata``, from the same Rust core as the Auth0 Action and the npm package.
 
-Every function raises :class:`TokenSealError`, whose ``code`` is the stable code of the
+Every bad value raises :class:`TokenSealError`, whose ``code`` is the stable code of the
 README's "Error codes" table (each code is also a constant of this module, and all of
-them are in ``CODES``).
+them are in ``CODES``); a wrong Python type (an int where a list is expected) raises
+``TypeError`` as usual.
 """
 
 from ._tokenseal import *  # noqa: F401,F403  (the core's functions and constants)
@@ -15,6 +16,7 @@ __all__ = [
     "GOOGLE_TOKEN_ENDPOINT",
     "SEALED_KEY",
     "TokenSealError",
+    "endpoint_allowed",
     "generate_key_set",
     "inspect",
     "missing_scopes",
