@@ -33,31 +33,27 @@ def _standin(*args):
     return process, json.loads(line)
 
 
-@pytest.fixture
-def google(monkeypatch):
+def _serving(monkeypatch, *args):
     # oauthlib refuses http unless told (its documented switch for local testing); the
     # server is on 127.0.0.1.
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    process, config = _standin()
+    process, config = _standin(*args)
     yield config
     process.stdin.close()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def google(monkeypatch):
+    yield from _serving(monkeypatch)
 
 
 @pytest.fixture
 def rotating_google(monkeypatch):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    process, config = _standin("--rotate")
-    yield config
-    process.stdin.close()
-    process.wait(timeout=10)
+    yield from _serving(monkeypatch, "--rotate")
 
 
 @pytest.fixture
 def short_lived_rotating_google(monkeypatch):
     """Access tokens that live 2 s, and rotation: the automatic refresh path."""
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    process, config = _standin("--rotate", "--ttl=2")
-    yield config
-    process.stdin.close()
-    process.wait(timeout=10)
+    yield from _serving(monkeypatch, "--rotate", "--ttl=2")
