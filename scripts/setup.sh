@@ -71,7 +71,8 @@ fi
 # requests-oauthlib), pinned in python/requirements-test.txt, in .venv/ (git-ignored).
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv (Python $(python3 --version | awk '{print $2}'))"
-  python3 -m venv .venv
+  # Debian's own python3 needs python3-venv for this; pip's virtualenv is the fallback.
+  python3 -m venv .venv 2>/dev/null || { rm -rf .venv; python3 -m pip install --quiet --user virtualenv && python3 -m virtualenv --quiet .venv; }
 fi
 missing=$(grep -v '^#' python/requirements-test.txt | grep . | grep -vixF -f <(.venv/bin/pip freeze 2>/dev/null) || true)
 if [ -n "$missing" ]; then
