@@ -9,8 +9,8 @@
 //
 // Every decision comes from the core (pkg/tokenseal.js): the per-user refresh states
 // (which refresh token a refresh sends, what a rotation becomes, tokenseal::backend),
-// needsRefresh, missingScopes, newerSealed, the revocation, judgeResponse,
-// tokenCacheTtlMs. Refresh tokens stay inside the core: this file sees sealed values and
+// needsRefresh, missingScopes, whether a shared grant serves a user, the revocation,
+// judgeResponse, tokenCacheTtlMs. Refresh tokens stay inside the core: this file sees sealed values and
 // access tokens, and does I/O, caching and concurrency only. It logs nothing but the
 // codes of its notices (onNotice), and no error it makes carries a refresh token, an
 // access token, a client secret or a key: messages are fixed text.
@@ -369,7 +369,6 @@ class GoogleTokens {
       ? sharedState(options.store, { core, keys: options.keys, provider: GOOGLE, timeoutMs: options.storeTimeoutMs, onNotice: options.onNotice })
       : null;
     this.mgmt = options.management ? managementClient(core, options.management, options.fetchImpl, options.now, options.timeoutMs) : null;
-    this.constants = constantsOf(core);
     this.states = core.refreshStates();
     this.entries = new Map();
     this.flights = singleFlights(); // one refresh (or save) at a time per user
@@ -445,10 +444,7 @@ class GoogleTokens {
   adoptable(user, grant) {
     if (!this.usable(grant) || typeof grant.sealed !== 'string') return false;
     const appMetadata = isPlainObject(user.app_metadata) ? user.app_metadata : {};
-    const map = appMetadata[this.constants.sealedKey];
-    const stored = isPlainObject(map) ? map[GOOGLE] : undefined;
-    if (typeof stored !== 'string') return false;
-    return stored === grant.sealed || this.core.newerSealed(stored, grant.sealed, this.o.keys, user.user_id) === grant.sealed;
+    return this.states.sharedGrantServes(user.user_id, appMetadata, grant.sealed, this.o.keys);
   }
 
   /**

@@ -284,6 +284,22 @@ pub fn newer_sealed<'a>(
     }
 }
 
+/// Whether another replica's shared grant, standing on the sealed value `shared`, serves
+/// a user whose stored value is `stored` (`None`: cleared): only when the user has a
+/// stored value and `shared` is that value or the newer of the two ([`newer_sealed`]).
+/// A cleared user, or one who consented again since the grant, takes nothing from it.
+#[must_use]
+pub fn shared_grant_serves(
+    stored: Option<&str>,
+    shared: &str,
+    keys: &KeyRing,
+    user_id: &str,
+) -> bool {
+    stored.is_some_and(|stored| {
+        stored == shared || newer_sealed(stored, shared, keys, user_id) == shared
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +320,12 @@ mod tests {
         assert_eq!(newer_sealed(&old, &rotated, &keys, USER), rotated);
         assert_eq!(newer_sealed(&rotated, &old, &keys, USER), rotated);
         assert_eq!(newer_sealed(&old, &old, &keys, USER), old);
+        // A shared grant serves the user only while it stands on the stored value or a
+        // later one, and never a cleared user.
+        assert!(shared_grant_serves(Some(&old), &rotated, &keys, USER));
+        assert!(shared_grant_serves(Some(&rotated), &rotated, &keys, USER));
+        assert!(!shared_grant_serves(Some(&rotated), &old, &keys, USER));
+        assert!(!shared_grant_serves(None, &rotated, &keys, USER));
         // A rotation sealed in the same second as the value it replaced wins; an
         // unrelated value of the same second does not.
         let token = RefreshToken::new("1//r1").expect("valid");

@@ -699,6 +699,31 @@ impl RefreshStates {
         ))
     }
 
+    /// Whether another replica's shared grant, standing on the sealed value `shared`,
+    /// serves the user whose `appMetadata` (or whole user) the app read: only while it
+    /// stands on the stored value or a later one (`tokenseal::backend::shared_grant_serves`).
+    ///
+    /// # Errors
+    /// Throws `ERR_USER_INVALID` for `appMetadata` that is not an object, or a key-set
+    /// code.
+    #[wasm_bindgen(js_name = sharedGrantServes)]
+    pub fn shared_grant_serves(
+        &self,
+        #[wasm_bindgen(js_name = userId)] user_id: &str,
+        #[wasm_bindgen(js_name = appMetadata, unchecked_param_type = "Record<string, unknown>")]
+        app_metadata: JsValue,
+        shared: &str,
+        #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")]
+        key_set_json: JsValue,
+    ) -> Result<bool, JsValue> {
+        let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
+        let stored = login::stored_sealed_value(&app_metadata, &GOOGLE);
+        let keys = key_ring(&key_set_json).map_err(to_js)?;
+        Ok(crate::backend::shared_grant_serves(
+            stored, shared, &keys, user_id,
+        ))
+    }
+
     /// Forgets the user.
     pub fn forget(&mut self, #[wasm_bindgen(js_name = userId)] user_id: &str) {
         self.inner.forget(user_id);
@@ -714,27 +739,6 @@ fn unsaved_view(unsaved: Option<&crate::backend::Unsaved>) -> Json {
             ("replaces", Json::from(u.replaces.as_str())),
         ])
     }))
-}
-
-/// Which sealed value a refresh starts from: the user's stored one or the one a shared
-/// store holds, the one sealed later winning (see `tokenseal::backend::newer_sealed`).
-///
-/// # Errors
-/// Throws a key-set code, or `ERR_INPUT_INVALID` when a value is not a string.
-#[cfg(feature = "wasm-full")]
-#[wasm_bindgen(js_name = newerSealed)]
-pub fn newer_sealed(
-    #[wasm_bindgen(unchecked_param_type = "string")] stored: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] shared: JsValue,
-    #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
-    #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
-) -> Result<String, JsValue> {
-    let stored = text(&stored, Error::InputInvalid)?;
-    let shared = text(&shared, Error::InputInvalid)?;
-    let user_id = text(&user_id, Error::UserIdInvalid)?;
-    with_keys(&key_set_json, |keys| {
-        Ok(crate::backend::newer_sealed(&stored, &shared, keys, &user_id).to_owned())
-    })
 }
 
 /// True when `url` may receive a secret: `https://`, or `http://` to a loopback host.

@@ -575,7 +575,13 @@ fn refresh_states_keep_the_refresh_token_inside_and_hand_out_sealed_rotations() 
     let answer = r#"{"access_token":"ya29.n","expires_in":60,"token_type":"Bearer","refresh_token":"1//rotated"}"#;
     let finished = rust(
         &states
-            .finish(USER, 200, answer, keys.as_str().into(), 1_000.0)
+            .finish(
+                USER,
+                200,
+                answer,
+                keys.as_str().into(),
+                js_sys::Date::now() / 1000.0,
+            )
             .expect("a grant"),
     );
     assert_eq!(finished["accessToken"], json!("ya29.n"));
@@ -588,6 +594,14 @@ fn refresh_states_keep_the_refresh_token_inside_and_hand_out_sealed_rotations() 
     assert_eq!(open(&successor, &keys, USER).expect("opens"), "1//rotated");
     states.saved(USER);
     assert!(states.unsaved(USER).expect("a view").is_null());
+    // The successor serves a user whose copy still shows the stored value; a cleared
+    // user takes nothing.
+    assert!(states
+        .shared_grant_serves(USER, app_metadata.clone(), &successor, keys.as_str().into())
+        .expect("a decision"));
+    assert!(!states
+        .shared_grant_serves(USER, js(json!({})), &successor, keys.as_str().into())
+        .expect("a decision"));
     assert_eq!(states.sealed(USER), Some(successor));
     let bodies = rust(
         &states

@@ -21,6 +21,10 @@ from oauthlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
 from ._tokenseal import (
+    ERR_CONFIG_INVALID,
+    ERR_PROVIDER_RESPONSE,
+    ERR_SAVE_FAILED,
+    ERR_USER_INVALID,
     GOOGLE_PROVIDER,
     GOOGLE_TOKEN_ENDPOINT,
     SEALED_KEY,
@@ -33,7 +37,7 @@ from ._tokenseal import (
 
 
 def _error(code, message):
-    """A TokenSealError with a code, as the core raises them."""
+    """A TokenSealError with a code (one of the core's constants), as the core raises them."""
     error = TokenSealError(message)
     error.code = code
     return error
@@ -59,9 +63,9 @@ class SealedTokenSession(OAuth2Session):
 
     def __init__(self, user, keys, client_id, client_secret, on_rotated, token_endpoint=GOOGLE_TOKEN_ENDPOINT, **kwargs):
         if not isinstance(user, dict) or not isinstance(user.get("user_id"), str):
-            raise _error("ERR_USER_INVALID", "user must be a dict with a string user_id")
+            raise _error(ERR_USER_INVALID, "user must be a dict with a string user_id")
         if not endpoint_allowed(token_endpoint):
-            raise _error("ERR_CONFIG_INVALID", "token_endpoint must be https (http only to a loopback host)")
+            raise _error(ERR_CONFIG_INVALID, "token_endpoint must be https (http only to a loopback host)")
         self._user_id = user["user_id"]
         self._keys = keys
         self._on_rotated = on_rotated
@@ -103,10 +107,10 @@ class SealedTokenSession(OAuth2Session):
             parse_refresh_response(0, "", int(time.time()))
             raise
         except InsecureTransportError:
-            raise _error("ERR_CONFIG_INVALID", "oauthlib refuses a token endpoint that is not https") from None
+            raise _error(ERR_CONFIG_INVALID, "oauthlib refuses a token endpoint that is not https") from None
         except OAuth2Error:
             # Answers were judged by _judged: what is left is a 2xx oauthlib could not use.
-            raise _error("ERR_PROVIDER_RESPONSE", "the token endpoint answered with an unexpected body") from None
+            raise _error(ERR_PROVIDER_RESPONSE, "the token endpoint answered with an unexpected body") from None
 
     def _judged(self, response):
         if not 200 <= response.status_code < 300:
@@ -129,5 +133,5 @@ class SealedTokenSession(OAuth2Session):
         try:
             self._on_rotated(self._user_id, sealed, replaces)
         except Exception:
-            raise _error("ERR_SAVE_FAILED", "on_rotated failed to store the rotated refresh token") from None
+            raise _error(ERR_SAVE_FAILED, "on_rotated failed to store the rotated refresh token") from None
         self._unsaved = None
