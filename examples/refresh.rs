@@ -1,24 +1,30 @@
-//! A Rust backend turning a sealed refresh token into a fresh Google access token.
+//! A Rust backend turning a sealed refresh token into a fresh access token of any
+//! provider tokenseal knows.
 //!
 //! ```sh
-//! TOKENSEAL_KEYS='{"keys":[...]}' GOOGLE_CLIENT_ID=... GOOGLE_CLIENT_SECRET=... \
+//! TOKENSEAL_KEYS='{"keys":[...]}' CLIENT_ID=... CLIENT_SECRET=... \
 //!   cargo run --features cli --example refresh -- '<sealed JWE>' 'google-oauth2|1234'
 //! ```
 //!
-//! `GOOGLE_TOKEN_ENDPOINT` overrides Google's endpoint (for tests on loopback). The
-//! library does the work: [`tokenseal::jwe::open`] checks the binding and the key,
-//! [`tokenseal::providers::token_endpoint::refresh_request_body`] builds the request
-//! and [`tokenseal::providers::token_endpoint::parse_refresh_response`] types the
-//! answer through Google's entry of the provider table, including
-//! `ERR_RECONSENT_REQUIRED` when Google answers `invalid_grant`. The HTTP client is
-//! this example's own dependency (feature `cli`), never the library's.
+//! `TOKENSEAL_PROVIDER` names the provider's key (default `google-oauth2`; `waad`,
+//! `bitbucket`, or a custom connection's name). `TOKEN_ENDPOINT`, `SCOPE` and
+//! `TOKEN_ENDPOINT_AUTH_METHOD` are the backend options of the same names
+//! ([`tokenseal::providers::client::resolve`]); `TOKEN_ENDPOINT` also points a test at
+//! loopback. The library does the work: [`tokenseal::jwe::open`] checks the binding and
+//! the key, [`tokenseal::providers::token_endpoint::refresh_request`] builds the request
+//! (form body, and the Basic header where the client authenticates so) and
+//! [`tokenseal::providers::token_endpoint::parse_refresh_response`] types the answer
+//! through the provider's entry, including `ERR_RECONSENT_REQUIRED` for `invalid_grant`.
+//! The HTTP client is this example's own dependency (feature `cli`), never the library's.
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokenseal::providers::google::GOOGLE;
-use tokenseal::providers::token_endpoint::{parse_refresh_response, refresh_request_body};
+use tokenseal::providers::client::{resolve, EndpointOptions};
+use tokenseal::providers::token_endpoint::{parse_refresh_response, refresh_request, Client};
+use tokenseal::providers::Connection;
 use tokenseal::{jwe, Error, KeyRing};
+use zeroize::Zeroizing;
 
 fn main() -> ExitCode {
     match run() {
@@ -36,15 +42,27 @@ fn run() -> Result<(), String> {
         return Err("usage: refresh <sealed JWE> <Auth0 user_id>".into());
     };
     let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let keys = KeyRing::from_jwk_set(&env("TOKENSEAL_KEYS")?).map_err(|e| e.to_string())?;
+    let connection = Connection::parse(
+        &optional("TOKENSEAL_PROVIDER").unwrap_or_else(|| "google-oauth2".into()),
+    )
+    .map_err(|e| e.to_string())?;
+    let options = EndpointOptions {
+        token_endpoint: optional("TOKEN_ENDPOINT"),
+        scope: optional("SCOPE"),
+        auth: optional("TOKEN_ENDPOINT_AUTH_METHOD"),
+        ..EndpointOptions::default()
+    };
+    let endpoints = resolve(&connection, &options, None).map_err(|e| e.to_string())?;
+    let client = Client {
+        client_id: env("CLIENT_ID")?,
+        client_secret: Zeroizing::new(env("CLIENT_SECRET")?),
+        auth: endpoints.auth,
+        scope: endpoints.scope,
+    };
     let refresh_token = jwe::open(&sealed, &keys, &user_id).map_err(|e| e.to_string())?;
-    let body = refresh_request_body(
-        &refresh_token,
-        &env("GOOGLE_CLIENT_ID")?,
-        &env("GOOGLE_CLIENT_SECRET")?,
-    );
-    let endpoint =
-        std::env::var("GOOGLE_TOKEN_ENDPOINT").unwrap_or_else(|_| GOOGLE.token_endpoint.into());
+    let request = refresh_request(&refresh_token, &client);
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         // A redirect could carry the client secret or a bearer token to another
@@ -54,10 +72,14 @@ fn run() -> Result<(), String> {
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
         .into();
-    let mut response = agent
-        .post(&endpoint)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .send(body.as_str())
+    let mut post = agent
+        .post(&endpoints.token_endpoint)
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(authorization) = &request.authorization {
+        post = post.header("authorization", authorization.as_str());
+    }
+    let mut response = post
+        .send(request.body.as_str())
         .map_err(|e| format!("{}: {e}", Error::ProviderUnavailable.code()))?;
     let status = response.status().as_u16();
     let text = response
@@ -67,7 +89,8 @@ fn run() -> Result<(), String> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let grant = parse_refresh_response(&GOOGLE, status, &text, now).map_err(|e| e.to_string())?;
+    let grant = parse_refresh_response(connection.provider(), status, &text, now)
+        .map_err(|e| e.to_string())?;
 
     let token = grant.access_token.expose_secret();
     println!(
@@ -77,7 +100,7 @@ fn run() -> Result<(), String> {
         grant.expires_at.saturating_sub(now),
         grant.scope.as_deref().unwrap_or("(not stated)"),
         if grant.refresh_token.is_some() {
-            "; Google rotated the refresh token: seal it with tokenseal::jwe::seal and store it"
+            "; the provider rotated the refresh token: seal it with tokenseal::jwe::seal_rotated and store it"
         } else {
             ""
         }

@@ -135,7 +135,7 @@ exports.onExecutePostLogin = async (event, api) => {
   }
 
   const codes = [];
-  let config = { read: 'auto', claimNamespace: null, denyOnError: false, management: null, recheckSeconds: null };
+  let config = { read: 'auto', providers: null, claimNamespace: null, denyOnError: false, management: null, recheckSeconds: null };
   try {
     config = configFor(core, secrets);
     codes.push(...config.notices);
@@ -145,6 +145,8 @@ exports.onExecutePostLogin = async (event, api) => {
       // through event.user, so no shape is sent and no removals come back.
       user: narrowUser(event.user, fields),
       connectionStrategy: (event.connection && event.connection.strategy) || null,
+      connectionName: (event.connection && event.connection.name) || null,
+      providers: config.providers,
       loginsCount: (event.stats && event.stats.logins_count) ?? null,
       authorizeQuery: narrowQuery(event.request && event.request.query, fields),
       transactionPrompt: (event.transaction && [].concat(event.transaction.prompt || [])) || null,

@@ -1,11 +1,11 @@
 'use strict';
 // tokenseal: the Node backend module.
 //
-// It opens the sealed Google refresh token of a user (app_metadata.sealed_refresh_tokens
-// ["google-oauth2"], written by the post-login Action), keeps a valid Google access token
-// per user in memory, refreshes it at Google's token endpoint when the core says so,
-// seals and stores a refresh token that Google rotated, and tells the single-page app how
-// to send the user through Google consent again.
+// It opens a user's sealed refresh token of each configured provider
+// (app_metadata.sealed_refresh_tokens[<key>], written by the post-login Action), keeps a
+// valid access token per user and provider in memory, refreshes it at the provider's
+// token endpoint when the core says so, seals and stores a refresh token the provider
+// rotated, and tells the single-page app how to send the user through consent again.
 //
 // Every decision comes from the core (pkg/tokenseal.js): the per-user refresh states
 // (which refresh token a refresh sends, what a rotation becomes, tokenseal::backend),
@@ -15,10 +15,11 @@
 // codes of its notices (onNotice), and no error it makes carries a refresh token, an
 // access token, a client secret or a key: messages are fixed text.
 //
-// Every constant (the app_metadata member, Google's key, endpoints, consent parameters,
-// the refresh skew) is the core's provider table (`core.providerTable()`, defined in
-// src/providers/): nothing here redefines one. What Auth0 forwards to Google, with its
-// sources, is documented there, in src/providers/google.rs.
+// Every constant (the app_metadata member, each provider's endpoints, client
+// authentication and consent parameters, the refresh skew) is the core's provider table
+// (`core.providerInfo(key)`, `core.resolveEndpoints(...)`, defined in src/providers/):
+// nothing here redefines one. What Auth0 forwards to each provider, with its sources, is
+// documented there, one module per provider.
 
 /** The provider key createGoogleTokens serves: its member of sealed_refresh_tokens. */
 const GOOGLE = 'google-oauth2';
@@ -32,16 +33,18 @@ const STORE_POLL_MS = 50;
 /** After a store call failed, the store is left alone this long, in ms. */
 const STORE_RETRY_MS = 5000;
 
+const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 let defaultCore;
 function loadDefaultCore() {
   defaultCore = defaultCore || require('../pkg/tokenseal.js');
   return defaultCore;
 }
 
-/** The core's shared constants: `{ sealedKey, skewSeconds, google }` (Google's entry). */
+/** The core's shared constants: `{ sealedKey, skewSeconds }`. */
 function constantsOf(core) {
   const table = core.providerTable();
-  return { sealedKey: table.sealedKey, skewSeconds: table.defaultSkewSeconds, google: table.providers[GOOGLE] };
+  return { sealedKey: table.sealedKey, skewSeconds: table.defaultSkewSeconds };
 }
 
 /** An error with a stable code and fixed text, shaped like the core's. */
@@ -53,14 +56,20 @@ function failure(code, message, details = {}) {
 }
 
 /**
- * The /authorize parameters that make Google show its consent screen and return a new
- * refresh token (pass them in auth0-spa-js's `authorizationParams`): the connection,
- * Google's reconsent parameters from the core's table, and `connection_scope`.
+ * The /authorize parameters that make a provider show its consent screen and return a
+ * new refresh token (pass them in auth0-spa-js's `authorizationParams`): the connection,
+ * the provider's reconsent parameters from the core's table, and `connection_scope`.
  * @param {object} core
- * @param {{ connectionScope?: string | string[] }} [options] extra Google scopes
+ * @param {string} [provider] the provider's key (default "google-oauth2")
+ * @param {{ connection?: string, connectionScope?: string | string[] }} [options]
+ *        the Auth0 connection's name when it is not the key (an Entra ID connection),
+ *        and extra scopes
  */
-function reconsentAuthorizeParams(core, options = {}) {
-  const params = { connection: GOOGLE, ...constantsOf(core).google.reconsentParams };
+function reconsentAuthorizeParams(core, provider = GOOGLE, options = {}) {
+  if (isPlainObject(provider)) return reconsentAuthorizeParams(core, GOOGLE, provider); // (options), as before
+  const info = core.providerInfo(provider);
+  const connection = typeof options.connection === 'string' && options.connection !== '' ? options.connection : info.key;
+  const params = { connection, ...info.reconsentParams };
   const scope = options.connectionScope;
   if (Array.isArray(scope) ? scope.length > 0 : typeof scope === 'string' && scope !== '') {
     // Auth0 takes a comma-separated list (adding-scopes-for-an-external-idp.mdx).
@@ -68,8 +77,6 @@ function reconsentAuthorizeParams(core, options = {}) {
   }
   return params;
 }
-
-const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A Management API client for the two user calls this module makes. */
 function managementClient(core, management, fetchImpl, now, timeoutMs) {
@@ -136,41 +143,63 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
   return {
     getUser: (userId) => users('GET', userId),
     /**
-     * Writes the Google entry, keeping other providers' entries (PATCH merges top-level
-     * keys only), only while the stored value is still `replaces`, the one the refresh
-     * started from: a value a login (or another replica) stored since, or a value cleared
-     * since, is never overwritten. Resolves to true when written. Auth0 has no
+     * Writes the provider's entry, keeping other providers' entries (PATCH merges
+     * top-level keys only), only while the stored value is still `replaces`, the one the
+     * refresh started from: a value a login (or another replica) stored since, or a value
+     * cleared since, is never overwritten. Resolves to true when written. Auth0 has no
      * conditional update, so a write between this read and the PATCH can still be lost.
      */
-    async setSealed(userId, sealed, replaces) {
+    async setSealed(userId, key, sealed, replaces) {
       const map = await sealedMap(userId);
-      if (map[GOOGLE] !== replaces) return false;
-      await users('PATCH', userId, { app_metadata: { [sealedKey]: { ...map, [GOOGLE]: sealed } } });
+      if (map[key] !== replaces) return false;
+      await users('PATCH', userId, { app_metadata: { [sealedKey]: { ...map, [key]: sealed } } });
       return true;
     },
-    /** Removes the Google entry; null removes sealed_refresh_tokens when nothing else is left. */
-    async clearSealed(userId) {
+    /** Removes the provider's entry; null removes sealed_refresh_tokens when nothing else is left. */
+    async clearSealed(userId, key) {
       const map = await sealedMap(userId);
-      if (!(GOOGLE in map)) return false;
-      const { [GOOGLE]: removed, ...rest } = map;
+      if (!(key in map)) return false;
+      const { [key]: removed, ...rest } = map;
       await users('PATCH', userId, { app_metadata: { [sealedKey]: Object.keys(rest).length > 0 ? rest : null } });
       return true;
     },
   };
 }
 
+/** The members of a provider's options (`providers[<key>]`) the core resolves endpoints from. */
+const ENDPOINT_OPTIONS = ['tokenEndpoint', 'revokeEndpoint', 'issuer', 'scope', 'tokenEndpointAuthMethod'];
+
 /**
- * createGoogleTokens's options with their defaults (the core's, from `constants`), or a
- * TypeError naming the bad one.
+ * One provider's options, checked: `{ key, clientId, clientSecret, requiredScopes,
+ * endpointOptions }`, or a TypeError naming the bad one. `name` prefixes messages.
  */
-function tokensOptions(o, constants, core) {
+function providerOptions(name, key, p) {
+  if (!isPlainObject(p)) throw new TypeError(`${name}: providers["${key}"] must be an object`);
+  for (const field of ['clientId', 'clientSecret']) {
+    if (typeof p[field] !== 'string' || p[field] === '') throw new TypeError(`${name}: ${field} of "${key}" must be a non-empty string`);
+  }
+  for (const field of ENDPOINT_OPTIONS) {
+    if (p[field] !== undefined && p[field] !== null && (typeof p[field] !== 'string' || p[field] === '')) {
+      throw new TypeError(`${name}: ${field} of "${key}" must be a non-empty string`);
+    }
+  }
+  const requiredScopes = p.requiredScopes === undefined ? [] : p.requiredScopes;
+  if (!Array.isArray(requiredScopes) || !requiredScopes.every((scope) => typeof scope === 'string' && scope !== '')) {
+    throw new TypeError(`${name}: requiredScopes must be an array of scope names`);
+  }
+  const endpointOptions = {};
+  for (const field of ENDPOINT_OPTIONS) if (typeof p[field] === 'string') endpointOptions[field] = p[field];
+  return { key, clientId: p.clientId, clientSecret: p.clientSecret, requiredScopes, endpointOptions };
+}
+
+/**
+ * createTokens's options with their defaults (the core's, from `constants`), or a
+ * TypeError naming the bad one. `name` is the function the app called.
+ */
+function tokensOptions(name, o, constants) {
   const {
     keys,
-    clientId,
-    clientSecret,
-    tokenEndpoint = constants.google.tokenEndpoint,
-    revokeEndpoint = constants.google.revokeEndpoint,
-    requiredScopes = [],
+    providers,
     skewSeconds = constants.skewSeconds,
     now = () => Date.now(),
     fetch: fetchImpl = globalThis.fetch,
@@ -183,33 +212,28 @@ function tokensOptions(o, constants, core) {
     lockTtlMs = 3 * timeoutMs,
     onNotice = (code) => console.warn(`tokenseal backend: ${code}`),
   } = o;
-  for (const [name, value] of [['keys', keys], ['clientId', clientId], ['clientSecret', clientSecret], ['tokenEndpoint', tokenEndpoint]]) {
-    if (typeof value !== 'string' || value === '') throw new TypeError(`createGoogleTokens: ${name} must be a non-empty string`);
+  if (typeof keys !== 'string' || keys === '') throw new TypeError(`${name}: keys must be a non-empty string`);
+  if (!isPlainObject(providers) || Object.keys(providers).length === 0) {
+    throw new TypeError(`${name}: providers must map at least one provider key to its client`);
   }
-  for (const [name, url] of [['tokenEndpoint', tokenEndpoint], ['revokeEndpoint', revokeEndpoint]]) {
-    // The client secret and the refresh token travel to these: https only, or loopback.
-    if (!core.endpointAllowed(url)) throw failure('ERR_CONFIG_INVALID', `createGoogleTokens: ${name} must be an https URL (http only to a loopback host)`);
+  if (typeof fetchImpl !== 'function') throw new TypeError(`${name}: no fetch implementation`);
+  if (!(Number.isFinite(skewSeconds) && skewSeconds >= 0)) throw new TypeError(`${name}: skewSeconds must be a number >= 0`);
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError(`${name}: timeoutMs must be a number > 0`);
+  if (store !== undefined && !isStore(store)) throw new TypeError(`${name}: store needs get, set, delete, acquire and release`);
+  for (const [field, value] of [['storeTimeoutMs', storeTimeoutMs], ['lockTtlMs', lockTtlMs]]) {
+    if (!(Number.isFinite(value) && value > 0)) throw new TypeError(`${name}: ${field} must be a number > 0`);
   }
-  if (!Array.isArray(requiredScopes) || !requiredScopes.every((scope) => typeof scope === 'string' && scope !== '')) {
-    throw new TypeError('createGoogleTokens: requiredScopes must be an array of scope names');
-  }
-  if (typeof fetchImpl !== 'function') throw new TypeError('createGoogleTokens: no fetch implementation');
-  if (!(Number.isFinite(skewSeconds) && skewSeconds >= 0)) throw new TypeError('createGoogleTokens: skewSeconds must be a number >= 0');
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('createGoogleTokens: timeoutMs must be a number > 0');
-  if (store !== undefined && !isStore(store)) throw new TypeError('createGoogleTokens: store needs get, set, delete, acquire and release');
-  for (const [name, value] of [['storeTimeoutMs', storeTimeoutMs], ['lockTtlMs', lockTtlMs]]) {
-    if (!(Number.isFinite(value) && value > 0)) throw new TypeError(`createGoogleTokens: ${name} must be a number > 0`);
-  }
-  if (typeof onNotice !== 'function') throw new TypeError('createGoogleTokens: onNotice must be a function');
+  if (typeof onNotice !== 'function') throw new TypeError(`${name}: onNotice must be a function`);
   if (management !== undefined) {
     if (!isPlainObject(management) || !(management.domain || management.baseUrl)
       || typeof management.clientId !== 'string' || typeof management.clientSecret !== 'string') {
-      throw new TypeError('createGoogleTokens: management needs domain (or baseUrl), clientId and clientSecret');
+      throw new TypeError(`${name}: management needs domain (or baseUrl), clientId and clientSecret`);
     }
   }
   return {
-    keys, clientId, clientSecret, tokenEndpoint, revokeEndpoint, requiredScopes, skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management,
-    store, storeTimeoutMs, lockTtlMs, onNotice,
+    keys,
+    providers: Object.entries(providers).map(([key, p]) => providerOptions(name, key, p)),
+    skewSeconds, now, fetchImpl, timeoutMs, loadUser, saveSealed, management, store, storeTimeoutMs, lockTtlMs, onNotice,
   };
 }
 
@@ -299,19 +323,22 @@ function singleFlights() {
   return { once, pending: (key) => pending.get(key) };
 }
 
+/** The fetch init of one POST the core built: `{ body, authorization }` (TokenRequest). */
+function postOf(request) {
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  if (request.authorization) headers.authorization = request.authorization;
+  return { method: 'POST', headers, body: request.body };
+}
+
 /**
- * POSTs each revocation body (RFC 7009) in turn; resolves to null when every token no
+ * POSTs each revocation request (RFC 7009) in turn; resolves to null when every token no
  * longer works, else to the first failure's code (and stops there).
  */
-async function revokeAll(core, bodies, { fetchImpl, revokeEndpoint, timeoutMs }) {
-  for (const body of bodies) {
-    const response = await call(fetchImpl, revokeEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body,
-    }, timeoutMs);
+async function revokeAll(core, requests, { fetchImpl, revokeEndpoint, timeoutMs, key }) {
+  for (const request of requests) {
+    const response = await call(fetchImpl, revokeEndpoint, postOf(request), timeoutMs);
     try {
-      core.parseRevokeResponse(response.status, response.body);
+      core.parseRevokeResponse(response.status, response.body, key);
     } catch (error) {
       return (error && error.code) || 'ERR_PROVIDER_UNAVAILABLE';
     }
@@ -355,23 +382,65 @@ async function sharedRefresh(shared, userId, { lockTtlMs, onNotice, adoptable, a
 }
 
 /**
- * Google access tokens for one app's backend process (what createGoogleTokens returns).
- * The refresh decisions (which token to send, what a rotation becomes) and the refresh
- * tokens themselves live in the core's per-user states; this keeps access tokens:
- * userId -> { accessToken, expiresAt, scope, missingScopes, refreshTokenExpiresAt,
- * unsaved }, `unsaved` true while a rotation waits to be stored.
+ * One provider's access tokens for one app's backend process. The refresh decisions
+ * (which token to send, what a rotation becomes) and the refresh tokens themselves live
+ * in the core's per-user states; this keeps access tokens: userId -> { accessToken,
+ * expiresAt, scope, missingScopes, refreshTokenExpiresAt, unsaved }, `unsaved` true while
+ * a rotation waits to be stored.
  */
-class GoogleTokens {
-  constructor(core, options) {
+class ProviderTokens {
+  /**
+   * @param {object} core
+   * @param {object} o     the common options (tokensOptions)
+   * @param {object} p     this provider's options (providerOptions)
+   * @param {object|null} mgmt the Management API client, shared by every provider
+   */
+  constructor(core, o, p, mgmt) {
     this.core = core;
-    this.o = options;
-    this.shared = options.store
-      ? sharedState(options.store, { core, keys: options.keys, provider: GOOGLE, timeoutMs: options.storeTimeoutMs, onNotice: options.onNotice })
+    this.o = o;
+    this.p = p;
+    this.key = p.key;
+    this.mgmt = mgmt;
+    this.shared = o.store
+      ? sharedState(o.store, { core, keys: o.keys, provider: p.key, timeoutMs: o.storeTimeoutMs, onNotice: o.onNotice })
       : null;
-    this.mgmt = options.management ? managementClient(core, options.management, options.fetchImpl, options.now, options.timeoutMs) : null;
-    this.states = core.refreshStates();
     this.entries = new Map();
     this.flights = singleFlights(); // one refresh (or save) at a time per user
+    this.endpoints = null;
+    this.states = null;
+    this.resolving = null;
+    // Without an issuer, everything is known now: a configuration fault throws here.
+    // With one, the issuer itself is checked now and the rest at the first call.
+    if (p.endpointOptions.issuer === undefined) this.use(core.resolveEndpoints(p.key, p.endpointOptions, null));
+    else core.discoveryUrl(p.endpointOptions.issuer);
+  }
+
+  /** Takes the resolved endpoints, and the core's per-user states for this client. */
+  use(endpoints) {
+    this.endpoints = endpoints;
+    this.states = this.core.refreshStates({
+      provider: this.key,
+      clientId: this.p.clientId,
+      clientSecret: this.p.clientSecret,
+      tokenEndpointAuthMethod: endpoints.tokenEndpointAuthMethod,
+      scope: endpoints.scope,
+    });
+  }
+
+  /**
+   * Resolves the endpoints from the issuer's discovery document, once (a failure is not
+   * kept: the next call tries again). The core judges the answer.
+   */
+  async ready() {
+    if (this.states) return;
+    if (!this.resolving) {
+      this.resolving = (async () => {
+        const url = this.core.discoveryUrl(this.p.endpointOptions.issuer);
+        const answer = await call(this.o.fetchImpl, url, { headers: { accept: 'application/json' } }, this.o.timeoutMs);
+        if (!this.states) this.use(this.core.resolveEndpoints(this.key, this.p.endpointOptions, { status: answer.status, body: answer.body }));
+      })().finally(() => { this.resolving = null; });
+    }
+    await this.resolving;
   }
 
   nowSeconds() {
@@ -390,7 +459,7 @@ class GoogleTokens {
   /** A grant (the token endpoint's, or one another replica shared) as the user's entry. */
   remember(userId, grant, unsaved) {
     const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = grant;
-    const missingScopes = this.core.missingScopes(scope, this.o.requiredScopes);
+    const missingScopes = this.core.missingScopes(scope, this.p.requiredScopes);
     const entry = { accessToken, expiresAt, scope, refreshTokenExpiresAt, missingScopes, unsaved };
     this.entries.set(userId, entry);
     return entry;
@@ -398,9 +467,10 @@ class GoogleTokens {
 
   /**
    * Stores the user's rotation, if one waits: the sealed successor in place of the value
-   * it replaces, through saveSealed(userId, sealed, replaces), whose third argument lets
-   * the app compare-and-set, or through the Management API, which writes only while the
-   * stored value is still `replaces`. A failure leaves it waiting (and rejects).
+   * it replaces, through saveSealed(userId, sealed, replaces, provider), whose third
+   * argument lets the app compare-and-set, or through the Management API, which writes
+   * only while the stored value is still `replaces`. A failure leaves it waiting (and
+   * rejects).
    */
   async storeRotation(userId) {
     const unsaved = this.states.unsaved(userId);
@@ -408,12 +478,12 @@ class GoogleTokens {
     let stored = true;
     if (typeof this.o.saveSealed === 'function') {
       try {
-        stored = (await this.o.saveSealed(userId, unsaved.sealed, unsaved.replaces)) !== false;
+        stored = (await this.o.saveSealed(userId, unsaved.sealed, unsaved.replaces, this.key)) !== false;
       } catch {
         throw failure('ERR_SAVE_FAILED', 'saveSealed failed to store the rotated refresh token');
       }
     } else if (this.mgmt) {
-      stored = await this.mgmt.setSealed(userId, unsaved.sealed, unsaved.replaces);
+      stored = await this.mgmt.setSealed(userId, this.key, unsaved.sealed, unsaved.replaces);
     }
     // Neither: the rotated token lives in this process only (documented).
     const entry = this.entries.get(userId);
@@ -452,7 +522,7 @@ class GoogleTokens {
    * `sharedSealed` is the sealed value a shared store holds, if any.
    */
   async refresh(user, sharedSealed) {
-    const { keys, clientId, clientSecret, tokenEndpoint, fetchImpl, timeoutMs } = this.o;
+    const { keys, fetchImpl, timeoutMs } = this.o;
     const userId = user.user_id;
     await this.storeRotation(userId); // a rotation whose save failed earlier goes first
     const cached = this.entries.get(userId);
@@ -463,11 +533,7 @@ class GoogleTokens {
       this.entries.delete(userId);
       throw error;
     }
-    const response = await call(fetchImpl, tokenEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: this.states.refreshRequestBody(userId, clientId, clientSecret),
-    }, timeoutMs);
+    const response = await call(fetchImpl, this.endpoints.tokenEndpoint, postOf(this.states.refreshRequest(userId)), timeoutMs);
     if (response.status === 0) {
       throw failure('ERR_PROVIDER_UNAVAILABLE', response.timedOut ? 'the token endpoint did not answer in time' : 'the token endpoint could not be reached');
     }
@@ -505,8 +571,8 @@ class GoogleTokens {
   }
 
   /**
-   * A valid Google access token for the user: the cached one, or a new one from one
-   * shared refresh. Resolves to { accessToken, expiresAt (epoch seconds), scope,
+   * A valid access token of this provider for the user: the cached one, or a new one
+   * from one shared refresh. Resolves to { accessToken, expiresAt (epoch seconds), scope,
    * refreshTokenExpiresAt }; rejects with ERR_SCOPE_NOT_GRANTED (and `missingScopes`)
    * when the grant lacks a required scope.
    * @param {{ user_id: string, app_metadata?: object } | string} userOrId
@@ -518,6 +584,7 @@ class GoogleTokens {
     }
     const cached = this.entries.get(userId);
     const entry = this.fresh(cached) ? cached : await this.flights.once(userId, async () => {
+      await this.ready();
       const user = await resolveUser(userOrId, this.o.loadUser, this.mgmt);
       return this.shared ? this.refreshShared(user) : this.refresh(user);
     });
@@ -536,49 +603,53 @@ class GoogleTokens {
   }
 
   /**
-   * Removes app_metadata.sealed_refresh_tokens["google-oauth2"] through the Management
-   * API (other providers' entries are kept; sealed_refresh_tokens becomes null when none
-   * is left), so the next login's claim says "missing". Resolves to true when something
-   * was removed. Never called by this module itself.
+   * Removes app_metadata.sealed_refresh_tokens[<key>] through the Management API (other
+   * providers' entries are kept; sealed_refresh_tokens becomes null when none is left),
+   * so the next login's claim says "missing". Resolves to true when something was
+   * removed. Never called by this module itself.
    */
   async clearSealed(userId) {
     if (!this.mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'clearSealed needs management');
     if (typeof userId !== 'string' || userId === '') throw failure('ERR_USER_ID_INVALID', 'clearSealed needs a user id');
     await this.drop(userId);
-    return this.mgmt.clearSealed(userId);
+    return this.mgmt.clearSealed(userId, this.key);
   }
 
   /**
-   * Disconnects the user from Google: revokes every refresh token the user may still
-   * hold at the revocation endpoint (RFC 7009; Google revokes the whole grant), then
-   * removes the sealed value as clearSealed does. When the revocation fails
-   * (ERR_PROVIDER_UNAVAILABLE, ERR_CLIENT_REJECTED, ...) it rejects with that code and
-   * clears nothing, unless `clearOnRevokeFailure` asks to clear anyway; the result then
-   * reports the code. Resolves to { revoked, cleared, code? }.
+   * Disconnects the user from the provider: revokes every refresh token the user may
+   * still hold at the revocation endpoint (RFC 7009; Google revokes the whole grant),
+   * then removes the sealed value as clearSealed does. When the revocation fails
+   * (ERR_PROVIDER_UNAVAILABLE, ERR_CLIENT_REJECTED, ...), or the provider has no
+   * revocation endpoint (ERR_CONFIG_INCOMPLETE: Entra ID, Bitbucket), it rejects with
+   * that code and clears nothing, unless `clearOnRevokeFailure` asks to clear anyway;
+   * the result then reports the code. Resolves to { revoked, cleared, code? }.
    * @param {{ user_id: string, app_metadata?: object } | string} userOrId
    * @param {{ clearOnRevokeFailure?: boolean }} [options]
    */
   async disconnect(userOrId, options = {}) {
     if (!this.mgmt) throw failure('ERR_CONFIG_INCOMPLETE', 'disconnect needs management to clear the sealed value');
-    const { keys, clientId, clientSecret } = this.o;
+    await this.ready();
+    const { keys } = this.o;
     const user = await resolveUser(userOrId, this.o.loadUser, this.mgmt);
     const userId = user.user_id;
     const pending = this.flights.pending(userId);
     if (pending) await pending.catch(() => {});
-    let bodies = [];
+    let requests = [];
     let code = null;
     try {
-      bodies = this.states.revokeRequestBodies(userId, user.app_metadata == null ? {} : user.app_metadata, keys, clientId, clientSecret);
+      requests = this.states.revokeRequests(userId, user.app_metadata == null ? {} : user.app_metadata, keys);
     } catch (error) {
       code = (error && error.code) || 'ERR_DECRYPT'; // a stored value that does not open cannot be revoked
     }
-    if (code === null) code = await revokeAll(this.core, bodies, this.o);
+    const revokeEndpoint = this.endpoints.revokeEndpoint;
+    if (code === null && requests.length > 0 && revokeEndpoint === null) code = 'ERR_CONFIG_INCOMPLETE';
+    if (code === null) code = await revokeAll(this.core, requests, { ...this.o, revokeEndpoint, key: this.key });
     if (code !== null && options.clearOnRevokeFailure !== true) {
       throw failure(code, 'the provider did not confirm the revocation; nothing was cleared');
     }
     await this.drop(userId);
-    const cleared = await this.mgmt.clearSealed(userId);
-    return code === null ? { revoked: bodies.length > 0, cleared } : { revoked: false, cleared, code };
+    const cleared = await this.mgmt.clearSealed(userId, this.key);
+    return code === null ? { revoked: requests.length > 0, cleared } : { revoked: false, cleared, code };
   }
 
   /**
@@ -588,23 +659,78 @@ class GoogleTokens {
    */
   forget(userId) {
     this.entries.delete(userId);
-    this.states.forget(userId);
+    if (this.states) this.states.forget(userId);
   }
+}
+
+/** The configured providers' tokens, by key, with the one Management API client. */
+function providerTokens(core, options) {
+  const mgmt = options.management ? managementClient(core, options.management, options.fetchImpl, options.now, options.timeoutMs) : null;
+  return new Map(options.providers.map((p) => [p.key, new ProviderTokens(core, options, p, mgmt)]));
 }
 
 function bind(coreOrLoader) {
   const getCore = typeof coreOrLoader === 'function' ? coreOrLoader : () => coreOrLoader;
 
   /**
-   * Opens a sealed value: the JWE itself, or the user's app_metadata (the Google entry
-   * of sealed_refresh_tokens is read there). Throws the core's coded errors.
+   * Opens a sealed value: the JWE itself, or the user's app_metadata (the provider's
+   * entry of sealed_refresh_tokens is read there; default "google-oauth2"). Throws the
+   * core's coded errors.
    */
-  function openSealed(source, keySetJson, userId) {
-    return getCore().open(source, keySetJson, userId);
+  function openSealed(source, keySetJson, userId, provider) {
+    return getCore().open(source, keySetJson, userId, provider);
   }
 
   /**
-   * Google access tokens for the app's backend.
+   * Access tokens of every configured provider for the app's backend.
+   * @param {object} o
+   * @param {string} o.keys           the JWK Set (TOKENSEAL_KEYS)
+   * @param {Record<string, object>} o.providers  by key ("google-oauth2", "waad",
+   *        "bitbucket", or a custom connection's name): { clientId, clientSecret,
+   *        tokenEndpoint?, issuer?, revokeEndpoint?, scope?, tokenEndpointAuthMethod?,
+   *        requiredScopes? }. tokenEndpoint and revokeEndpoint default to the issuer's
+   *        discovery document, then to the provider's own; scope is sent with every
+   *        refresh (Entra ID needs it)
+   * @param {(userId: string, sealedJwe: string, replaces: string, provider: string) => Promise<boolean | void>} [o.saveSealed]
+   * @returns {{ accessToken, clearSealed, disconnect, forget, reconsentAuthorizeParams }}
+   *        each taking the provider's key after the user (optional with one provider);
+   *        every other option is createGoogleTokens's
+   */
+  function createTokens(o) {
+    if (!o || typeof o !== 'object') throw new TypeError('createTokens needs an options object');
+    const core = o.core || getCore();
+    const all = providerTokens(core, tokensOptions('createTokens', o, constantsOf(core)));
+    const only = all.size === 1 ? [...all.keys()][0] : undefined;
+    const of = (provider) => {
+      const key = provider === undefined ? only : provider;
+      const tokens = all.get(key);
+      if (!tokens) throw failure('ERR_CONFIG_INVALID', 'that provider is not configured (name it when more than one is)');
+      return tokens;
+    };
+    const rejecting = (run) => {
+      try {
+        return run();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    return {
+      accessToken: (userOrId, provider) => rejecting(() => of(provider).accessToken(userOrId)),
+      clearSealed: (userId, provider) => rejecting(() => of(provider).clearSealed(userId)),
+      disconnect: (userOrId, provider, options) => rejecting(() => of(provider).disconnect(userOrId, options)),
+      /** Forgets the user for one provider, or for all of them. */
+      forget: (userId, provider) => {
+        for (const tokens of provider === undefined ? all.values() : [of(provider)]) tokens.forget(userId);
+      },
+      /** (provider?, options?) or (options): provider is optional with one configured. */
+      reconsentAuthorizeParams: (provider, options) => (isPlainObject(provider)
+        ? reconsentAuthorizeParams(core, of(undefined).key, provider)
+        : reconsentAuthorizeParams(core, of(provider).key, options)),
+    };
+  }
+
+  /**
+   * Google access tokens for the app's backend: createTokens with Google alone.
    * @param {object} o
    * @param {string} o.keys           the JWK Set (TOKENSEAL_KEYS)
    * @param {string} o.clientId       the Google OAuth client of the Auth0 google-oauth2 connection
@@ -628,12 +754,15 @@ function bind(coreOrLoader) {
    * @param {number} [o.lockTtlMs]    how long a replica's refresh lock lives (3 x timeoutMs)
    * @param {(code: string) => void} [o.onNotice] store outages (codes only; console.warn)
    * @param {object} [o.core]         the tokenseal core (tests)
-   * @returns {{ accessToken, clearSealed, disconnect, forget }} see GoogleTokens
+   * @returns {{ accessToken, clearSealed, disconnect, forget }} see ProviderTokens
    */
   function createGoogleTokens(o) {
     if (!o || typeof o !== 'object') throw new TypeError('createGoogleTokens needs an options object');
     const core = o.core || getCore();
-    const tokens = new GoogleTokens(core, tokensOptions(o, constantsOf(core), core));
+    const { clientId, clientSecret, tokenEndpoint, revokeEndpoint, requiredScopes, providers: ignored, ...common } = o;
+    const google = { clientId, clientSecret, tokenEndpoint, revokeEndpoint, requiredScopes };
+    const options = tokensOptions('createGoogleTokens', { ...common, providers: { [GOOGLE]: google } }, constantsOf(core));
+    const tokens = providerTokens(core, options).get(GOOGLE);
     return {
       accessToken: (userOrId) => tokens.accessToken(userOrId),
       clearSealed: (userId) => tokens.clearSealed(userId),
@@ -644,9 +773,10 @@ function bind(coreOrLoader) {
 
   return {
     openSealed,
+    createTokens,
     createGoogleTokens,
-    /** See the module-level reconsentAuthorizeParams. */
-    reconsentAuthorizeParams: (options) => reconsentAuthorizeParams(getCore(), options),
+    /** See the module-level reconsentAuthorizeParams: (provider?, options?) or (options). */
+    reconsentAuthorizeParams: (provider, options) => reconsentAuthorizeParams(getCore(), provider, options),
   };
 }
 

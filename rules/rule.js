@@ -87,6 +87,8 @@ function tokensealRule(user, context, callback) {
         user: narrowUser(user, fields),
         shape: userShape(user),
         connectionStrategy: typeof context.connectionStrategy === 'string' ? context.connectionStrategy : null,
+        connectionName: typeof context.connection === 'string' ? context.connection : null,
+        providers: config.providers,
         loginsCount: (context.stats && context.stats.loginsCount) ?? null,
         authorizeQuery: narrowQuery(context.request && context.request.query, fields),
         protocol: typeof context.protocol === 'string' ? context.protocol : null,

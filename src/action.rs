@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::json::Json;
 use crate::login::{valid_namespace, ReadPolicy, DEFAULT_RECHECK_SECONDS};
 use crate::providers::token_endpoint::missing_scopes;
+use crate::providers::Connection;
 
 /// `api.cache` keeps entries at most 24 hours (Actions limitations).
 pub const MAX_CACHE_TTL_MS: u64 = 24 * 60 * 60 * 1000;
@@ -21,8 +22,12 @@ pub const MAX_RECHECK_HOURS: u64 = 365 * 24;
 /// The Action's settings, from `event.secrets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionConfig {
-    /// `TOKENSEAL_FETCH=always` reads on every Google login; otherwise only when needed.
+    /// `TOKENSEAL_FETCH=always` reads on every login through a configured provider's
+    /// connection that went to the provider; otherwise only when needed.
     pub read: ReadPolicy,
+    /// `TOKENSEAL_PROVIDERS`: the providers a login captures, in order, each once;
+    /// `None` when unset (Google alone, as before the setting existed).
+    pub providers: Option<Vec<Connection>>,
     /// `TOKENSEAL_CLAIM_NAMESPACE`, when set and valid.
     pub claim_namespace: Option<String>,
     /// `TOKENSEAL_ON_ERROR=deny` denies the login on any failure; otherwise it goes on.
@@ -96,6 +101,7 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
         &mut notices,
     );
     let recheck_seconds = recheck_seconds(text("TOKENSEAL_RECHECK_HOURS"), &mut notices);
+    let providers = text("TOKENSEAL_PROVIDERS").and_then(|list| providers(list, &mut notices));
     let claim_namespace = text("TOKENSEAL_CLAIM_NAMESPACE").and_then(|ns| {
         let ok = valid_namespace(ns);
         if !ok {
@@ -119,12 +125,35 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
     };
     ActionConfig {
         read,
+        providers,
         claim_namespace,
         deny_on_error,
         recheck_seconds,
         management,
         notices,
     }
+}
+
+/// `TOKENSEAL_PROVIDERS`, comma-separated keys ([`Connection::parse`]): each valid key
+/// once, in order. An invalid key is reported ([`Error::ConfigInvalid`]) and left out;
+/// a list without a valid key is the default (`None`: Google alone), so a typo never
+/// stops Google's capture.
+fn providers(list: &str, notices: &mut Vec<&'static str>) -> Option<Vec<Connection>> {
+    let mut connections: Vec<Connection> = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match Connection::parse(item) {
+            Ok(connection) if !connections.contains(&connection) => connections.push(connection),
+            Ok(_) => {}
+            Err(error) => notices.push(error.code()),
+        }
+    }
+    if connections.is_empty() {
+        if !notices.contains(&Error::ConfigInvalid.code()) {
+            notices.push(Error::ConfigInvalid.code()); // only commas
+        }
+        return None;
+    }
+    Some(connections)
 }
 
 /// A setting that is one of a few words. Absent means the `default` word's value; an
@@ -280,6 +309,31 @@ mod tests {
             secrets[k] = v.into();
         }
         config(secrets).management
+    }
+
+    #[test]
+    fn providers_are_read_in_order_and_a_typo_never_stops_google() {
+        let c = config(
+            serde_json::json!({"TOKENSEAL_PROVIDERS": " waad ,acme-idp, waad,google-oauth2"}),
+        );
+        let keys: Vec<_> = c
+            .providers
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(Connection::key)
+            .collect();
+        assert_eq!(keys, ["waad", "acme-idp", "google-oauth2"]);
+        assert!(c.notices.is_empty());
+        let c = config(serde_json::json!({"TOKENSEAL_PROVIDERS": "waad,google oauth2"}));
+        assert_eq!(c.providers.map(|p| p.len()), Some(1));
+        assert_eq!(c.notices, ["ERR_CONFIG_INVALID"]);
+        for only_bad in ["oauth2", " , ", "no way"] {
+            let c = config(serde_json::json!({"TOKENSEAL_PROVIDERS": only_bad}));
+            assert_eq!(c.providers, None, "{only_bad:?}: the default, Google alone");
+            assert_eq!(c.notices, ["ERR_CONFIG_INVALID"], "{only_bad:?}");
+        }
+        assert_eq!(config(serde_json::json!({})).providers, None);
     }
 
     #[test]

@@ -10,12 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use zeroize::Zeroizing;
-
 use crate::error::{Error, Result};
 use crate::jwe::{self, Nonce};
 use crate::keys::KeyRing;
-use crate::providers::token_endpoint::{self, AccessGrant};
+use crate::providers::token_endpoint::{self, AccessGrant, Client, TokenRequest};
 use crate::providers::Provider;
 use crate::token::RefreshToken;
 
@@ -119,21 +117,15 @@ impl RefreshStates {
         Ok(())
     }
 
-    /// The form body of the refresh [`RefreshStates::begin`] decided on.
+    /// The refresh request [`RefreshStates::begin`] decided on, as `client` sends it.
     ///
     /// # Errors
     /// [`Error::SealedMissing`] when `begin` did not succeed for the user.
-    pub fn refresh_request_body(
-        &self,
-        user_id: &str,
-        client_id: &str,
-        client_secret: &str,
-    ) -> Result<Zeroizing<String>> {
+    pub fn refresh_request(&self, user_id: &str, client: &Client) -> Result<TokenRequest> {
         let state = self.users.get(user_id).ok_or(Error::SealedMissing)?;
-        Ok(token_endpoint::refresh_request_body(
+        Ok(token_endpoint::refresh_request(
             &state.refresh_token,
-            client_id,
-            client_secret,
+            client,
         ))
     }
 
@@ -205,20 +197,19 @@ impl RefreshStates {
         self.users.get(user_id).map(|state| state.sealed.as_str())
     }
 
-    /// Revocation bodies (RFC 7009) for every refresh token the user may still hold: the
-    /// stored one and this state's, each once.
+    /// Revocation requests (RFC 7009) for every refresh token the user may still hold:
+    /// the stored one and this state's, each once, as `client` sends them.
     ///
     /// # Errors
     /// The error of opening a stored value that does not open (another key ring, a
     /// retired key): a token that cannot be revoked must not be cleared as if it were.
-    pub fn revoke_request_bodies(
+    pub fn revoke_requests(
         &self,
         user_id: &str,
         stored: Option<&str>,
         keys: &KeyRing,
-        client_id: &str,
-        client_secret: &str,
-    ) -> Result<Vec<Zeroizing<String>>> {
+        client: &Client,
+    ) -> Result<Vec<TokenRequest>> {
         let mut tokens = Vec::new();
         if let Some(sealed) = stored {
             tokens.push(jwe::open(sealed, keys, user_id)?);
@@ -230,7 +221,7 @@ impl RefreshStates {
         }
         Ok(tokens
             .iter()
-            .map(|token| token_endpoint::revoke_request_body(token, client_id, client_secret))
+            .map(|token| token_endpoint::revoke_request(token, client))
             .collect())
     }
 
@@ -378,8 +369,12 @@ mod state_tests {
     }
 
     fn body_token(states: &RefreshStates) -> String {
-        let body = states.refresh_request_body(USER, "c", "s").expect("a body");
-        body.split('&')
+        let request = states
+            .refresh_request(USER, &Client::post("c", "s"))
+            .expect("a request");
+        request
+            .body
+            .split('&')
             .find_map(|p| p.strip_prefix("refresh_token="))
             .expect("has the token")
             .replace("%2F", "/")
@@ -461,7 +456,9 @@ mod state_tests {
         assert_eq!(dead.map(|_| ()), Err(Error::ReconsentRequired));
         assert_eq!(states.sealed(USER), None);
         assert_eq!(
-            states.refresh_request_body(USER, "c", "s").map(|_| ()),
+            states
+                .refresh_request(USER, &Client::post("c", "s"))
+                .map(|_| ()),
             Err(Error::SealedMissing)
         );
     }
@@ -492,7 +489,7 @@ mod state_tests {
         let mut states = RefreshStates::new();
         let bodies = |states: &RefreshStates, stored: Option<&str>| {
             states
-                .revoke_request_bodies(USER, stored, &keys, "c", "s")
+                .revoke_requests(USER, stored, &keys, &Client::post("c", "s"))
                 .expect("bodies")
         };
         assert_eq!(bodies(&states, Some(&s0)).len(), 1);
@@ -510,13 +507,13 @@ mod state_tests {
             .expect("a grant");
         let both = bodies(&states, Some(&s0));
         assert_eq!(both.len(), 2);
-        assert!(both[1].contains("token=1%2F%2Fr1"));
+        assert!(both[1].body.contains("token=1%2F%2Fr1"));
         assert_eq!(bodies(&states, None).len(), 1);
         // A stored value that does not open is an error, never a silent skip.
         let foreign = seal("1//x", &ring(&[("k9", 9)]));
         assert_eq!(
             states
-                .revoke_request_bodies(USER, Some(&foreign), &keys, "c", "s")
+                .revoke_requests(USER, Some(&foreign), &keys, &Client::post("c", "s"))
                 .map(|b| b.len()),
             Err(Error::KeyUnknown)
         );

@@ -158,6 +158,16 @@ errors! {
     /// A setting in the Action's secrets has a value tokenseal does not know (for
     /// example `AUTH0_DOMAIN` with `http://` to a non-loopback host).
     ConfigInvalid => "ERR_CONFIG_INVALID", "a tokenseal secret has an unsupported value";
+    /// A setting tokenseal needs is missing: the Action's `AUTH0_DOMAIN`,
+    /// `AUTH0_CLIENT_ID` or `AUTH0_CLIENT_SECRET` when a Management API read is needed;
+    /// a backend provider without a token endpoint (no default, no `tokenEndpoint`, no
+    /// `issuer`) or without the `scope` its refresh needs; a user id with neither
+    /// `loadUser` nor `management` to load it.
+    ConfigIncomplete => "ERR_CONFIG_INCOMPLETE", "a setting tokenseal needs is missing";
+    /// A provider's discovery document (OpenID Connect Discovery 1.0, RFC 8414) is not
+    /// usable: not a JSON object, an `issuer` other than the one configured (RFC 8414
+    /// §3.3: "MUST NOT be used"), or no `token_endpoint` tokenseal may send secrets to.
+    DiscoveryInvalid => "ERR_DISCOVERY_INVALID", "the issuer's discovery document is not usable";
     /// The Management API refused the client credentials or the token (401/403).
     ManagementUnauthorized => "ERR_MGMT_UNAUTHORIZED", "the Management API refused the client credentials or token";
     /// The Management API token lacks a scope tokenseal needs (`read:users`,
@@ -222,10 +232,6 @@ errors! {
         "ERR_WASM_UNAVAILABLE";
         // A backend's `saveSealed` callback failed to store a rotated refresh token.
         "ERR_SAVE_FAILED";
-        // A Management API read is needed but `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` or
-        // `AUTH0_CLIENT_SECRET` is missing (the Action), or a backend was given a user
-        // id with neither `loadUser` nor `management` to load it.
-        "ERR_CONFIG_INCOMPLETE";
         // A backend's shared store (Redis) failed or did not answer in time: this
         // replica refreshes on its own for a while (reported once per outage).
         "ERR_STORE_UNAVAILABLE";

@@ -12,7 +12,7 @@ use crate::json::{Json, Object};
 use crate::error::{Error, Result};
 use crate::jwe::{self, Nonce, Provenance, Source};
 use crate::keys::KeyRing;
-use crate::providers::{self, google, Provider};
+use crate::providers::{self, Connection, Provider};
 use crate::sanitize::{removals, Removals, UserShape};
 use crate::token::RefreshToken;
 use crate::user::{SecretField, User};
@@ -28,6 +28,10 @@ pub const LEGACY_KEY: &str = "refresh_token";
 pub const STATE_KEY: &str = "tokenseal";
 /// The member of [`STATE_KEY`] that records reads which found no token.
 pub const NO_TOKEN_AT: &str = "no_token_at";
+/// The claim, appended to the configured namespace, that holds every configured
+/// provider's status: `{"<key>": "stored" | "missing"}` for the providers the user has an
+/// identity of. Set when `TOKENSEAL_PROVIDERS` is configured.
+pub const OFFLINE_ACCESS_CLAIM: &str = "offline_access";
 /// The `app_metadata` members the login decision reads; the shims pass only these.
 pub const APP_METADATA_FIELDS: [&str; 3] = [SEALED_KEY, LEGACY_KEY, STATE_KEY];
 /// The `/authorize` query parameters the login decision reads (see
@@ -78,6 +82,12 @@ pub struct LoginInput {
     pub shape: Option<UserShape>,
     /// `event.connection.strategy` (Actions) or `context.connectionStrategy` (Rules).
     pub connection_strategy: Option<String>,
+    /// `event.connection.name` (Actions) or `context.connection` (Rules): tells custom
+    /// OAuth 2.0 connections apart, whose strategy is always `oauth2`.
+    pub connection_name: Option<String>,
+    /// The configured providers (`TOKENSEAL_PROVIDERS`), in order; `None` when not
+    /// configured, which means Google alone and no [`OFFLINE_ACCESS_CLAIM`].
+    pub providers: Option<Vec<Connection>>,
     /// `event.stats.logins_count` / `context.stats.loginsCount`; 1 on the first login.
     pub logins_count: Option<u64>,
     /// The `/authorize` query (`event.request.query`, `context.request.query`), only
@@ -102,14 +112,15 @@ pub struct LoginInput {
 
 impl LoginInput {
     /// Reads the input as the shims send it: `{ user, freshUser, shape,
-    /// connectionStrategy, loginsCount, authorizeQuery, transactionPrompt, protocol,
+    /// connectionStrategy, connectionName, providers, loginsCount, authorizeQuery, transactionPrompt, protocol,
     /// federatedAt, read, claimNamespace, recheckSeconds }`. Absent and `null` members
     /// take their defaults; an unknown member is an error, so a misspelt option is not
     /// silently ignored.
     ///
     /// # Errors
     /// [`Error::UserInvalid`] when `user` or `freshUser` is not an Auth0 user,
-    /// [`Error::InputInvalid`] for anything else of the wrong shape.
+    /// [`Error::InputInvalid`] for anything else of the wrong shape (`providers` must be
+    /// a non-empty array of keys [`Connection::parse`] accepts).
     pub fn from_value(value: Json) -> Result<Self> {
         let Json::Object(fields) = value else {
             return Err(Error::InputInvalid);
@@ -120,6 +131,8 @@ impl LoginInput {
             fresh_user: None,
             shape: None,
             connection_strategy: None,
+            connection_name: None,
+            providers: None,
             logins_count: None,
             authorize_query: None,
             transaction_prompt: Vec::new(),
@@ -136,6 +149,8 @@ impl LoginInput {
                 ("freshUser", value) => input.fresh_user = Some(User::from_value(value)?),
                 ("shape", value) => input.shape = Some(UserShape::from_value(value)?),
                 ("connectionStrategy", Json::String(s)) => input.connection_strategy = Some(s),
+                ("connectionName", Json::String(s)) => input.connection_name = Some(s),
+                ("providers", Json::Array(keys)) => input.providers = Some(connections(keys)?),
                 ("loginsCount", value) => input.logins_count = Some(count(&value)?),
                 ("authorizeQuery", Json::Object(query)) => input.authorize_query = Some(query),
                 ("transactionPrompt", Json::Array(prompts)) => {
@@ -170,19 +185,47 @@ impl LoginInput {
                 .is_some_and(|at| now.saturating_sub(at) > FEDERATED_RECENT_SECONDS)
     }
 
-    /// True when this login could bring a new token of `provider`'s even if one is
-    /// stored: a first login, or a request for consent or new scopes (see
-    /// [`consent_requested`]).
+    /// True when this login could bring a new token of `connection`'s even if one is
+    /// stored: a first login, a request for consent or new scopes (see
+    /// [`consent_requested`]), or any login through the connection of a provider that
+    /// issues a refresh token at every login ([`Provider::new_token_every_login`]).
     #[must_use]
-    pub fn may_bring_new_token(&self, provider: &Provider) -> bool {
+    pub fn may_bring_new_token(&self, connection: &Connection) -> bool {
         self.logins_count.is_some_and(|n| n <= 1)
-            || consent_requested(self.authorize_query.as_ref(), provider)
+            || consent_requested(self.authorize_query.as_ref(), connection.provider())
             || self.transaction_prompt.iter().any(|p| p == "consent")
+            || (connection.provider().new_token_every_login && self.went_through(connection))
+    }
+
+    /// True when this login went through `connection`.
+    #[must_use]
+    pub fn went_through(&self, connection: &Connection) -> bool {
+        connection.is_connection(
+            self.connection_strategy.as_deref(),
+            self.connection_name.as_deref(),
+        )
     }
 }
 
 fn count(value: &Json) -> Result<u64> {
     value.as_u64().ok_or(Error::InputInvalid)
+}
+
+fn connections(keys: Vec<Json>) -> Result<Vec<Connection>> {
+    let mut connections: Vec<Connection> = Vec::new();
+    for key in keys {
+        let connection = key
+            .as_str()
+            .ok_or(Error::InputInvalid)
+            .and_then(|key| Connection::parse(key).map_err(|_| Error::InputInvalid))?;
+        if !connections.contains(&connection) {
+            connections.push(connection);
+        }
+    }
+    if connections.is_empty() {
+        return Err(Error::InputInvalid);
+    }
+    Ok(connections)
 }
 
 fn strings(items: Vec<Json>) -> Result<Vec<String>> {
@@ -206,7 +249,7 @@ fn read_policy(policy: &str) -> Result<ReadPolicy> {
 
 /// Whether the app's backend can use the provider's offline access for this user after
 /// the login; the value of the provider's status claim (`<namespace>google_offline_access`
-/// for Google, [`Provider::claim_name`]).
+/// for Google, [`Provider::claim_name`]) and of its member of [`OFFLINE_ACCESS_CLAIM`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OfflineAccess {
     /// A sealed value that opens under the key ring, bound to this user, is stored.
@@ -251,8 +294,29 @@ pub struct MetadataWrite {
 pub struct Claim {
     /// Namespaced claim name.
     pub name: String,
-    /// Claim value, `"stored"` or `"missing"`.
-    pub value: OfflineAccess,
+    /// Claim value.
+    pub value: ClaimValue,
+}
+
+/// The value of a status claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimValue {
+    /// One provider's status, `"stored"` or `"missing"` (`<namespace>google_offline_access`).
+    Status(OfflineAccess),
+    /// Every configured provider's status the user has an identity of, by key, in the
+    /// configured order ([`OFFLINE_ACCESS_CLAIM`]): `{"waad": "stored", ...}`.
+    ByProvider(Vec<(String, OfflineAccess)>),
+}
+
+/// What a login did for one configured provider the user has an identity of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderOutcome {
+    /// The provider's key ([`Connection::key`]).
+    pub key: String,
+    /// What happened to its stored value.
+    pub outcome: Outcome,
+    /// Its status after the login.
+    pub offline_access: OfflineAccess,
 }
 
 /// Every effect of a login, for the shims to carry out in order: read (then plan
@@ -263,13 +327,17 @@ pub struct LoginPlan {
     /// [`plan_login`] again with `fresh_user`. The rest of this plan is still valid if
     /// that read fails.
     pub read_user: bool,
-    /// What happens to the stored value.
+    /// What happens to the stored value of the first configured provider the user has
+    /// an identity of (Google's by default); [`Outcome::NoIdentity`] for none.
     pub outcome: Outcome,
+    /// Every configured provider the user has an identity of, in the configured order.
+    pub providers: Vec<ProviderOutcome>,
     /// `app_metadata` writes, in order: an Action calls `api.user.setAppMetadata` with
     /// each, a Rule merges them into the `app_metadata` it persists. Top-level merge
     /// semantics (`null` deletes), as both Auth0 APIs have. Empty when nothing changes.
     pub metadata_writes: Vec<MetadataWrite>,
-    /// Status for users with an identity of the provider; `None` for everyone else.
+    /// The status of the provider [`LoginPlan::outcome`] describes; `None` for users
+    /// without an identity of any configured provider.
     pub offline_access: Option<OfflineAccess>,
     /// ID token claims to set.
     pub claims: Vec<Claim>,
@@ -311,15 +379,15 @@ impl Outcome {
 /// The `sealed_refresh_tokens` object and what the provider's entry in it holds.
 struct StoredState {
     sealed_map: Object,
-    /// The provider's member of `sealed_map` ([`Provider::key`]).
-    key: &'static str,
+    /// The provider's member of `sealed_map` ([`Connection::key`]).
+    key: String,
     stored: Stored,
 }
 
-/// Reads `provider`'s stored sealed value of `app_metadata`; a value that does not
+/// Reads the sealed value stored under `key`; a value that does not
 /// open adds its error code to `notices`.
 fn read_stored(
-    provider: &Provider,
+    key: &str,
     metadata: &Object,
     keys: &KeyRing,
     user_id: &str,
@@ -330,7 +398,7 @@ fn read_stored(
         Some(Json::Object(map)) => map.clone(),
         Some(_) => return Err(Error::UserInvalid),
     };
-    let stored = match sealed_map.get(provider.key) {
+    let stored = match sealed_map.get(key) {
         None | Some(Json::Null) => Stored::Absent,
         Some(value) => match value
             .as_str()
@@ -350,7 +418,7 @@ fn read_stored(
     };
     Ok(StoredState {
         sealed_map,
-        key: provider.key,
+        key: key.to_owned(),
         stored,
     })
 }
@@ -474,7 +542,7 @@ pub fn plan_migration(
     };
     let mut notices = Vec::new();
     let state = read_stored(
-        providers::LEGACY,
+        providers::LEGACY.auth0_provider,
         &metadata,
         keys,
         &user.user_id,
@@ -528,14 +596,17 @@ struct Decision {
 /// Decides everything a login does.
 ///
 /// The rules, in the order they apply:
-/// - The provider is Google ([`google::GOOGLE`]). Its identity is the primary identity
-///   if it is Google's, otherwise the first Google identity ([`Provider::identity`]).
-///   When more than one carries a token, [`Error::IdentityAmbiguous`]'s code is a
-///   notice. Without one the plan does nothing ([`Outcome::NoIdentity`]).
+/// - The providers are the configured ones ([`LoginInput::providers`]; Google alone by
+///   default), each decided by the rules below in the configured order, against the
+///   `app_metadata` the ones before it left. For each, the identity is the primary
+///   identity if it is the provider's, otherwise the first of its identities
+///   ([`Connection::identity`]). When more than one carries a token,
+///   [`Error::IdentityAmbiguous`]'s code is a notice. A provider the user has no
+///   identity of is left alone; a user with none gets [`Outcome::NoIdentity`].
 /// - Sealed values are bound to `user.user_id` (the primary user) and stored at
-///   `app_metadata.sealed_refresh_tokens[<key>]` ([`Provider::key`],
-///   `"google-oauth2"`); other providers' entries are kept. Each records its capture: a keyed fingerprint of the identity token it
-///   was sealed from ([`jwe::Capture`]).
+///   `app_metadata.sealed_refresh_tokens[<key>]` ([`Connection::key`], e.g.
+///   `"google-oauth2"`); other entries are kept. Each records its capture: a keyed
+///   fingerprint of the identity token it was sealed from ([`jwe::Capture`]).
 /// - A fresh token (from `fresh_user` if given, else from `user`) replaces a valid
 ///   stored value only when Auth0 received it since that value was captured: its
 ///   fingerprint differs from the capture record. A stored value can be newer than
@@ -552,18 +623,24 @@ struct Decision {
 ///   stored, and deleted only in a plan that also holds a valid sealed value. A value
 ///   there that is not a token (the old rule's hex ciphertext included) is left as it is.
 /// - A Management API read is requested (policy [`ReadPolicy::Auto`]) only when the
-///   execution went through the provider's connection and to the provider
-///   ([`LoginInput::silent`] is false), and: it may bring a new token, or no valid value
-///   is stored even after this plan and no read in the last `recheck_seconds` found the
-///   identity without a token ([`STATE_KEY`]). [`ReadPolicy::Always`] reads on every
-///   such execution that went to Google.
+///   execution went through a configured provider's connection and to the provider
+///   ([`LoginInput::silent`] is false), and: it may bring a new token (for providers that
+///   issue one at every login, any such execution does), or no valid value is stored
+///   even after this plan and no read in the last `recheck_seconds` found the identity
+///   without a token ([`STATE_KEY`]). [`ReadPolicy::Always`] reads on every such
+///   execution. One read serves every provider.
 /// - A read that finds no token records the time under [`STATE_KEY`] (when nothing
 ///   valid is stored); a valid value makes the record go.
 ///
+/// - Claims, when a namespace is configured: a provider's own status claim
+///   ([`Provider::claim_name`], `<namespace>google_offline_access`), and, when the
+///   providers are configured, [`OFFLINE_ACCESS_CLAIM`] with every one the user has an
+///   identity of.
+///
 /// `now` (seconds since the epoch) becomes the sealed value's `iat`. `iv` supplies the
-/// IV of the one seal a plan can hold: pass [`Nonce::random`]. It is called at most once,
-/// and only when the plan seals, so that the common login, which keeps what is stored,
-/// costs no randomness and cannot fail for want of it.
+/// IV of each seal (one per provider at most): pass [`Nonce::random`]. It is called only
+/// when the plan seals, so that the common login, which keeps what is stored, costs no
+/// randomness and cannot fail for want of it.
 ///
 /// `keys` is the key ring, or the error that reading it gave: a login without an
 /// identity of the provider does not need keys, so a broken key set only adds its code to the notices.
@@ -578,22 +655,8 @@ pub fn plan_login(
     input: &LoginInput,
     keys: Result<&KeyRing>,
     now: u64,
-    iv: impl FnOnce() -> Result<Nonce>,
+    mut iv: impl FnMut() -> Result<Nonce>,
 ) -> Result<LoginPlan> {
-    plan_for(&google::GOOGLE, input, keys, now, iv)
-}
-
-/// [`plan_login`] for one provider.
-fn plan_for(
-    provider: &Provider,
-    input: &LoginInput,
-    keys: Result<&KeyRing>,
-    now: u64,
-    iv: impl FnOnce() -> Result<Nonce>,
-) -> Result<LoginPlan> {
-    // Over 60 lines on purpose: it is the login read top to bottom, one named step per
-    // statement (stored state, fresh token, effects, record, claims, read), and splitting
-    // it would pass the same handful of values between functions that each do one call.
     let user = &input.user;
     jwe::validate_sub(&user.user_id)?;
     let removals = input.shape.as_ref().map(removals);
@@ -607,28 +670,123 @@ fn plan_for(
         }
         other => other.as_ref(),
     };
-    let has_identity = provider.identity(user).is_some()
-        || fresh_user.is_some_and(|f| provider.identity(f).is_some());
+    let default = [Connection::google()];
+    let connections = input.providers.as_deref().unwrap_or(&default);
+
+    // Each provider plans against the metadata as the earlier ones left it, so that the
+    // writes compose: every write carries a whole top-level member, and the last one of
+    // a member holds every provider's change to it.
+    let mut metadata = user.app_metadata.clone().unwrap_or_default();
+    let mut writes: Vec<MetadataWrite> = Vec::new();
+    let mut providers = Vec::new();
+    let mut read_user = false;
+    for connection in connections {
+        let Some(plan) = plan_for(
+            connection,
+            input,
+            fresh_user,
+            &metadata,
+            keys,
+            now,
+            &mut iv,
+            &mut notices,
+        )?
+        else {
+            continue;
+        };
+        for write in plan.writes {
+            match &write.value {
+                Json::Null => metadata.retain(|name, _| name != write.key),
+                value => metadata.insert(write.key, value.clone()),
+            }
+            match writes.iter_mut().find(|w| w.key == write.key) {
+                Some(earlier) => earlier.value = write.value,
+                None => writes.push(write),
+            }
+        }
+        read_user |= plan.read_user;
+        providers.push(ProviderOutcome {
+            key: connection.key().to_owned(),
+            outcome: plan.outcome,
+            offline_access: plan.status,
+        });
+    }
+    if providers.is_empty() {
+        // Nothing to seal or open: a broken key set is reported, but does not fail (or,
+        // in deny mode, block) this login.
+        if let Err(error) = keys {
+            notices.push(error.code());
+        }
+    }
+    let claims = status_claims(
+        connections,
+        &providers,
+        input.claim_namespace.as_deref(),
+        input.providers.is_some(),
+        &mut notices,
+    );
+    let mut seen = Vec::new();
+    notices.retain(|code| {
+        let first = !seen.contains(code);
+        seen.push(code);
+        first
+    });
+    Ok(LoginPlan {
+        read_user,
+        outcome: providers.first().map_or(Outcome::NoIdentity, |p| p.outcome),
+        offline_access: providers.first().map(|p| p.offline_access),
+        providers,
+        metadata_writes: writes,
+        claims,
+        notices,
+        removals,
+    })
+}
+
+/// What a login does for one provider.
+struct ProviderPlan {
+    outcome: Outcome,
+    /// Whole top-level members, in order.
+    writes: Vec<MetadataWrite>,
+    status: OfflineAccess,
+    read_user: bool,
+}
+
+/// [`plan_login`] for one provider, against `metadata` as the providers before it left
+/// it; `None` when the user has no identity of it.
+#[allow(clippy::too_many_arguments)] // each is one input of the decision; a struct would only rename them
+fn plan_for(
+    connection: &Connection,
+    input: &LoginInput,
+    fresh_user: Option<&User>,
+    metadata: &Object,
+    keys: Result<&KeyRing>,
+    now: u64,
+    iv: &mut impl FnMut() -> Result<Nonce>,
+    notices: &mut Vec<&'static str>,
+) -> Result<Option<ProviderPlan>> {
+    let user = &input.user;
+    let has_identity = connection.identity(user).is_some()
+        || fresh_user.is_some_and(|f| connection.identity(f).is_some());
     if !has_identity {
-        return Ok(no_identity(keys, notices, removals));
+        return Ok(None);
     }
     let keys = keys?;
 
-    let metadata = user.app_metadata.clone().unwrap_or_default();
-    let state = read_stored(provider, &metadata, keys, &user.user_id, &mut notices)?;
-    let legacy = if provider.key == providers::LEGACY.key {
-        read_legacy(&metadata)
+    let state = read_stored(connection.key(), metadata, keys, &user.user_id, notices)?;
+    let legacy = if connection.provider() == providers::LEGACY {
+        read_legacy(metadata)
     } else {
         Legacy::Absent
     };
     notices.extend(legacy.kept_code());
     let token_user = fresh_user.unwrap_or(user);
-    if provider.identities_with_token(token_user) > 1 {
+    if connection.identities_with_token(token_user) > 1 {
         notices.push(Error::IdentityAmbiguous.code());
     }
-    let fresh = fresh_token(provider, token_user, &mut notices);
+    let fresh = fresh_token(connection, token_user, notices);
     let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| {
-        received_since_capture(provider, token, provenance, keys, input, now)
+        received_since_capture(connection, token, provenance, keys, input, now)
     };
     let Effects {
         outcome,
@@ -644,55 +802,28 @@ fn plan_for(
         now,
         iv,
     )?;
-    let read_found_nothing = fresh_user.is_some_and(|f| !has_token(provider, f));
-    let (record, record_write) =
-        no_token_record(provider, &metadata, valid_after, read_found_nothing, now);
+    let read_found_nothing = fresh_user.is_some_and(|f| !has_token(connection, f));
+    let (record, record_write) = no_token_record(
+        connection.key(),
+        metadata,
+        valid_after,
+        read_found_nothing,
+        now,
+    );
     writes.extend(record_write);
-
     let status = if valid_after {
         OfflineAccess::Stored
     } else {
         OfflineAccess::Missing
     };
-    let claims = status_claims(
-        provider,
-        input.claim_namespace.as_deref(),
-        status,
-        &mut notices,
-    );
-    let read_user = fresh_user.is_none() && should_read(provider, input, valid_after, record, now);
-
-    Ok(LoginPlan {
-        read_user,
+    let read_user =
+        fresh_user.is_none() && should_read(connection, input, valid_after, record, now);
+    Ok(Some(ProviderPlan {
         outcome,
-        metadata_writes: writes,
-        offline_access: Some(status),
-        claims,
-        notices,
-        removals,
-    })
-}
-
-/// The plan of a login by a user without an identity of the provider: nothing to seal or
-/// open. A broken key set is reported, but does not fail (or, in deny mode, block) this
-/// login.
-fn no_identity(
-    keys: Result<&KeyRing>,
-    mut notices: Vec<&'static str>,
-    removals: Option<Removals>,
-) -> LoginPlan {
-    if let Err(error) = keys {
-        notices.push(error.code());
-    }
-    LoginPlan {
-        read_user: false,
-        outcome: Outcome::NoIdentity,
-        metadata_writes: Vec::new(),
-        offline_access: None,
-        claims: Vec::new(),
-        notices,
-        removals,
-    }
+        writes,
+        status,
+        read_user,
+    }))
 }
 
 /// Whether Auth0 received `token` since the valid stored value of this `provenance` was
@@ -700,7 +831,7 @@ fn no_identity(
 /// value a backend rotated stays (it is newer than any copy of Auth0's the record cannot
 /// tell apart), and any other is replaced only at a login that may bring a new token.
 fn received_since_capture(
-    provider: &Provider,
+    connection: &Connection,
     token: &RefreshToken,
     provenance: &Provenance,
     keys: &KeyRing,
@@ -714,7 +845,7 @@ fn received_since_capture(
     {
         Some(same) => !same,
         None if provenance.source == Some(Source::Rotation) => false,
-        None => input.may_bring_new_token(provider) && !input.silent(now),
+        None => input.may_bring_new_token(connection) && !input.silent(now),
     }
 }
 
@@ -722,13 +853,13 @@ fn received_since_capture(
 /// write that records it when it changes: set now after a read that found nothing while
 /// nothing valid is stored, dropped once a valid value is.
 fn no_token_record(
-    provider: &Provider,
+    key: &str,
     metadata: &Object,
     valid_after: bool,
     read_found_nothing: bool,
     now: u64,
 ) -> (Option<u64>, Option<MetadataWrite>) {
-    let recorded = no_token_at(metadata, provider.key);
+    let recorded = no_token_at(metadata, key);
     let record = match (valid_after, read_found_nothing) {
         (true, _) => None,
         (false, true) => Some(now),
@@ -736,7 +867,7 @@ fn no_token_record(
     };
     let write = (record != recorded).then(|| MetadataWrite {
         key: STATE_KEY,
-        value: state_with(metadata, provider.key, record),
+        value: state_with(metadata, key, record),
     });
     (record, write)
 }
@@ -770,7 +901,7 @@ fn stored_effects(
     if let Some((token, provenance)) = &decision.seal {
         let sealed = jwe::seal_with(token, keys, user_id, now, iv()?, provenance)?;
         let mut map = state.sealed_map;
-        map.insert(state.key.to_owned(), Json::String(sealed));
+        map.insert(state.key, Json::String(sealed));
         writes.push(MetadataWrite {
             key: SEALED_KEY,
             value: Json::Object(map),
@@ -789,14 +920,14 @@ fn stored_effects(
     })
 }
 
-/// The refresh token on the user's identity of `provider`, if it holds a valid one; one
+/// The refresh token on the user's identity of `connection`, if it holds a valid one; one
 /// that is not a token adds a notice.
 fn fresh_token(
-    provider: &Provider,
+    connection: &Connection,
     user: &User,
     notices: &mut Vec<&'static str>,
 ) -> Option<RefreshToken> {
-    let field = provider
+    let field = connection
         .identity(user)?
         .refresh_token
         .as_ref()
@@ -810,10 +941,10 @@ fn fresh_token(
     }
 }
 
-/// True when the user's identity of `provider` carries a refresh token field with a
+/// True when the user's identity of `connection` carries a refresh token field with a
 /// value.
-fn has_token(provider: &Provider, user: &User) -> bool {
-    provider
+fn has_token(connection: &Connection, user: &User) -> bool {
+    connection
         .identity(user)
         .and_then(|identity| identity.refresh_token.as_ref())
         .is_some_and(|field| !field.is_null())
@@ -927,13 +1058,13 @@ fn keep(
 /// Whether to read the user through the Management API (see [`plan_login`]).
 /// `no_token_at` is the time a read last found no token, after this plan.
 fn should_read(
-    provider: &Provider,
+    connection: &Connection,
     input: &LoginInput,
     valid_after: bool,
     no_token_at: Option<u64>,
     now: u64,
 ) -> bool {
-    if !provider.is_connection(input.connection_strategy.as_deref()) || input.silent(now) {
+    if !input.went_through(connection) || input.silent(now) {
         return false;
     }
     match input.read {
@@ -942,7 +1073,7 @@ fn should_read(
         ReadPolicy::Auto => {
             let recently_empty =
                 no_token_at.is_some_and(|at| now.saturating_sub(at) < input.recheck_seconds);
-            input.may_bring_new_token(provider) || (!valid_after && !recently_empty)
+            input.may_bring_new_token(connection) || (!valid_after && !recently_empty)
         }
     }
 }
@@ -958,7 +1089,7 @@ fn no_token_at(metadata: &Object, key: &str) -> Option<u64> {
 
 /// The [`STATE_KEY`] member with the record under `key` set to `at` (or removed); other
 /// providers' records are kept, and the member is deleted (`null`) when none is left.
-fn state_with(metadata: &Object, key: &'static str, at: Option<u64>) -> Json {
+fn state_with(metadata: &Object, key: &str, at: Option<u64>) -> Json {
     let mut state = match metadata.get(STATE_KEY) {
         Some(Json::Object(state)) => state.clone(),
         _ => Object::new(),
@@ -982,39 +1113,57 @@ fn state_with(metadata: &Object, key: &'static str, at: Option<u64>) -> Json {
     }
 }
 
-/// `provider`'s status claim, when a namespace is configured; an invalid one is a
-/// notice.
+/// The status claims, when a namespace is configured (an invalid one is a notice): each
+/// provider's own ([`Provider::claim_name`]), then, when the providers are
+/// `configured`, [`OFFLINE_ACCESS_CLAIM`] with every provider the user has an identity
+/// of. None for a user without any.
 fn status_claims(
-    provider: &Provider,
+    connections: &[Connection],
+    outcomes: &[ProviderOutcome],
     namespace: Option<&str>,
-    status: OfflineAccess,
+    configured: bool,
     notices: &mut Vec<&'static str>,
 ) -> Vec<Claim> {
-    match namespace {
-        Some(namespace) if valid_namespace(namespace) => vec![Claim {
-            name: [namespace, provider.claim_name].concat(),
-            value: status,
-        }],
-        Some(_) => {
-            notices.push(Error::NamespaceInvalid.code());
-            Vec::new()
-        }
-        None => Vec::new(),
+    let Some(namespace) = namespace.filter(|_| !outcomes.is_empty()) else {
+        return Vec::new();
+    };
+    if !valid_namespace(namespace) {
+        notices.push(Error::NamespaceInvalid.code());
+        return Vec::new();
     }
+    let mut claims: Vec<Claim> = outcomes
+        .iter()
+        .filter_map(|outcome| {
+            let connection = connections.iter().find(|c| c.key() == outcome.key)?;
+            Some(Claim {
+                name: [namespace, connection.provider().claim_name?].concat(),
+                value: ClaimValue::Status(outcome.offline_access),
+            })
+        })
+        .collect();
+    if configured {
+        claims.push(Claim {
+            name: [namespace, OFFLINE_ACCESS_CLAIM].concat(),
+            value: ClaimValue::ByProvider(
+                outcomes
+                    .iter()
+                    .map(|o| (o.key.clone(), o.offline_access))
+                    .collect(),
+            ),
+        });
+    }
+    claims
 }
 
-/// `provider`'s sealed value stored in a user's `app_metadata`, given either the
-/// `app_metadata` object or the whole user.
+/// The sealed value stored under `key` ([`Connection::key`]) in a user's
+/// `app_metadata`, given either the `app_metadata` object or the whole user.
 #[must_use]
-pub fn stored_sealed_value<'a>(
-    app_metadata_or_user: &'a Json,
-    provider: &Provider,
-) -> Option<&'a str> {
+pub fn stored_sealed_value<'a>(app_metadata_or_user: &'a Json, key: &str) -> Option<&'a str> {
     let app_metadata = match app_metadata_or_user.get("app_metadata") {
         Some(inner @ Json::Object(_)) => inner,
         _ => app_metadata_or_user,
     };
-    app_metadata.get(SEALED_KEY)?.get(provider.key)?.as_str()
+    app_metadata.get(SEALED_KEY)?.get(key)?.as_str()
 }
 
 /// True when the `/authorize` request could make `provider` show its consent screen and

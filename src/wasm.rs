@@ -33,9 +33,9 @@ use crate::jwe::{self, Nonce};
 #[cfg(feature = "wasm-full")]
 use crate::keys::generate_key;
 use crate::keys::KeyRing;
-use crate::login::{self, LoginInput, LoginPlan, OfflineAccess, ReadPolicy};
+use crate::login::{self, ClaimValue, LoginInput, LoginPlan, ReadPolicy};
 #[cfg(feature = "wasm-full")]
-use crate::providers::{self, google::GOOGLE, token_endpoint};
+use crate::providers::{self, client, token_endpoint, Connection, Provider};
 #[cfg(feature = "wasm-full")]
 use crate::token::RefreshToken;
 use crate::user;
@@ -67,6 +67,10 @@ export interface LoginInput {
   freshUser?: Auth0User | null;
   shape?: UserShape | null;
   connectionStrategy?: string | null;
+  /** event.connection.name / context.connection: tells custom OAuth 2.0 connections apart. */
+  connectionName?: string | null;
+  /** The configured providers' keys, in order (ActionConfig.providers); null: Google alone. */
+  providers?: string[] | null;
   loginsCount?: number | null;
   authorizeQuery?: Record<string, unknown> | null;
   transactionPrompt?: string[] | null;
@@ -81,13 +85,15 @@ export interface LoginFields { user: string[]; identity: string[]; appMetadata: 
 export type OfflineAccess = "stored" | "missing";
 /** What to remove from a user before it is handed on (null: keep that member as it is). */
 export interface Removals { root: string[]; identities: Array<string[] | null> | null; appMetadata: string[] | null }
-/** Every effect of a login. */
+export type Outcome = "not_google" | "sealed" | "replaced" | "rotated" | "migrated" | "unchanged" | "missing";
+/** Every effect of a login. `outcome` and `offlineAccess` are the first configured provider's the user has an identity of. */
 export interface LoginPlan {
   readUser: boolean;
-  outcome: "not_google" | "sealed" | "replaced" | "rotated" | "migrated" | "unchanged" | "missing";
+  outcome: Outcome;
+  providers: Array<{ key: string; outcome: Outcome; offlineAccess: OfflineAccess }>;
   metadataWrites: Array<{ key: "sealed_refresh_tokens" | "refresh_token" | "tokenseal"; value: unknown }>;
   offlineAccess: OfflineAccess | null;
-  claims: Array<{ name: string; value: OfflineAccess }>;
+  claims: Array<{ name: string; value: OfflineAccess | Record<string, OfflineAccess> }>;
   notices: ErrorCode[];
   removals: Removals | null;
 }
@@ -96,6 +102,8 @@ export interface SealedHeader { typ: string; alg: "dir"; enc: "A256GCM"; kid: st
 /** The Action's settings, from event.secrets. */
 export interface ActionConfig {
   read: "auto" | "always";
+  /** TOKENSEAL_PROVIDERS's valid keys, in order; null when unset (Google alone). */
+  providers: string[] | null;
   claimNamespace: string | null;
   denyOnError: boolean;
   recheckSeconds: number;
@@ -107,24 +115,44 @@ export interface CallResult { status: number; timedOut?: boolean; retryAfter?: s
 export type Verdict = { action: "done" } | { action: "retry"; waitMs: number } | { action: "reauthenticate" } | { action: "fail"; code: ErrorCode };
 /** One identity provider of the core's table (`providerTable()`). */
 export interface ProviderInfo {
-  /** Its member of app_metadata.sealed_refresh_tokens, e.g. "google-oauth2". */
-  key: string;
+  name: string;
   /** Its identities' `provider` and its connection's strategy. */
   auth0Provider: string;
-  /** Its status claim, appended to the configured namespace. */
-  claimName: string;
+  /** True for custom OAuth 2.0 connections: stored under the connection name, not auth0Provider. */
+  keyedByConnection: boolean;
+  /** Its own status claim, appended to the configured namespace (Google's), or null. */
+  claimName: string | null;
+  /** True when every login through it can bring a new refresh token. */
+  newTokenEveryLogin: boolean;
   /** The /authorize parameters that ask for consent and a new refresh token (besides `connection`). */
   reconsentParams: Record<string, string>;
+  /** Null when each deployment names it (tokenEndpoint or issuer). */
+  tokenEndpoint: string | null;
+  revokeEndpoint: string | null;
+  tokenEndpointAuthMethod: "client_secret_post" | "client_secret_basic";
+  refreshNeedsScope: boolean;
+  rotates: boolean;
+}
+/** Where and how one provider's refreshes go for this deployment (`resolveEndpoints`). */
+export interface Endpoints {
+  key: string;
   tokenEndpoint: string;
   revokeEndpoint: string | null;
+  tokenEndpointAuthMethod: "client_secret_post" | "client_secret_basic";
+  scope: string | null;
+  reconsentParams: Record<string, string>;
 }
+/** A provider's OAuth client as refreshStates() takes it. */
+export interface ProviderClient { provider: string; clientId: string; clientSecret: string; tokenEndpointAuthMethod?: "client_secret_post" | "client_secret_basic" | null; scope?: string | null }
+/** One POST to a token or revocation endpoint: the form body, and the Authorization header for client_secret_basic. */
+export interface TokenRequest { body: string; authorization: string | null }
 /** The constants the backends share with the core. */
 export interface ProviderTable {
   /** The app_metadata member holding sealed values: "sealed_refresh_tokens". */
   sealedKey: string;
   /** Refresh this many seconds before an access token expires. */
   defaultSkewSeconds: number;
-  /** Every provider, by key. */
+  /** Every provider, by its auth0Provider. */
   providers: Record<string, ProviderInfo>;
 }
 /** A successful refresh at a provider's token endpoint. */
@@ -228,10 +256,12 @@ pub fn login_fields() -> Result<JsValue, JsValue> {
 }
 
 /// Opens a sealed value bound to `userId` and returns the refresh token. `sealed` is the
-/// JWE itself, the user's `app_metadata` object holding it, or the whole user.
+/// JWE itself, the user's `app_metadata` object holding it, or the whole user; from an
+/// object, the value of `provider` (a key, default `"google-oauth2"`) is opened.
 ///
 /// # Errors
-/// Throws `ERR_SEALED_MISSING` when an object holds no sealed value, a key-set
+/// Throws `ERR_CONFIG_INVALID` for a `provider` that is not a key,
+/// `ERR_SEALED_MISSING` when an object holds no sealed value, a key-set
 /// code, `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`,
 /// `ERR_VERSION_UNSUPPORTED`, `ERR_ALG_UNSUPPORTED`, `ERR_SUBJECT_MISMATCH`,
 /// `ERR_KEY_UNKNOWN`, `ERR_DECRYPT` or `ERR_TOKEN_INVALID`.
@@ -241,12 +271,14 @@ pub fn open(
     #[wasm_bindgen(unchecked_param_type = "string | Record<string, unknown>")] sealed: JsValue,
     #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
     #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+    provider: Option<String>,
 ) -> Result<String, JsValue> {
+    let connection = connection(provider)?;
     let sealed = match sealed.as_string() {
         Some(jwe) => jwe,
         None if sealed.is_object() => {
             let app_metadata = from_js(&sealed, Error::SealedMalformed)?;
-            login::stored_sealed_value(&app_metadata, &GOOGLE)
+            login::stored_sealed_value(&app_metadata, connection.key())
                 .ok_or_else(|| to_js(Error::SealedMissing))?
                 .to_owned()
         }
@@ -450,20 +482,24 @@ pub fn refresh_request_body(
     let token = RefreshToken::new(&text(&refresh_token, Error::TokenInvalid)?).map_err(to_js)?;
     let client_id = text(&client_id, Error::InputInvalid)?;
     let client_secret = Zeroizing::new(text(&client_secret, Error::InputInvalid)?);
-    Ok(
-        token_endpoint::refresh_request_body(&token, &client_id, &client_secret)
-            .as_str()
-            .to_owned(),
+    Ok(token_endpoint::refresh_request(
+        &token,
+        &token_endpoint::Client::post(&client_id, &client_secret),
     )
+    .body
+    .as_str()
+    .to_owned())
 }
 
-/// Reads Google's answer to a refresh: `{ accessToken, expiresAt, scope, refreshToken,
-/// idToken, refreshTokenExpiresAt }` (`refreshToken` only when Google rotated it,
-/// `refreshTokenExpiresAt` only for time-limited access), its refusals read through
-/// Google's entry of the provider table.
+/// Reads a provider's answer to a refresh: `{ accessToken, expiresAt, scope,
+/// refreshToken, idToken, refreshTokenExpiresAt }` (`refreshToken` only when the
+/// provider rotated it, `refreshTokenExpiresAt` only for Google's time-limited access),
+/// its refusals read through the entry of `provider` (a key, default
+/// `"google-oauth2"`).
 ///
 /// # Errors
-/// Throws `ERR_RECONSENT_REQUIRED` (`invalid_grant`, Google's RAPT included),
+/// Throws `ERR_CONFIG_INVALID` for a `provider` that is not a key,
+/// `ERR_RECONSENT_REQUIRED` (`invalid_grant`, Google's RAPT included),
 /// `ERR_CLIENT_REJECTED` (`invalid_client`, `unauthorized_client`), `ERR_ADMIN_POLICY`
 /// (`admin_policy_enforced`), `ERR_PROVIDER_REJECTED`, `ERR_PROVIDER_UNAVAILABLE` or
 /// `ERR_PROVIDER_RESPONSE`.
@@ -473,9 +509,12 @@ pub fn parse_refresh_response(
     status: u16,
     body: &str,
     #[wasm_bindgen(js_name = nowSeconds)] now_seconds: f64,
+    provider: Option<String>,
 ) -> Result<JsValue, JsValue> {
-    let grant = token_endpoint::parse_refresh_response(&GOOGLE, status, body, seconds(now_seconds))
-        .map_err(to_js)?;
+    let provider = connection(provider)?.provider();
+    let grant =
+        token_endpoint::parse_refresh_response(provider, status, body, seconds(now_seconds))
+            .map_err(to_js)?;
     let mut o = Object::new();
     o.insert(
         "accessToken",
@@ -531,34 +570,138 @@ pub fn missing_scopes(
     )))
 }
 
-/// Reads Google's revocation endpoint answer: returns when the token no longer works
-/// (200, or Google's `invalid_token` for one already expired or revoked).
+/// Reads a revocation endpoint's answer: returns when the token no longer works (200,
+/// or `invalid_token` for one already expired or revoked), refusals read through the
+/// entry of `provider` (a key, default `"google-oauth2"`).
 ///
 /// # Errors
-/// Throws `ERR_PROVIDER_UNAVAILABLE` (no answer, 429, 5xx), `ERR_CLIENT_REJECTED` or
+/// Throws `ERR_CONFIG_INVALID` for a `provider` that is not a key,
+/// `ERR_PROVIDER_UNAVAILABLE` (no answer, 429, 5xx), `ERR_CLIENT_REJECTED` or
 /// `ERR_PROVIDER_REJECTED`.
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = parseRevokeResponse)]
-pub fn parse_revoke_response(status: u16, body: &str) -> Result<(), JsValue> {
-    token_endpoint::parse_revoke_response(&GOOGLE, status, body).map_err(to_js)
+pub fn parse_revoke_response(
+    status: u16,
+    body: &str,
+    provider: Option<String>,
+) -> Result<(), JsValue> {
+    let provider = connection(provider)?.provider();
+    token_endpoint::parse_revoke_response(provider, status, body).map_err(to_js)
 }
 
-/** Per-user refresh decisions of one backend process (`tokenseal::backend`). */
+/// The configured provider `key`, Google's when absent.
+#[cfg(feature = "wasm-full")]
+fn connection(key: Option<String>) -> Result<Connection, JsValue> {
+    key.map_or_else(
+        || Ok(Connection::google()),
+        |key| Connection::parse(&key).map_err(to_js),
+    )
+}
+
+/// The address of `issuer`'s discovery document (OpenID Connect Discovery 1.0 §4).
+///
+/// # Errors
+/// Throws `ERR_CONFIG_INVALID` for an issuer that is not an https URL (http only to a
+/// loopback host) or has a query or fragment.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = discoveryUrl)]
+pub fn discovery_url(issuer: &str) -> Result<String, JsValue> {
+    client::discovery_url(issuer).map_err(to_js)
+}
+
+/// Where and how the refreshes of provider `key` go for this deployment:
+/// `{ key, tokenEndpoint, revokeEndpoint, tokenEndpointAuthMethod, scope,
+/// reconsentParams }`, from `options` (`{ tokenEndpoint, revokeEndpoint, issuer, scope,
+/// tokenEndpointAuthMethod }`, other members ignored), the provider's entry, and the
+/// issuer's discovery document when `options.issuer` is set (`discovery`: `{ status,
+/// body }` of a `GET` of `discoveryUrl(issuer)`, status 0 for no answer; `null`
+/// otherwise).
+///
+/// # Errors
+/// Throws `ERR_CONFIG_INVALID` for a key or option tokenseal does not accept,
+/// `ERR_CONFIG_INCOMPLETE` without a token endpoint or without the scope the provider's
+/// refresh needs, `ERR_PROVIDER_UNAVAILABLE` when the document did not come (no answer,
+/// 429, 5xx), `ERR_DISCOVERY_INVALID` for another status or a document of another
+/// issuer or without a usable `token_endpoint`.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = resolveEndpoints, unchecked_return_type = "Endpoints")]
+pub fn resolve_endpoints(
+    key: &str,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "{ status: number; body: string } | null")]
+    discovery: JsValue,
+) -> Result<JsValue, JsValue> {
+    let connection = Connection::parse(key).map_err(to_js)?;
+    let options = client::EndpointOptions::from_value(&from_js(&options, Error::ConfigInvalid)?)
+        .map_err(to_js)?;
+    let discovery = if discovery.is_null() || discovery.is_undefined() {
+        None
+    } else {
+        let answer = from_js(&discovery, Error::InputInvalid)?;
+        let status = answer
+            .get("status")
+            .and_then(Json::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .ok_or_else(|| to_js(Error::InputInvalid))?;
+        let body = answer
+            .get("body")
+            .and_then(Json::as_str)
+            .ok_or_else(|| to_js(Error::InputInvalid))?
+            .to_owned();
+        Some((status, body))
+    };
+    let endpoints = client::resolve(
+        &connection,
+        &options,
+        discovery
+            .as_ref()
+            .map(|(status, body)| (*status, body.as_str())),
+    )
+    .map_err(to_js)?;
+    to_js_json(&object(vec![
+        ("key", Json::from(connection.key())),
+        ("tokenEndpoint", Json::from(endpoints.token_endpoint)),
+        ("revokeEndpoint", Json::from(endpoints.revoke_endpoint)),
+        (
+            "tokenEndpointAuthMethod",
+            Json::from(endpoints.auth.as_str()),
+        ),
+        ("scope", Json::from(endpoints.scope)),
+        (
+            "reconsentParams",
+            pairs(connection.provider().reconsent_params),
+        ),
+    ]))
+}
+
+/** Per-user refresh decisions of one backend process for one provider's OAuth client (`tokenseal::backend`). */
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen]
 pub struct RefreshStates {
     inner: crate::backend::RefreshStates,
+    connection: Connection,
+    client: token_endpoint::Client,
 }
 
-/// A new, empty [`RefreshStates`] (a function rather than a constructor, so that a host
-/// can wrap the core's exports in plain functions).
+/// New, empty [`RefreshStates`] for one provider's OAuth client, `{ provider, clientId,
+/// clientSecret, tokenEndpointAuthMethod, scope }` (the last two from
+/// `resolveEndpoints`). A function rather than a constructor, so that a host can wrap
+/// the core's exports in plain functions.
+///
+/// # Errors
+/// Throws `ERR_CONFIG_INVALID` for a client of the wrong shape.
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = refreshStates)]
-#[must_use]
-pub fn refresh_states() -> RefreshStates {
-    RefreshStates {
+pub fn refresh_states(
+    #[wasm_bindgen(unchecked_param_type = "ProviderClient")] client: JsValue,
+) -> Result<RefreshStates, JsValue> {
+    let (connection, client) =
+        client::client_from_value(&from_js(&client, Error::ConfigInvalid)?).map_err(to_js)?;
+    Ok(RefreshStates {
         inner: crate::backend::RefreshStates::new(),
-    }
+        connection,
+        client,
+    })
 }
 
 #[cfg(feature = "wasm-full")]
@@ -580,31 +723,31 @@ impl RefreshStates {
         key_set_json: JsValue,
     ) -> Result<(), JsValue> {
         let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
-        let stored = login::stored_sealed_value(&app_metadata, &GOOGLE);
+        let stored = login::stored_sealed_value(&app_metadata, self.connection.key());
         let keys = key_ring(&key_set_json).map_err(to_js)?;
         self.inner
             .begin(user_id, stored, shared.as_deref(), &keys)
             .map_err(to_js)
     }
 
-    /// The form body of the refresh `begin` decided on.
+    /// The refresh request `begin` decided on, as the client sends it: `{ body,
+    /// authorization }` (`authorization` for `client_secret_basic`, else `null`).
     ///
     /// # Errors
     /// Throws `ERR_SEALED_MISSING` when `begin` did not succeed for the user.
-    #[wasm_bindgen(js_name = refreshRequestBody)]
-    pub fn refresh_request_body(
+    #[wasm_bindgen(js_name = refreshRequest, unchecked_return_type = "TokenRequest")]
+    pub fn refresh_request(
         &self,
         #[wasm_bindgen(js_name = userId)] user_id: &str,
-        #[wasm_bindgen(js_name = clientId)] client_id: &str,
-        #[wasm_bindgen(js_name = clientSecret)] client_secret: &str,
-    ) -> Result<String, JsValue> {
-        self.inner
-            .refresh_request_body(user_id, client_id, client_secret)
-            .map(|body| body.as_str().to_owned())
-            .map_err(to_js)
+    ) -> Result<JsValue, JsValue> {
+        let request = self
+            .inner
+            .refresh_request(user_id, &self.client)
+            .map_err(to_js)?;
+        to_js_json(&request_view(&request))
     }
 
-    /// Reads Google's answer to the user's refresh: `{ accessToken, expiresAt, scope,
+    /// Reads the provider's answer to the user's refresh: `{ accessToken, expiresAt, scope,
     /// refreshTokenExpiresAt, unsaved }`, where `unsaved` is `{ sealed, replaces }` when
     /// a rotation waits to be stored. A rotated refresh token never leaves the core.
     ///
@@ -627,7 +770,7 @@ impl RefreshStates {
         let finished = self
             .inner
             .finish(
-                &GOOGLE,
+                self.connection.provider(),
                 user_id,
                 (status, body),
                 &keys,
@@ -670,33 +813,29 @@ impl RefreshStates {
         self.inner.sealed(user_id).map(str::to_owned)
     }
 
-    /// Revocation bodies for every refresh token the user may still hold (the stored one
-    /// in `appMetadata`, and the state's), each once.
+    /// Revocation requests (`{ body, authorization }`) for every refresh token the user
+    /// may still hold (the stored one in `appMetadata`, and the state's), each once.
     ///
     /// # Errors
     /// Throws `ERR_USER_INVALID` for `appMetadata` that is not an object, a key-set
     /// code, or the code of a stored value that does not open (it cannot be revoked).
-    #[wasm_bindgen(js_name = revokeRequestBodies, unchecked_return_type = "string[]")]
-    pub fn revoke_request_bodies(
+    #[wasm_bindgen(js_name = revokeRequests, unchecked_return_type = "TokenRequest[]")]
+    pub fn revoke_requests(
         &self,
         #[wasm_bindgen(js_name = userId)] user_id: &str,
         #[wasm_bindgen(js_name = appMetadata, unchecked_param_type = "Record<string, unknown>")]
         app_metadata: JsValue,
         #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")]
         key_set_json: JsValue,
-        #[wasm_bindgen(js_name = clientId)] client_id: &str,
-        #[wasm_bindgen(js_name = clientSecret)] client_secret: &str,
     ) -> Result<JsValue, JsValue> {
         let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
-        let stored = login::stored_sealed_value(&app_metadata, &GOOGLE);
+        let stored = login::stored_sealed_value(&app_metadata, self.connection.key());
         let keys = key_ring(&key_set_json).map_err(to_js)?;
-        let bodies = self
+        let requests = self
             .inner
-            .revoke_request_bodies(user_id, stored, &keys, client_id, client_secret)
+            .revoke_requests(user_id, stored, &keys, &self.client)
             .map_err(to_js)?;
-        to_js_json(&names(
-            bodies.iter().map(|body| body.as_str()).collect::<Vec<_>>(),
-        ))
+        to_js_json(&Json::Array(requests.iter().map(request_view).collect()))
     }
 
     /// Whether another replica's shared grant, standing on the sealed value `shared`,
@@ -717,7 +856,7 @@ impl RefreshStates {
         key_set_json: JsValue,
     ) -> Result<bool, JsValue> {
         let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
-        let stored = login::stored_sealed_value(&app_metadata, &GOOGLE);
+        let stored = login::stored_sealed_value(&app_metadata, self.connection.key());
         let keys = key_ring(&key_set_json).map_err(to_js)?;
         Ok(crate::backend::shared_grant_serves(
             stored, shared, &keys, user_id,
@@ -728,6 +867,28 @@ impl RefreshStates {
     pub fn forget(&mut self, #[wasm_bindgen(js_name = userId)] user_id: &str) {
         self.inner.forget(user_id);
     }
+}
+
+/// `{ body, authorization }`.
+#[cfg(feature = "wasm-full")]
+fn request_view(request: &token_endpoint::TokenRequest) -> Json {
+    object(vec![
+        ("body", Json::from(request.body.as_str())),
+        (
+            "authorization",
+            Json::from(request.authorization.as_ref().map(|a| a.as_str())),
+        ),
+    ])
+}
+
+/// `(name, value)` pairs as a JSON object.
+#[cfg(feature = "wasm-full")]
+fn pairs(pairs: &[(&str, &str)]) -> Json {
+    let mut o = Object::new();
+    for &(name, value) in pairs {
+        o.insert(name, Json::from(value));
+    }
+    Json::Object(o)
 }
 
 /// `{ sealed, replaces }` or `null`.
@@ -765,35 +926,17 @@ pub fn needs_refresh(
 }
 
 /// The provider table and the constants the backends share with the core: `{ sealedKey,
-/// defaultSkewSeconds, providers: { <key>: { key, auth0Provider, claimName,
-/// reconsentParams, tokenEndpoint, revokeEndpoint } } }`, so that no JavaScript
-/// redefines them.
+/// defaultSkewSeconds, providers: { <auth0Provider>: ProviderInfo } }`, so that no
+/// JavaScript redefines them.
 ///
 /// # Errors
 /// Throws `ERR_INTERNAL` only if the view cannot be handed to JavaScript.
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = providerTable, unchecked_return_type = "ProviderTable")]
 pub fn provider_table() -> Result<JsValue, JsValue> {
-    let pairs = |pairs: &[(&str, &str)]| {
-        let mut o = Object::new();
-        for &(name, value) in pairs {
-            o.insert(name, Json::from(value));
-        }
-        Json::Object(o)
-    };
     let mut table = Object::new();
     for provider in providers::BUILT_IN {
-        table.insert(
-            provider.key,
-            object(vec![
-                ("key", Json::from(provider.key)),
-                ("auth0Provider", Json::from(provider.auth0_provider)),
-                ("claimName", Json::from(provider.claim_name)),
-                ("reconsentParams", pairs(provider.reconsent_params)),
-                ("tokenEndpoint", Json::from(provider.token_endpoint)),
-                ("revokeEndpoint", Json::from(provider.revoke_endpoint)),
-            ]),
-        );
+        table.insert(provider.auth0_provider, provider_info(provider));
     }
     to_js_json(&object(vec![
         ("sealedKey", Json::from(login::SEALED_KEY)),
@@ -803,6 +946,53 @@ pub fn provider_table() -> Result<JsValue, JsValue> {
         ),
         ("providers", Json::Object(table)),
     ]))
+}
+
+/// The entry of the provider stored under `key` (a built-in provider's name, or a
+/// custom OAuth 2.0 connection's), with that key: `{ key, ...ProviderInfo }`.
+///
+/// # Errors
+/// Throws `ERR_CONFIG_INVALID` when `key` is not one (`oauth2` itself, or a name Auth0
+/// would not accept for a connection).
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = providerInfo, unchecked_return_type = "ProviderInfo & { key: string }")]
+pub fn provider_info_of(key: &str) -> Result<JsValue, JsValue> {
+    let connection = Connection::parse(key).map_err(to_js)?;
+    let mut info = provider_info(connection.provider());
+    if let Json::Object(o) = &mut info {
+        o.insert("key", Json::from(connection.key()));
+    }
+    to_js_json(&info)
+}
+
+/// One provider's entry as JavaScript sees it (`ProviderInfo`).
+#[cfg(feature = "wasm-full")]
+fn provider_info(provider: &Provider) -> Json {
+    object(vec![
+        ("name", Json::from(provider.name)),
+        ("auth0Provider", Json::from(provider.auth0_provider)),
+        (
+            "keyedByConnection",
+            Json::from(provider.keyed_by_connection),
+        ),
+        ("claimName", Json::from(provider.claim_name)),
+        (
+            "newTokenEveryLogin",
+            Json::from(provider.new_token_every_login),
+        ),
+        ("reconsentParams", pairs(provider.reconsent_params)),
+        ("tokenEndpoint", Json::from(provider.token_endpoint)),
+        ("revokeEndpoint", Json::from(provider.revoke_endpoint)),
+        (
+            "tokenEndpointAuthMethod",
+            Json::from(provider.client_auth.as_str()),
+        ),
+        (
+            "refreshNeedsScope",
+            Json::from(provider.refresh_needs_scope),
+        ),
+        ("rotates", Json::from(provider.rotates)),
+    ])
 }
 
 #[cfg(feature = "wasm-full")]
@@ -889,19 +1079,38 @@ fn plan_view(plan: LoginPlan) -> Json {
         .claims
         .into_iter()
         .map(|c| {
+            let value = match c.value {
+                ClaimValue::Status(status) => Json::from(status.as_str()),
+                ClaimValue::ByProvider(statuses) => {
+                    let mut o = Object::new();
+                    for (key, status) in statuses {
+                        o.insert(key, Json::from(status.as_str()));
+                    }
+                    Json::Object(o)
+                }
+            };
+            object(vec![("name", Json::from(c.name)), ("value", value)])
+        })
+        .collect();
+    let providers = plan
+        .providers
+        .into_iter()
+        .map(|p| {
             object(vec![
-                ("name", Json::from(c.name)),
-                ("value", Json::from(c.value.as_str())),
+                ("key", Json::from(p.key)),
+                ("outcome", Json::from(p.outcome.as_str())),
+                ("offlineAccess", Json::from(p.offline_access.as_str())),
             ])
         })
         .collect();
     object(vec![
         ("readUser", Json::from(plan.read_user)),
         ("outcome", Json::from(plan.outcome.as_str())),
+        ("providers", Json::Array(providers)),
         ("metadataWrites", Json::Array(writes)),
         (
             "offlineAccess",
-            Json::from(plan.offline_access.map(OfflineAccess::as_str)),
+            Json::from(plan.offline_access.map(|o| o.as_str())),
         ),
         ("claims", Json::Array(claims)),
         ("notices", names(plan.notices)),
@@ -951,8 +1160,13 @@ fn config_view(config: &action::ActionConfig) -> Json {
             ("minCallMs", Json::from(calls::MIN_CALL_MS)),
         ])
     });
+    let providers = config
+        .providers
+        .as_ref()
+        .map(|providers| Json::Array(providers.iter().map(|c| Json::from(c.key())).collect()));
     object(vec![
         ("read", Json::from(read)),
+        ("providers", Json::from(providers)),
         ("claimNamespace", Json::from(config.claim_namespace.clone())),
         ("denyOnError", Json::from(config.deny_on_error)),
         ("recheckSeconds", Json::from(config.recheck_seconds)),

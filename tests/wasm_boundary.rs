@@ -19,7 +19,7 @@ fn seal(token: &str, keys: &str, user: &str) -> Result<String, JsValue> {
 }
 
 fn open(sealed: &str, keys: &str, user: &str) -> Result<String, JsValue> {
-    wasm::open(sealed.into(), keys.into(), user.into())
+    wasm::open(sealed.into(), keys.into(), user.into(), None)
 }
 
 fn inspect(sealed: &str) -> Result<JsValue, JsValue> {
@@ -395,15 +395,20 @@ fn arguments_of_the_wrong_type_are_typed_errors_not_faults() {
             "ERR_USER_ID_INVALID",
         ),
         (
-            wasm::open(sealed_a().into(), keys.clone(), JsValue::from_f64(7.0)),
+            wasm::open(
+                sealed_a().into(),
+                keys.clone(),
+                JsValue::from_f64(7.0),
+                None,
+            ),
             "ERR_USER_ID_INVALID",
         ),
         (
-            wasm::open(JsValue::UNDEFINED, keys.clone(), USER.into()),
+            wasm::open(JsValue::UNDEFINED, keys.clone(), USER.into(), None),
             "ERR_SEALED_MALFORMED",
         ),
         (
-            wasm::open(sealed_a().into(), JsValue::NULL, USER.into()),
+            wasm::open(sealed_a().into(), JsValue::NULL, USER.into(), None),
             "ERR_KEYSET_JSON",
         ),
     ];
@@ -462,9 +467,14 @@ fn plan_first_rule_login_seals_with_camel_case_fields() {
             "notices",
             "offlineAccess",
             "outcome",
+            "providers",
             "readUser",
             "removals"
         ]
+    );
+    assert_eq!(
+        p["providers"],
+        json!([{"key": "google-oauth2", "outcome": "sealed", "offlineAccess": "stored"}])
     );
     assert_eq!(
         (p["outcome"].clone(), p["readUser"].clone()),
@@ -518,6 +528,7 @@ fn the_token_life_crosses_typed() {
         200,
         r#"{"access_token":"ya29.a","expires_in":10,"token_type":"Bearer","refresh_token_expires_in":20}"#,
         100.0,
+        None,
     )
     .expect("a grant");
     assert_eq!(rust(&grant)["refreshTokenExpiresAt"], json!(120));
@@ -529,9 +540,29 @@ fn the_token_life_crosses_typed() {
         (r#"{"error":"admin_policy_enforced"}"#, "ERR_ADMIN_POLICY"),
         (r#"{"error":"invalid_client"}"#, "ERR_CLIENT_REJECTED"),
     ] {
-        let error = wasm::parse_refresh_response(400, body, 100.0).expect_err("refused");
+        let error = wasm::parse_refresh_response(400, body, 100.0, None).expect_err("refused");
         assert_eq!(code(error), expected, "{body}");
     }
+    // Entra's own refusals are read through its entry, and only there.
+    let interaction = r#"{"error":"interaction_required"}"#;
+    assert_eq!(
+        code(
+            wasm::parse_refresh_response(400, interaction, 100.0, Some("waad".into()))
+                .expect_err("refused")
+        ),
+        "ERR_RECONSENT_REQUIRED"
+    );
+    assert_eq!(
+        code(wasm::parse_refresh_response(400, interaction, 100.0, None).expect_err("refused")),
+        "ERR_PROVIDER_REJECTED"
+    );
+    assert_eq!(
+        code(
+            wasm::parse_refresh_response(400, interaction, 100.0, Some("oauth2".into()))
+                .expect_err("not a key")
+        ),
+        "ERR_CONFIG_INVALID"
+    );
     let missing = wasm::missing_scopes(
         JsValue::from_str("openid email"),
         js(json!([
@@ -548,9 +579,9 @@ fn the_token_life_crosses_typed() {
         code(wasm::missing_scopes(JsValue::from(5), js(json!([]))).expect_err("not a scope")),
         "ERR_INPUT_INVALID"
     );
-    assert!(wasm::parse_revoke_response(200, "").is_ok());
+    assert!(wasm::parse_revoke_response(200, "", None).is_ok());
     assert_eq!(
-        code(wasm::parse_revoke_response(0, "").expect_err("no answer")),
+        code(wasm::parse_revoke_response(0, "", Some("acme-idp".into())).expect_err("no answer")),
         "ERR_PROVIDER_UNAVAILABLE"
     );
     assert!(wasm::endpoint_allowed(
@@ -564,14 +595,21 @@ fn the_token_life_crosses_typed() {
 #[wasm_bindgen_test]
 fn refresh_states_keep_the_refresh_token_inside_and_hand_out_sealed_rotations() {
     let keys = ring_a();
-    let mut states = wasm::refresh_states();
+    let mut states = wasm::refresh_states(js(
+        json!({"provider": "acme-idp", "clientId": "c", "clientSecret": "s", "scope": "openid offline_access"}),
+    ))
+    .expect("a client");
     let stored = sealed_a();
-    let app_metadata = js(json!({"sealed_refresh_tokens": {"google-oauth2": stored}}));
+    let app_metadata = js(json!({"sealed_refresh_tokens": {"acme-idp": stored}}));
     states
         .begin(USER, app_metadata.clone(), None, keys.as_str().into())
         .expect("opens");
-    let body = states.refresh_request_body(USER, "c", "s").expect("a body");
+    let request = rust(&states.refresh_request(USER).expect("a request"));
+    let body = request["body"].as_str().expect("a body");
     assert!(body.starts_with("grant_type=refresh_token&refresh_token="));
+    assert!(body.ends_with("&scope=openid+offline_access"), "{body}");
+    // A custom connection's client authenticates with HTTP Basic by default.
+    assert_eq!(request["authorization"], json!("Basic Yzpz"));
     let answer = r#"{"access_token":"ya29.n","expires_in":60,"token_type":"Bearer","refresh_token":"1//rotated"}"#;
     let finished = rust(
         &states
@@ -603,12 +641,16 @@ fn refresh_states_keep_the_refresh_token_inside_and_hand_out_sealed_rotations() 
         .shared_grant_serves(USER, js(json!({})), &successor, keys.as_str().into())
         .expect("a decision"));
     assert_eq!(states.sealed(USER), Some(successor));
-    let bodies = rust(
+    let requests = rust(
         &states
-            .revoke_request_bodies(USER, app_metadata, keys.as_str().into(), "c", "s")
-            .expect("bodies"),
+            .revoke_requests(USER, app_metadata, keys.as_str().into())
+            .expect("requests"),
     );
-    assert_eq!(bodies.as_array().map(Vec::len), Some(2));
+    assert_eq!(requests.as_array().map(Vec::len), Some(2));
+    assert!(
+        wasm::refresh_states(js(json!({"provider": "waad", "clientId": "c"}))).is_err(),
+        "a client needs its secret"
+    );
     assert_eq!(
         code(
             states
@@ -621,20 +663,79 @@ fn refresh_states_keep_the_refresh_token_inside_and_hand_out_sealed_rotations() 
 
 #[wasm_bindgen_test]
 fn the_provider_table_crosses_as_the_backends_read_it() {
+    let table = rust(&wasm::provider_table().expect("table"));
+    assert_eq!(table["sealedKey"], json!("sealed_refresh_tokens"));
+    assert_eq!(table["defaultSkewSeconds"], json!(60));
     assert_eq!(
-        rust(&wasm::provider_table().expect("table")),
+        table["providers"]["google-oauth2"],
         json!({
-            "sealedKey": "sealed_refresh_tokens",
-            "defaultSkewSeconds": 60,
-            "providers": {"google-oauth2": {
-                "key": "google-oauth2",
-                "auth0Provider": "google-oauth2",
-                "claimName": "google_offline_access",
-                "reconsentParams": {"access_type": "offline", "prompt": "consent"},
-                "tokenEndpoint": "https://oauth2.googleapis.com/token",
-                "revokeEndpoint": "https://oauth2.googleapis.com/revoke"
-            }}
+            "name": "Google",
+            "auth0Provider": "google-oauth2",
+            "keyedByConnection": false,
+            "claimName": "google_offline_access",
+            "newTokenEveryLogin": false,
+            "reconsentParams": {"access_type": "offline", "prompt": "consent"},
+            "tokenEndpoint": "https://oauth2.googleapis.com/token",
+            "revokeEndpoint": "https://oauth2.googleapis.com/revoke",
+            "tokenEndpointAuthMethod": "client_secret_post",
+            "refreshNeedsScope": false,
+            "rotates": false
         })
+    );
+    let acme = rust(&wasm::provider_info_of("acme-idp").expect("a custom connection"));
+    assert_eq!(
+        (&acme["key"], &acme["auth0Provider"]),
+        (&json!("acme-idp"), &json!("oauth2"))
+    );
+    assert_eq!(
+        code(wasm::provider_info_of("oauth2").expect_err("not a key")),
+        "ERR_CONFIG_INVALID"
+    );
+}
+
+#[wasm_bindgen_test]
+fn endpoints_resolve_from_options_and_a_discovery_answer() {
+    let issuer = "https://id.example.com";
+    let document = json!({"issuer": issuer, "token_endpoint": "https://id.example.com/token",
+                          "token_endpoint_auth_methods_supported": ["client_secret_post"]})
+    .to_string();
+    let endpoints = rust(
+        &wasm::resolve_endpoints(
+            "acme-idp",
+            js(json!({"issuer": issuer, "clientSecret": "never read"})),
+            js(json!({"status": 200, "body": document})),
+        )
+        .expect("resolves"),
+    );
+    assert_eq!(
+        endpoints,
+        json!({"key": "acme-idp", "tokenEndpoint": "https://id.example.com/token",
+               "revokeEndpoint": null, "tokenEndpointAuthMethod": "client_secret_post",
+               "scope": null, "reconsentParams": {"prompt": "consent"}})
+    );
+    for (discovery, expected) in [
+        (JsValue::NULL, "ERR_CONFIG_INCOMPLETE"),
+        (
+            js(json!({"status": 0, "body": ""})),
+            "ERR_PROVIDER_UNAVAILABLE",
+        ),
+        (
+            js(json!({"status": 200, "body": "{}"})),
+            "ERR_DISCOVERY_INVALID",
+        ),
+        (js(json!({"status": "200"})), "ERR_INPUT_INVALID"),
+    ] {
+        assert_eq!(
+            code(
+                wasm::resolve_endpoints("acme-idp", js(json!({"issuer": issuer})), discovery)
+                    .expect_err("refused")
+            ),
+            expected
+        );
+    }
+    assert_eq!(
+        wasm::discovery_url("https://id.example.com/").expect("a URL"),
+        "https://id.example.com/.well-known/openid-configuration"
     );
 }
 

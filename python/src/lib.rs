@@ -16,8 +16,10 @@ use pyo3::types::{PyDict, PyList};
 
 use tokenseal::jwe::{self, Nonce};
 use tokenseal::keys::generate_key;
+use tokenseal::providers::client::{self, EndpointOptions};
 use tokenseal::providers::google::GOOGLE;
-use tokenseal::providers::token_endpoint;
+use tokenseal::providers::token_endpoint::{self, Client};
+use tokenseal::providers::{ClientAuth, Connection};
 use tokenseal::{Error, KeyRing, RefreshToken};
 
 create_exception!(
@@ -107,21 +109,25 @@ fn seal_rotated(
 
 /// Opens a sealed value bound to `user_id` and returns the refresh token. `sealed` is the
 /// JWE itself, or a dict: the user's `app_metadata` or the whole user, whose
-/// `sealed_refresh_tokens["google-oauth2"]` is opened.
+/// `sealed_refresh_tokens[provider]` is opened (default `"google-oauth2"`).
 ///
-/// Raises `TokenSealError` with `ERR_SEALED_MISSING`, `ERR_SEALED_MALFORMED`,
+/// Raises `TokenSealError` with `ERR_CONFIG_INVALID` for a `provider` that is not a
+/// key, `ERR_SEALED_MISSING`, `ERR_SEALED_MALFORMED`,
 /// `ERR_HEADER_INVALID`, `ERR_VERSION_UNSUPPORTED`, `ERR_ALG_UNSUPPORTED`,
 /// `ERR_SUBJECT_MISMATCH`, `ERR_KEY_UNKNOWN`, `ERR_DECRYPT`, `ERR_TOKEN_INVALID` or a
 /// key-set code.
 #[pyfunction]
+#[pyo3(signature = (sealed, key_set_json, user_id, provider = GOOGLE.auth0_provider))]
 fn open_sealed(
     py: Python<'_>,
     sealed: &Bound<'_, PyAny>,
     key_set_json: &Bound<'_, PyAny>,
     user_id: &Bound<'_, PyAny>,
+    provider: &str,
 ) -> PyResult<String> {
+    let connection = connection(py, provider)?;
     let jwe_text = match sealed.cast::<PyDict>() {
-        Ok(dict) => stored_value(py, dict)?,
+        Ok(dict) => stored_value(py, dict, connection.key())?,
         Err(_) => text(py, sealed, Error::SealedMalformed)?,
     };
     let keys = key_ring(py, key_set_json)?;
@@ -131,10 +137,15 @@ fn open_sealed(
         .map_err(|e| raise(py, e))
 }
 
-/// `sealed_refresh_tokens["google-oauth2"]` of `app_metadata`, or of the `app_metadata`
-/// of a whole user, looked up member by member (the rest of the dict is never read, so
-/// values Python cannot serialise elsewhere in it do not matter).
-fn stored_value(py: Python<'_>, dict: &Bound<'_, PyDict>) -> PyResult<String> {
+/// The configured provider `key`.
+fn connection(py: Python<'_>, key: &str) -> PyResult<Connection> {
+    Connection::parse(key).map_err(|e| raise(py, e))
+}
+
+/// `sealed_refresh_tokens[key]` of `app_metadata`, or of the `app_metadata` of a whole
+/// user, looked up member by member (the rest of the dict is never read, so values
+/// Python cannot serialise elsewhere in it do not matter).
+fn stored_value(py: Python<'_>, dict: &Bound<'_, PyDict>, key: &str) -> PyResult<String> {
     let app_metadata = match dict.get_item("app_metadata")? {
         Some(inner) => inner
             .cast_into::<PyDict>()
@@ -148,7 +159,7 @@ fn stored_value(py: Python<'_>, dict: &Bound<'_, PyDict>) -> PyResult<String> {
         .cast_into::<PyDict>()
         .map_err(|_| raise(py, Error::SealedMissing))?;
     let value = map
-        .get_item(GOOGLE.key)?
+        .get_item(key)?
         .ok_or_else(|| raise(py, Error::SealedMissing))?;
     text(py, &value, Error::SealedMalformed)
 }
@@ -198,10 +209,87 @@ fn refresh_request_body(
     let client_id = text(py, client_id, Error::InputInvalid)?;
     let client_secret = zeroize::Zeroizing::new(text(py, client_secret, Error::InputInvalid)?);
     Ok(
-        token_endpoint::refresh_request_body(&token, &client_id, &client_secret)
+        token_endpoint::refresh_request(&token, &Client::post(&client_id, &client_secret))
+            .body
             .as_str()
             .to_owned(),
     )
+}
+
+/// The `Authorization` header value of a `client_secret_basic` client (RFC 6749
+/// §2.3.1: `Basic` and the base64 of the form-encoded id and secret).
+///
+/// Raises `TokenSealError` with `ERR_INPUT_INVALID` for an id or secret that is not text.
+#[pyfunction]
+fn basic_authorization(
+    py: Python<'_>,
+    client_id: &Bound<'_, PyAny>,
+    client_secret: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let client = Client {
+        client_id: text(py, client_id, Error::InputInvalid)?,
+        client_secret: zeroize::Zeroizing::new(text(py, client_secret, Error::InputInvalid)?),
+        auth: ClientAuth::Basic,
+        scope: None,
+    };
+    client
+        .authorization()
+        .map(|header| header.as_str().to_owned())
+        .ok_or_else(|| raise(py, Error::InputInvalid))
+}
+
+/// The address of `issuer`'s discovery document (OpenID Connect Discovery 1.0 §4).
+///
+/// Raises `TokenSealError` with `ERR_CONFIG_INVALID` for an issuer that is not https
+/// (http only to a loopback host) or has a query or fragment.
+#[pyfunction]
+fn discovery_url(py: Python<'_>, issuer: &str) -> PyResult<String> {
+    client::discovery_url(issuer).map_err(|e| raise(py, e))
+}
+
+/// Where and how `provider`'s refreshes go: a dict with `token_endpoint`,
+/// `revoke_endpoint`, `token_endpoint_auth_method`, `scope`, from the options
+/// (`token_endpoint`, `revoke_endpoint`, `issuer`, `scope`,
+/// `token_endpoint_auth_method`), the provider's entry and, with an issuer, the answer
+/// to a GET of `discovery_url(issuer)` as `(status, body)` (status 0: no answer).
+///
+/// Raises `TokenSealError` with `ERR_CONFIG_INVALID`, `ERR_CONFIG_INCOMPLETE`,
+/// `ERR_PROVIDER_UNAVAILABLE` or `ERR_DISCOVERY_INVALID`.
+#[pyfunction]
+#[pyo3(signature = (provider, token_endpoint = None, revoke_endpoint = None, issuer = None, scope = None, token_endpoint_auth_method = None, discovery = None))]
+#[allow(clippy::too_many_arguments)] // the options, as keyword arguments
+fn resolve_endpoints<'py>(
+    py: Python<'py>,
+    provider: &str,
+    token_endpoint: Option<String>,
+    revoke_endpoint: Option<String>,
+    issuer: Option<String>,
+    scope: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+    discovery: Option<(u16, String)>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let connection = connection(py, provider)?;
+    let options = EndpointOptions {
+        token_endpoint,
+        revoke_endpoint,
+        issuer,
+        scope,
+        auth: token_endpoint_auth_method,
+    };
+    let endpoints = client::resolve(
+        &connection,
+        &options,
+        discovery
+            .as_ref()
+            .map(|(status, body)| (*status, body.as_str())),
+    )
+    .map_err(|e| raise(py, e))?;
+    let dict = PyDict::new(py);
+    dict.set_item("token_endpoint", endpoints.token_endpoint)?;
+    dict.set_item("revoke_endpoint", endpoints.revoke_endpoint)?;
+    dict.set_item("token_endpoint_auth_method", endpoints.auth.as_str())?;
+    dict.set_item("scope", endpoints.scope)?;
+    Ok(dict)
 }
 
 /// True when `url` may receive a client secret or a refresh token: https, or http to a
@@ -211,21 +299,27 @@ fn endpoint_allowed(url: &str) -> bool {
     tokenseal::action::secret_url_allowed(url)
 }
 
-/// Reads Google's answer to a refresh (`status` 0: no answer) at `now` (seconds since
-/// the epoch): a dict with `access_token`, `expires_at`, `scope`, `refresh_token` (only
-/// when Google rotated it), `id_token`, `refresh_token_expires_at`.
+/// Reads `provider`'s answer to a refresh (`status` 0: no answer) at `now` (seconds
+/// since the epoch), its refusals read through the provider's entry (default
+/// `"google-oauth2"`): a dict with `access_token`, `expires_at`, `scope`,
+/// `refresh_token` (only when the provider rotated it), `id_token`,
+/// `refresh_token_expires_at`.
 ///
-/// Raises `TokenSealError` with `ERR_RECONSENT_REQUIRED`, `ERR_CLIENT_REJECTED`,
+/// Raises `TokenSealError` with `ERR_CONFIG_INVALID` for a `provider` that is not a
+/// key, `ERR_RECONSENT_REQUIRED`, `ERR_CLIENT_REJECTED`,
 /// `ERR_ADMIN_POLICY`, `ERR_PROVIDER_REJECTED`, `ERR_PROVIDER_UNAVAILABLE` or
 /// `ERR_PROVIDER_RESPONSE`.
 #[pyfunction]
+#[pyo3(signature = (status, body, now, provider = GOOGLE.auth0_provider))]
 fn parse_refresh_response<'py>(
     py: Python<'py>,
     status: u16,
     body: &str,
     now: u64,
+    provider: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let grant = token_endpoint::parse_refresh_response(&GOOGLE, status, body, now)
+    let provider = connection(py, provider)?.provider();
+    let grant = token_endpoint::parse_refresh_response(provider, status, body, now)
         .map_err(|e| raise(py, e))?;
     let dict = PyDict::new(py);
     dict.set_item("access_token", grant.access_token.expose_secret())?;
@@ -266,6 +360,9 @@ fn _tokenseal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(generate_key_set, m)?)?;
     m.add_function(wrap_pyfunction!(refresh_request_body, m)?)?;
+    m.add_function(wrap_pyfunction!(basic_authorization, m)?)?;
+    m.add_function(wrap_pyfunction!(discovery_url, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_endpoints, m)?)?;
     m.add_function(wrap_pyfunction!(parse_refresh_response, m)?)?;
     m.add_function(wrap_pyfunction!(missing_scopes, m)?)?;
     m.add_function(wrap_pyfunction!(endpoint_allowed, m)?)?;
@@ -276,7 +373,7 @@ fn _tokenseal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     // The constants a Python backend needs, from the core's provider table.
     m.add("SEALED_KEY", tokenseal::login::SEALED_KEY)?;
-    m.add("GOOGLE_PROVIDER", GOOGLE.key)?;
+    m.add("GOOGLE_PROVIDER", GOOGLE.auth0_provider)?;
     m.add("GOOGLE_TOKEN_ENDPOINT", GOOGLE.token_endpoint)?;
     Ok(())
 }

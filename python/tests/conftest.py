@@ -57,3 +57,10 @@ def rotating_google(monkeypatch):
 def short_lived_rotating_google(monkeypatch):
     """Access tokens that live 2 s, and rotation: the automatic refresh path."""
     yield from _serving(monkeypatch, "--rotate", "--ttl=2")
+
+
+@pytest.fixture
+def rotating_basic_idp(monkeypatch):
+    """A custom OpenID Connect provider: HTTP Basic client, rotation, and a refresh
+    refused without ``scope``."""
+    yield from _serving(monkeypatch, "--rotate", "--basic", "--require-scope")

@@ -137,3 +137,40 @@ def test_an_outage_is_unavailable_never_reconsent(keys, monkeypatch):
             assert raised.value.code == "ERR_PROVIDER_UNAVAILABLE", endpoint
     finally:
         server.shutdown()
+
+
+def test_a_custom_connection_by_discovery_with_basic_auth_scope_and_rotation(rotating_basic_idp, keys):
+    idp = rotating_basic_idp
+    user = {"user_id": USER, "app_metadata": {"sealed_refresh_tokens": {"acme-idp": tokenseal.seal(idp["refreshToken"], keys, USER)}}}
+    rotated = []
+
+    def connect(**options):
+        return SealedTokenSession(user, keys, idp["clientId"], idp["clientSecret"], on_rotated=lambda *a: rotated.append(a), provider="acme-idp", issuer=idp["issuer"], **options)
+
+    # The server refuses a refresh without scope, and a client that does not use Basic.
+    with pytest.raises(TokenSealError) as raised:
+        connect(token_endpoint_auth_method="client_secret_post", scope="openid email offline_access").get(idp["userinfo"])
+    assert raised.value.code == "ERR_CLIENT_REJECTED"
+    s = connect(scope="openid email offline_access")
+    assert s.get(idp["userinfo"]).status_code == 200
+    [(user_id, sealed, replaces)] = rotated
+    assert user_id == USER and replaces == user["app_metadata"]["sealed_refresh_tokens"]["acme-idp"]
+    assert tokenseal.open_sealed(sealed, keys, USER) != idp["refreshToken"]
+    assert tokenseal.inspect(sealed)["src"] == "rotation"
+    # Discovery of another issuer is refused before anything is sent.
+    with pytest.raises(TokenSealError) as raised:
+        SealedTokenSession(user, keys, "c", "s", on_rotated=print, provider="acme-idp", issuer=idp["issuer"] + "/elsewhere")
+    assert raised.value.code == "ERR_DISCOVERY_INVALID"
+
+
+def test_what_a_provider_needs_is_checked_before_any_request(keys):
+    user = {"user_id": USER, "app_metadata": {"sealed_refresh_tokens": {"waad": tokenseal.seal("0.entra", keys, USER)}}}
+    endpoint = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+    with pytest.raises(TokenSealError) as raised:
+        SealedTokenSession(user, keys, "c", "s", on_rotated=print, provider="waad", token_endpoint=endpoint)
+    assert raised.value.code == "ERR_CONFIG_INCOMPLETE"
+    s = SealedTokenSession(user, keys, "c", "s", on_rotated=print, provider="waad", token_endpoint=endpoint, scope="offline_access User.Read")
+    assert s.scope == "offline_access User.Read"
+    with pytest.raises(TokenSealError) as raised:
+        SealedTokenSession(user, keys, "c", "s", on_rotated=print, provider="oauth2")
+    assert raised.value.code == "ERR_CONFIG_INVALID"

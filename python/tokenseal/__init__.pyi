@@ -7,6 +7,8 @@ from ._tokenseal import (
     GOOGLE_TOKEN_ENDPOINT as GOOGLE_TOKEN_ENDPOINT,
     SEALED_KEY as SEALED_KEY,
     TokenSealError as TokenSealError,
+    basic_authorization as basic_authorization,
+    discovery_url as discovery_url,
     endpoint_allowed as endpoint_allowed,
     generate_key_set as generate_key_set,
     inspect as inspect,
@@ -14,6 +16,7 @@ from ._tokenseal import (
     open_sealed as open_sealed,
     parse_refresh_response as parse_refresh_response,
     refresh_request_body as refresh_request_body,
+    resolve_endpoints as resolve_endpoints,
     seal as seal,
     seal_rotated as seal_rotated,
 )

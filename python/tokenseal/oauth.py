@@ -1,6 +1,7 @@
-"""A requests-oauthlib session over a user's sealed Google refresh token.
+"""A requests-oauthlib session over a user's sealed refresh token of one provider
+(Google by default; Entra ID, Bitbucket, or a custom OAuth 2.0 connection by its key).
 
-The session refreshes at Google's token endpoint on its first request and whenever its
+The session refreshes at the provider's token endpoint on its first request and whenever its
 access token has expired (requests-oauthlib's automatic refresh), hands a rotated
 refresh token back **sealed** (as the successor of the value it replaces) through the
 app's ``on_rotated`` callback, and turns every failed refresh into
@@ -17,6 +18,7 @@ access token until it expires. requests-oauthlib logs tokens and the client secr
 import time
 
 import requests
+from requests.auth import AuthBase
 from oauthlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
@@ -26,12 +28,13 @@ from ._tokenseal import (
     ERR_SAVE_FAILED,
     ERR_USER_INVALID,
     GOOGLE_PROVIDER,
-    GOOGLE_TOKEN_ENDPOINT,
     SEALED_KEY,
     TokenSealError,
-    endpoint_allowed,
+    basic_authorization,
+    discovery_url,
     open_sealed,
     parse_refresh_response,
+    resolve_endpoints,
     seal_rotated,
 )
 
@@ -43,44 +46,97 @@ def _error(code, message):
     return error
 
 
+class _BasicAuth(AuthBase):
+    """``client_secret_basic`` with the header the core builds (RFC 6749 §2.3.1: the id
+    and secret form-encoded before base64, which requests' HTTPBasicAuth does not do)."""
+
+    def __init__(self, client_id, client_secret):
+        self._header = basic_authorization(client_id, client_secret)
+
+    def __call__(self, request):
+        request.headers["Authorization"] = self._header
+        return request
+
+
 class SealedTokenSession(OAuth2Session):
     """An ``OAuth2Session`` for one user whose refresh token tokenseal sealed.
 
     :param user: the Auth0 user, ``{"user_id": ..., "app_metadata": {...}}``
     :param keys: the JWK Set (``TOKENSEAL_KEYS``), JSON text
-    :param client_id: the Google OAuth client of the Auth0 ``google-oauth2`` connection
+    :param client_id: the provider's OAuth client of the Auth0 connection
     :param client_secret: its secret
-    :param on_rotated: called with ``(user_id, sealed, replaces)`` when Google rotated the
-        refresh token: store ``sealed`` in place of ``replaces`` in
-        ``app_metadata.sealed_refresh_tokens["google-oauth2"]``. If it raises, the next
-        request offers the same value again before anything else (``ERR_SAVE_FAILED``
-        until it succeeds).
-    :param token_endpoint: Google's by default; https, or http to a loopback host
+    :param on_rotated: called with ``(user_id, sealed, replaces)`` when the provider rotated
+        the refresh token: store ``sealed`` in place of ``replaces`` in
+        ``app_metadata.sealed_refresh_tokens[provider]``. If it raises, the next request
+        offers the same value again before anything else (``ERR_SAVE_FAILED`` until it
+        succeeds).
+    :param token_endpoint: the provider's own by default (Google's, Bitbucket's); https,
+        or http to a loopback host
+    :param provider: the key of ``sealed_refresh_tokens``: ``"google-oauth2"`` (default),
+        ``"waad"``, ``"bitbucket"`` or a custom OAuth 2.0 connection's name
+    :param issuer: an OpenID Connect issuer whose discovery document names the endpoints
+        (fetched once, here)
+    :param scope: sent with every refresh (Entra ID requires it)
+    :param token_endpoint_auth_method: ``client_secret_post`` or ``client_secret_basic``;
+        by default the provider's (or what the discovery document allows)
     :raises tokenseal.TokenSealError: from the constructor (``ERR_USER_INVALID``, the
-        codes of ``open_sealed``, ``ERR_CONFIG_INVALID`` for an endpoint that is not
-        https), and from requests when a refresh fails
+        codes of ``open_sealed``, and of ``resolve_endpoints``: ``ERR_CONFIG_INVALID`` for
+        an endpoint that is not https, ``ERR_CONFIG_INCOMPLETE`` without an endpoint or a
+        scope the provider needs, ``ERR_DISCOVERY_INVALID``, ``ERR_PROVIDER_UNAVAILABLE``),
+        and from requests when a refresh fails
     """
 
-    def __init__(self, user, keys, client_id, client_secret, on_rotated, token_endpoint=GOOGLE_TOKEN_ENDPOINT, **kwargs):
+    def __init__(
+        self,
+        user,
+        keys,
+        client_id,
+        client_secret,
+        on_rotated,
+        token_endpoint=None,
+        provider=GOOGLE_PROVIDER,
+        issuer=None,
+        scope=None,
+        token_endpoint_auth_method=None,
+        **kwargs,
+    ):
         if not isinstance(user, dict) or not isinstance(user.get("user_id"), str):
             raise _error(ERR_USER_INVALID, "user must be a dict with a string user_id")
-        if not endpoint_allowed(token_endpoint):
-            raise _error(ERR_CONFIG_INVALID, "token_endpoint must be https (http only to a loopback host)")
+        discovery = None
+        if issuer is not None:
+            try:
+                answer = requests.get(discovery_url(issuer), timeout=10, allow_redirects=False)
+                discovery = (answer.status_code, answer.text)
+            except requests.RequestException:
+                discovery = (0, "")
+        endpoints = resolve_endpoints(
+            provider,
+            token_endpoint=token_endpoint,
+            issuer=issuer,
+            scope=scope,
+            token_endpoint_auth_method=token_endpoint_auth_method,
+            discovery=discovery,
+        )
+        self._provider = provider
         self._user_id = user["user_id"]
         self._keys = keys
         self._on_rotated = on_rotated
         app_metadata = user.get("app_metadata") or {}
-        refresh_token = open_sealed(app_metadata, keys, self._user_id)
-        self._sealed = app_metadata[SEALED_KEY][GOOGLE_PROVIDER]  # it opened, so it is there
+        refresh_token = open_sealed(app_metadata, keys, self._user_id, provider)
+        self._sealed = app_metadata[SEALED_KEY][provider]  # it opened, so it is there
         self._refresh_token = refresh_token
         self._unsaved = None  # (sealed, replaces) while on_rotated has not succeeded
+        basic = endpoints["token_endpoint_auth_method"] == "client_secret_basic"
+        self._client_auth = _BasicAuth(client_id, client_secret) if basic else None
         super().__init__(
             client_id,
             # No access token yet: the first request refreshes (see request()).
             token={"token_type": "Bearer", "refresh_token": refresh_token},
-            auto_refresh_url=token_endpoint,
-            auto_refresh_kwargs={"client_id": client_id, "client_secret": client_secret},
+            auto_refresh_url=endpoints["token_endpoint"],
+            auto_refresh_kwargs={} if basic else {"client_id": client_id, "client_secret": client_secret},
             token_updater=self._updated,
+            # oauthlib sends the session's scope with every refresh.
+            scope=endpoints["scope"],
             **kwargs,
         )
         # Every answer of the token endpoint is judged by the core before oauthlib reads it.
@@ -99,12 +155,15 @@ class SealedTokenSession(OAuth2Session):
         return super().request(method, url, *args, withhold_token=withhold_token, **kwargs)
 
     def refresh_token(self, token_url, **kwargs):
-        """requests-oauthlib's refresh; every failure is a TokenSealError."""
+        """requests-oauthlib's refresh, authenticated as the client's method says; every
+        failure is a TokenSealError."""
+        if self._client_auth is not None and kwargs.get("auth") is None:
+            kwargs["auth"] = self._client_auth
         try:
             return super().refresh_token(token_url, **kwargs)
         except requests.RequestException:
             # No answer: the core's reading of status 0 (ERR_PROVIDER_UNAVAILABLE).
-            parse_refresh_response(0, "", int(time.time()))
+            parse_refresh_response(0, "", int(time.time()), self._provider)
             raise
         except InsecureTransportError:
             raise _error(ERR_CONFIG_INVALID, "oauthlib refuses a token endpoint that is not https") from None
@@ -114,7 +173,7 @@ class SealedTokenSession(OAuth2Session):
 
     def _judged(self, response):
         if not 200 <= response.status_code < 300:
-            parse_refresh_response(response.status_code, response.text, int(time.time()))  # raises
+            parse_refresh_response(response.status_code, response.text, int(time.time()), self._provider)  # raises
         return response
 
     def _updated(self, token):

@@ -7,7 +7,7 @@ use crate::json::Json;
 use super::*;
 use crate::test_support::ring;
 
-const GOOGLE_PROVIDER: &str = google::GOOGLE.key;
+const GOOGLE_PROVIDER: &str = crate::providers::google::GOOGLE.auth0_provider;
 
 const USER_ID: &str = "google-oauth2|1001";
 const TOKEN: &str = "1//0g-first-refresh-token";
@@ -114,9 +114,11 @@ fn randomness_is_drawn_only_for_a_seal() {
     let plan_drawing = |input: Value, result: Result<Nonce>| {
         let input = LoginInput::from_value(Json::parse(&input.to_string()).expect("JSON"))
             .expect("valid input");
+        let mut result = Some(result);
         plan_login(&input, Ok(&keys), NOW, || {
             draws.set(draws.get() + 1);
-            result
+            // One seal per plan here; a second draw would fail the plan.
+            result.take().unwrap_or(Err(Error::Random))
         })
     };
     // Keeping what is stored needs no IV, so a broken RNG cannot fail that login.
@@ -502,7 +504,7 @@ fn google_user_without_any_token_is_missing() {
         p.claims,
         [Claim {
             name: "https://app.example.com/google_offline_access".into(),
-            value: OfflineAccess::Missing
+            value: ClaimValue::Status(OfflineAccess::Missing)
         }]
     );
 }
@@ -1141,82 +1143,241 @@ fn lazy_rotation_refreshes_the_record_so_the_old_key_can_be_retired() {
     assert!(p.metadata_writes.is_empty());
 }
 
-/// A provider that is not Google, to show that the decision reads the provider's entry
-/// and nothing else: its key, identities, connection, consent parameters and claim.
-const OTHER: Provider = Provider {
-    key: "other-idp",
-    auth0_provider: "other-idp",
-    claim_name: "other_offline_access",
-    consent_query: &[("force_consent", "1")],
-    reconsent_params: &[("prompt", "consent")],
-    token_endpoint: "https://idp.example.com/token",
-    revoke_endpoint: None,
-    refusals: &[],
-};
+const NAMESPACE: &str = "https://app.example.com/";
+
+/// A user with a Google identity (token `TOKEN`, stored sealed), an Entra ID identity and
+/// two custom OAuth 2.0 connections, `acme-idp` and `other-idp`, each with a token, plus
+/// the old rule's plaintext.
+fn many_providers_user(stored: Value) -> Value {
+    json!({
+        "user_id": USER_ID,
+        "identities": [
+            google_identity(Some(TOKEN)),
+            {"provider": "waad", "connection": "contoso", "user_id": "w1", "refresh_token": "0.AAAA-entra"},
+            {"provider": "oauth2", "connection": "acme-idp", "user_id": "acme-idp|5", "refresh_token": "acme-rt"},
+            {"provider": "oauth2", "connection": "other-idp", "user_id": "other-idp|6", "refresh_token": "other-rt"}
+        ],
+        "app_metadata": stored
+    })
+}
+
+fn plan_many(input: Value) -> LoginPlan {
+    plan_with(&primary(), input).expect("plans")
+}
 
 #[test]
-fn another_provider_is_planned_from_its_entry_alone() {
-    let google_value = seal_for(TOKEN, &primary(), USER_ID);
-    let input = |query: Value, strategy: &str| {
-        let user = json!({
-            "user_id": USER_ID,
-            "identities": [
-                google_identity(Some(TOKEN)),
-                {"provider": "other-idp", "connection": "other-idp", "user_id": "7", "refresh_token": NEW_TOKEN}
-            ],
-            "app_metadata": {
-                SEALED_KEY: {GOOGLE_PROVIDER: google_value.clone()},
-                LEGACY_KEY: "1//0g-legacy-plaintext"
-            }
-        });
-        LoginInput::from_value(
-            Json::parse(
-                &json!({"user": user, "connectionStrategy": strategy, "loginsCount": 5,
-                        "authorizeQuery": query, "claimNamespace": "https://app.example.com/"})
-                .to_string(),
-            )
-            .expect("JSON"),
-        )
-        .expect("valid input")
-    };
+fn every_configured_provider_is_sealed_under_its_key_in_one_write() {
     let keys = primary();
-    let p = plan_for(
-        &OTHER,
-        &input(json!({}), "other-idp"),
-        Ok(&keys),
-        NOW,
-        || Ok(Nonce::from_bytes([9; 12])),
-    )
-    .expect("plans");
-    assert_eq!(p.outcome, Outcome::Sealed);
-    // Its own member, bound to the primary user; Google's entry is kept as it was, and
-    // the old rule's plaintext (Google's) is neither sealed nor deleted here.
-    assert_eq!(p.metadata_writes.len(), 1, "{:?}", p.metadata_writes);
-    let map = &p.metadata_writes[0].value;
-    assert_eq!(map[GOOGLE_PROVIDER].as_str(), Some(google_value.as_str()));
-    let sealed = map["other-idp"].as_str().expect("sealed under its key");
+    let google_value = seal_for(TOKEN, &keys, USER_ID);
+    let stored = json!({SEALED_KEY: {GOOGLE_PROVIDER: google_value.clone(), "bitbucket": "kept as it is"},
+                        LEGACY_KEY: "1//0g-legacy-plaintext"});
+    let p = plan_many(json!({
+        "user": many_providers_user(stored),
+        "providers": ["google-oauth2", "waad", "acme-idp"],
+        "connectionStrategy": "google-oauth2", "loginsCount": 5, "claimNamespace": NAMESPACE
+    }));
     assert_eq!(
-        jwe::open(sealed, &keys, USER_ID)
-            .expect("opens")
-            .expose_secret(),
-        NEW_TOKEN
+        p.outcome,
+        Outcome::Unchanged,
+        "the first configured provider's"
     );
+    let outcomes: Vec<_> = p
+        .providers
+        .iter()
+        .map(|o| (o.key.as_str(), o.outcome, o.offline_access))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("google-oauth2", Outcome::Unchanged, OfflineAccess::Stored),
+            ("waad", Outcome::Sealed, OfflineAccess::Stored),
+            ("acme-idp", Outcome::Sealed, OfflineAccess::Stored),
+        ]
+    );
+    // The plaintext's deletion (Google's valid value stays), and one write of the sealed
+    // map holding every provider's value and the entry of a provider not configured here.
+    let keys_written: Vec<_> = p.metadata_writes.iter().map(|w| w.key).collect();
+    assert_eq!(keys_written, [LEGACY_KEY, SEALED_KEY]);
+    let map = &p.metadata_writes[1].value;
+    assert_eq!(map[GOOGLE_PROVIDER].as_str(), Some(google_value.as_str()));
+    assert_eq!(map["bitbucket"].as_str(), Some("kept as it is"));
+    assert!(map.get("other-idp").is_none(), "not configured");
+    for (key, token) in [("waad", "0.AAAA-entra"), ("acme-idp", "acme-rt")] {
+        let sealed = map[key].as_str().expect("sealed under its key");
+        let opened = jwe::open(sealed, &keys, USER_ID).expect("bound to the primary user");
+        assert_eq!(opened.expose_secret(), token);
+    }
+    assert_eq!(
+        p.claims,
+        vec![
+            Claim {
+                name: format!("{NAMESPACE}google_offline_access"),
+                value: ClaimValue::Status(OfflineAccess::Stored),
+            },
+            Claim {
+                name: format!("{NAMESPACE}offline_access"),
+                value: ClaimValue::ByProvider(vec![
+                    ("google-oauth2".into(), OfflineAccess::Stored),
+                    ("waad".into(), OfflineAccess::Stored),
+                    ("acme-idp".into(), OfflineAccess::Stored),
+                ]),
+            },
+        ]
+    );
+}
+
+#[test]
+fn without_configured_providers_only_google_is_planned_and_claimed() {
+    let p = plan_many(json!({
+        "user": many_providers_user(json!({})), "connectionStrategy": "waad",
+        "loginsCount": 5, "claimNamespace": NAMESPACE
+    }));
+    assert_eq!(p.providers.len(), 1);
+    let map = &p.metadata_writes[0].value;
+    assert!(map.get("waad").is_none());
     assert_eq!(
         p.claims,
         vec![Claim {
-            name: "https://app.example.com/other_offline_access".into(),
-            value: OfflineAccess::Stored,
+            name: format!("{NAMESPACE}google_offline_access"),
+            value: ClaimValue::Status(OfflineAccess::Stored),
         }]
     );
-    // A read follows its connection and its consent parameters, not Google's.
-    let reads = |query: Value, strategy: &str| {
-        plan_for(&OTHER, &input(query, strategy), Ok(&keys), NOW, || {
-            Ok(Nonce::from_bytes([9; 12]))
-        })
-        .expect("plans")
-        .read_user
+    assert!(
+        !p.read_user,
+        "a login through Entra does not read for Google"
+    );
+}
+
+#[test]
+fn a_user_without_any_configured_identity_is_left_alone() {
+    let p = plan_many(json!({
+        "user": user(Some(TOKEN), json!({})), "providers": ["waad", "acme-idp"],
+        "connectionStrategy": "waad", "claimNamespace": NAMESPACE
+    }));
+    assert_eq!(
+        (p.outcome, p.offline_access, p.providers.len()),
+        (Outcome::NoIdentity, None, 0)
+    );
+    assert!(p.metadata_writes.is_empty() && p.claims.is_empty() && !p.read_user);
+}
+
+#[test]
+fn custom_connections_are_told_apart_by_their_names() {
+    let input = |name: &str, strategy: &str| {
+        json!({"user": many_providers_user(json!({})), "providers": ["other-idp"],
+               "connectionStrategy": strategy, "connectionName": name, "loginsCount": 5})
     };
-    assert!(reads(json!({"force_consent": "1"}), "other-idp"));
-    assert!(!reads(json!({"approval_prompt": "force"}), "other-idp"));
-    assert!(!reads(json!({"force_consent": "1"}), "google-oauth2"));
+    let p = plan_many(input("acme-idp", "oauth2"));
+    let map = &p.metadata_writes[0].value;
+    let sealed = map["other-idp"]
+        .as_str()
+        .expect("sealed under the connection name");
+    assert_eq!(
+        jwe::open(sealed, &primary(), USER_ID)
+            .expect("opens")
+            .expose_secret(),
+        "other-rt"
+    );
+    assert!(map.get("acme-idp").is_none() && map.get("oauth2").is_none());
+    // A read is for a login through this connection, which issues a token every time.
+    let reads = |name: &str, strategy: &str| {
+        let mut user = many_providers_user(json!({}));
+        user["identities"][3]["refresh_token"] = Value::Null; // as event.user shows it
+        let p = plan_many(json!({"user": user, "providers": ["other-idp"],
+            "connectionStrategy": strategy, "connectionName": name, "loginsCount": 5,
+            "recheckSeconds": 0}));
+        p.read_user
+    };
+    assert!(reads("other-idp", "oauth2"));
+    assert!(!reads("acme-idp", "oauth2"));
+    assert!(!reads("other-idp", "waad"));
+}
+
+#[test]
+fn providers_that_issue_a_token_at_every_login_read_at_every_login_through_them() {
+    let keys = primary();
+    let stored = json!({SEALED_KEY: {
+        GOOGLE_PROVIDER: seal_for(TOKEN, &keys, USER_ID),
+        "waad": seal_for("0.AAAA-entra", &keys, USER_ID)
+    }});
+    let reads = |extra: Value| {
+        let mut input = json!({"user": many_providers_user(stored.clone()),
+            "providers": ["google-oauth2", "waad"], "loginsCount": 5});
+        for (name, value) in extra.as_object().expect("an object") {
+            input[name] = value.clone();
+        }
+        plan_many(input).read_user
+    };
+    assert!(reads(json!({"connectionStrategy": "waad"})));
+    assert!(
+        !reads(json!({"connectionStrategy": "google-oauth2"})),
+        "Google issues one at consent"
+    );
+    assert!(!reads(
+        json!({"connectionStrategy": "waad", "authorizeQuery": {"prompt": "none"}})
+    ));
+    assert!(!reads(
+        json!({"connectionStrategy": "waad", "protocol": REFRESH_TOKEN_PROTOCOL})
+    ));
+}
+
+#[test]
+fn a_stale_copy_never_overwrites_a_rotation_of_a_rotating_provider() {
+    // Entra rotates at every refresh: the backend stored the successor of the token the
+    // login captured, and Auth0 still shows that first token at the next logins.
+    let keys = primary();
+    let entra_user = |token: &str, stored: Value| {
+        json!({"user_id": USER_ID, "identities": [
+            {"provider": "waad", "connection": "contoso", "user_id": "w1", "refresh_token": token}],
+            "app_metadata": stored})
+    };
+    let first = plan_many(
+        json!({"user": entra_user("0.first", json!({})), "providers": ["waad"],
+                                 "connectionStrategy": "waad", "read": "never"}),
+    );
+    let captured = first.metadata_writes[0].value["waad"]
+        .as_str()
+        .expect("sealed")
+        .to_owned();
+    let rotated = jwe::seal_rotated(
+        &RefreshToken::new("0.second").expect("valid"),
+        &captured,
+        &keys,
+        USER_ID,
+        NOW - 5,
+        Nonce::from_bytes([6; 12]),
+    )
+    .expect("seals");
+    let again = plan_many(json!({
+        "user": entra_user("0.first", json!({SEALED_KEY: {"waad": rotated}})),
+        "providers": ["waad"], "connectionStrategy": "waad", "read": "never"
+    }));
+    assert_eq!(again.outcome, Outcome::Unchanged);
+    assert!(again.metadata_writes.is_empty());
+    // A token Auth0 received since (a new login's code exchange) does replace it.
+    let renewed = plan_many(json!({
+        "user": entra_user("0.third", json!({SEALED_KEY: {"waad": captured}})),
+        "providers": ["waad"], "connectionStrategy": "waad", "read": "never"
+    }));
+    assert_eq!(renewed.outcome, Outcome::Replaced);
+}
+
+#[test]
+fn configured_providers_must_be_keys() {
+    for providers in [
+        json!([]),
+        json!(["oauth2"]),
+        json!(["bad name"]),
+        json!([7]),
+        json!("waad"),
+    ] {
+        let input = json!({"user": user(Some(TOKEN), json!({})), "providers": providers});
+        assert!(
+            matches!(
+                LoginInput::from_value(Json::parse(&input.to_string()).expect("JSON")),
+                Err(Error::InputInvalid)
+            ),
+            "{providers}"
+        );
+    }
 }

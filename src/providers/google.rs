@@ -31,17 +31,26 @@
 //! - `refresh_token_expires_in` comes with a refresh when the user granted
 //!   time-limited access (same guide, "Time-based access").
 
-use super::Provider;
+use super::{ClientAuth, Provider};
 use crate::error::RefreshError;
 
 /// Google's entry in the provider table.
 pub const GOOGLE: Provider = Provider {
-    key: "google-oauth2",
+    name: "Google",
     auth0_provider: "google-oauth2",
-    claim_name: "google_offline_access",
+    keyed_by_connection: false,
+    claim_name: Some("google_offline_access"),
     consent_query: &[("approval_prompt", "force")],
+    // Google returns a refresh token at the first consent and at a forced one only.
+    new_token_every_login: false,
     reconsent_params: &[("access_type", "offline"), ("prompt", "consent")],
-    token_endpoint: "https://oauth2.googleapis.com/token",
+    token_endpoint: Some("https://oauth2.googleapis.com/token"),
     revoke_endpoint: Some("https://oauth2.googleapis.com/revoke"),
+    client_auth: ClientAuth::Post,
+    refresh_needs_scope: false,
+    // A refresh answers without `refresh_token`; the token lasts until it is revoked or
+    // expires (see "Refresh token expiration" above).
+    rotates: false,
+    scope_members: &["scope"],
     refusals: &[("admin_policy_enforced", RefreshError::AdminPolicy)],
 };

@@ -3,9 +3,10 @@
 //! endpoint, what a refusal means) comes from their [`Provider`] entry.
 //!
 //! Refreshing follows RFC 6749 §6: `POST` to the provider's `token_endpoint` with
-//! `grant_type=refresh_token`, `refresh_token`, `client_id`, `client_secret`,
-//! form-encoded (`client_secret_post`, RFC 6749 §2.3.1, as Google documents in "Using
-//! OAuth 2.0 for Web Server Applications", refreshing an access token). The answer
+//! `grant_type=refresh_token`, `refresh_token`, and `scope` where the provider needs it,
+//! form-encoded, the client authenticating as its [`Client::auth`] says (RFC 6749
+//! §2.3.1: `client_id` and `client_secret` in the body, as Google documents in "Using
+//! OAuth 2.0 for Web Server Applications", or HTTP Basic, as Bitbucket does). The answer
 //! (RFC 6749 §5.1) carries `access_token`, `expires_in`, `scope`, `token_type`, maybe
 //! `id_token`, a new `refresh_token` only when the provider rotates it, and, for
 //! Google's time-limited access, `refresh_token_expires_in`. An error answer (RFC 6749
@@ -18,12 +19,12 @@
 
 use core::fmt;
 
-use base64ct::{Base64UrlUnpadded, Encoding};
+use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::form::form_body;
+use crate::form::{form_body, form_value};
 
-use super::Provider;
+use super::{ClientAuth, Provider};
 use crate::error::{RefreshError, Result};
 use crate::json::Json;
 use crate::token::RefreshToken;
@@ -84,35 +85,123 @@ pub struct AccessGrant {
     pub refresh_token_expires_at: Option<u64>,
 }
 
-/// The form body of a refresh request (`application/x-www-form-urlencoded`), zeroized
-/// on drop since it holds the refresh token and the client secret.
-#[must_use]
-pub fn refresh_request_body(
-    refresh_token: &RefreshToken,
-    client_id: &str,
-    client_secret: &str,
-) -> Zeroizing<String> {
-    form_body(&[
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.expose_secret()),
-        ("client_id", client_id),
-        ("client_secret", client_secret),
-    ])
+/// An OAuth 2.0 client of a provider's token endpoint (RFC 6749 §2): its credentials,
+/// how it sends them, and the scope a refresh names. `Debug` prints the secret as
+/// `[redacted]`; it is zeroized on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Client {
+    /// The client identifier the provider issued.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: Zeroizing<String>,
+    /// How the client authenticates ([`Provider::client_auth`] unless configured).
+    pub auth: ClientAuth,
+    /// The space-separated scopes a refresh names, when the provider needs them
+    /// ([`Provider::refresh_needs_scope`]) or the deployment sets them; RFC 6749 §6
+    /// allows a subset of what was granted.
+    pub scope: Option<String>,
 }
 
-/// The form body of a revocation request (RFC 7009 §2.1): the refresh token, its type
-/// hint, and the client's credentials (`client_secret_post`), zeroized on drop.
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("auth", &self.auth)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A `client_secret_post` client without a scope: Google's way.
+    #[must_use]
+    pub fn post(client_id: &str, client_secret: &str) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            client_secret: Zeroizing::new(client_secret.to_owned()),
+            auth: ClientAuth::Post,
+            scope: None,
+        }
+    }
+
+    /// The `Authorization` header value of a `client_secret_basic` client: `Basic` and
+    /// the base64 of the form-encoded id, `:`, and the form-encoded secret (RFC 6749
+    /// §2.3.1, so that a `:` in the id cannot move the split); `None` for
+    /// `client_secret_post`.
+    #[must_use]
+    pub fn authorization(&self) -> Option<Zeroizing<String>> {
+        if self.auth != ClientAuth::Basic {
+            return None;
+        }
+        let mut credentials = Zeroizing::new(String::new());
+        form_value(&self.client_id, &mut credentials);
+        credentials.push(':');
+        form_value(&self.client_secret, &mut credentials);
+        let mut header = Zeroizing::new(String::from("Basic "));
+        header.push_str(&Base64::encode_string(credentials.as_bytes()));
+        Some(header)
+    }
+
+    /// The request of `pairs` as this client sends it: its credentials in the body
+    /// (`client_secret_post`) or in the `Authorization` header
+    /// ([`Client::authorization`]).
+    fn request(&self, pairs: &[(&str, &str)]) -> TokenRequest {
+        let authorization = self.authorization();
+        if authorization.is_some() {
+            return TokenRequest {
+                body: form_body(pairs),
+                authorization,
+            };
+        }
+        let mut all = pairs.to_vec();
+        all.push(("client_id", &self.client_id));
+        all.push(("client_secret", &self.client_secret));
+        TokenRequest {
+            body: form_body(&all),
+            authorization: None,
+        }
+    }
+}
+
+/// One `POST` to a token or revocation endpoint, `application/x-www-form-urlencoded`:
+/// the body, and the `Authorization` header value when the client authenticates with
+/// HTTP Basic. Both hold secrets and are zeroized on drop.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The form body.
+    pub body: Zeroizing<String>,
+    /// `Basic <credentials>`, for `client_secret_basic`.
+    pub authorization: Option<Zeroizing<String>>,
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenRequest([redacted])")
+    }
+}
+
+/// The refresh request (RFC 6749 §6): `grant_type=refresh_token`, the token, the
+/// client's `scope` when it has one, and the client's credentials.
 #[must_use]
-pub fn revoke_request_body(
-    refresh_token: &RefreshToken,
-    client_id: &str,
-    client_secret: &str,
-) -> Zeroizing<String> {
-    form_body(&[
+pub fn refresh_request(refresh_token: &RefreshToken, client: &Client) -> TokenRequest {
+    let mut pairs = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.expose_secret()),
+    ];
+    if let Some(scope) = &client.scope {
+        pairs.push(("scope", scope));
+    }
+    client.request(&pairs)
+}
+
+/// The revocation request (RFC 7009 §2.1): the refresh token, its type hint, and the
+/// client's credentials.
+#[must_use]
+pub fn revoke_request(refresh_token: &RefreshToken, client: &Client) -> TokenRequest {
+    client.request(&[
         ("token", refresh_token.expose_secret()),
         ("token_type_hint", "refresh_token"),
-        ("client_id", client_id),
-        ("client_secret", client_secret),
     ])
 }
 
@@ -231,7 +320,11 @@ pub fn parse_refresh_response(
     Ok(AccessGrant {
         access_token: AccessToken(access_token.to_owned()),
         expires_at,
-        scope: text("scope").map(str::to_owned),
+        scope: provider
+            .scope_members
+            .iter()
+            .find_map(|name| text(name))
+            .map(str::to_owned),
         refresh_token,
         id_token,
         refresh_token_expires_at: json
@@ -275,10 +368,57 @@ mod tests {
     #[test]
     fn request_body_is_form_encoded() {
         let token = RefreshToken::new("1//0g+a b&c=d").expect("valid");
+        let request = refresh_request(
+            &token,
+            &Client::post("id.apps.googleusercontent.com", "s3c/ret"),
+        );
         assert_eq!(
-            *refresh_request_body(&token, "id.apps.googleusercontent.com", "s3c/ret"),
+            *request.body,
             "grant_type=refresh_token&refresh_token=1%2F%2F0g%2Ba+b%26c%3Dd&client_id=id.apps.googleusercontent.com&client_secret=s3c%2Fret"
         );
+        assert_eq!(request.authorization, None);
+        assert!(!format!("{request:?}").contains("s3c"));
+    }
+
+    #[test]
+    fn basic_credentials_are_form_encoded_then_base64() {
+        // RFC 6749 §2.3.1: id and secret are form-encoded before Basic's base64, so a
+        // ':' in the id cannot shift the split. Expected value computed independently:
+        // printf 'a%%3Ab:s3c%%2Fr+t' | base64
+        let token = RefreshToken::new("r1").expect("valid");
+        let client = Client {
+            client_id: "a:b".to_owned(),
+            client_secret: Zeroizing::new("s3c/r t".to_owned()),
+            auth: ClientAuth::Basic,
+            scope: Some("offline_access https://graph.microsoft.com/Mail.Read".to_owned()),
+        };
+        let request = refresh_request(&token, &client);
+        assert_eq!(
+            *request.body,
+            "grant_type=refresh_token&refresh_token=r1&scope=offline_access+https%3A%2F%2Fgraph.microsoft.com%2FMail.Read"
+        );
+        assert_eq!(
+            request.authorization.as_deref().map(String::as_str),
+            Some("Basic YSUzQWI6czNjJTJGcit0")
+        );
+        let revoke = revoke_request(&token, &client);
+        assert_eq!(*revoke.body, "token=r1&token_type_hint=refresh_token");
+        assert_eq!(revoke.authorization, request.authorization);
+        assert!(!format!("{client:?}").contains("s3c"));
+    }
+
+    #[test]
+    fn granted_scopes_are_read_from_the_provider_s_members() {
+        use crate::providers::bitbucket::BITBUCKET;
+        let old = r#"{"access_token":"a","expires_in":7200,"token_type":"bearer","scopes":"repository account"}"#;
+        let grant = parse_refresh_response(&BITBUCKET, 200, old, NOW).expect("valid");
+        assert_eq!(grant.scope.as_deref(), Some("repository account"));
+        let new = r#"{"access_token":"a","expires_in":7200,"token_type":"bearer","scope":"account","scopes":"x"}"#;
+        let grant = parse_refresh_response(&BITBUCKET, 200, new, NOW).expect("valid");
+        assert_eq!(grant.scope.as_deref(), Some("account"));
+        // Google's answer has no `scopes`: one there is not a grant.
+        let grant = parse_refresh_response(&GOOGLE, 200, old, NOW).expect("valid");
+        assert_eq!(grant.scope, None);
     }
 
     #[test]
@@ -481,7 +621,7 @@ mod tests {
     fn revocation_request_and_answers() {
         let token = RefreshToken::new("1//0g+a b").expect("valid");
         assert_eq!(
-            *revoke_request_body(&token, "id", "s3c/ret"),
+            *revoke_request(&token, &Client::post("id", "s3c/ret")).body,
             "token=1%2F%2F0g%2Ba+b&token_type_hint=refresh_token&client_id=id&client_secret=s3c%2Fret"
         );
         assert_eq!(parse_revoke_response(&GOOGLE, 200, ""), Ok(()));

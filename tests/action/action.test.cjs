@@ -1187,3 +1187,67 @@ test('hostile user objects: 80,000 user_metadata keys and a lone surrogate in na
   // Loose bound (the budget itself is a benchmark row): the whole run, stand-in included.
   assert.ok(r.elapsed < 2000, `the login took ${r.elapsed} ms`);
 });
+
+test('TOKENSEAL_PROVIDERS: Google, Entra ID and a custom OAuth 2.0 connection, each sealed under its key for the primary user', async (t) => {
+  const ENTRA = { name: 'contoso', strategy: 'waad' };
+  const ACME = { name: 'acme-idp', strategy: 'oauth2' };
+  const googleSub = googleId();
+  const entraRt = `0.AXEA${random(60)}`;
+  const acmeRt = `acme-${random(40)}`;
+  const primary = {
+    user_id: 'auth0|65f0c0ffee0123456789feed',
+    email: 'multi@example.com',
+    logins_count: 6,
+    app_metadata: {},
+    identities: [
+      { connection: DATABASE.name, provider: 'auth0', user_id: '65f0c0ffee0123456789feed', isSocial: false },
+      { connection: 'google-oauth2', provider: 'google-oauth2', user_id: googleSub, isSocial: true },
+      { connection: 'contoso', provider: 'waad', user_id: 'entra-oid-1', isSocial: false, refresh_token: entraRt },
+      { connection: 'acme-idp', provider: 'oauth2', user_id: 'acme-idp|7', isSocial: true, refresh_token: acmeRt },
+    ],
+  };
+  const env = await startEnv(t, { users: [primary], secrets: { TOKENSEAL_PROVIDERS: 'google-oauth2,waad,acme-idp' } });
+  const OFFLINE = `${NS}offline_access`;
+
+  // A returning login through Entra: Entra issues a refresh token at every login, so the
+  // Action reads (once), and every configured identity the read shows is sealed.
+  const googleRt = refreshToken();
+  env.mgmt.store.setIdpTokens(primary.user_id, 'google-oauth2', { refresh_token: env.track(googleRt) });
+  const entraNew = `0.AXEA${random(60)}`;
+  const r = await login(env, { userId: primary.user_id, connection: ENTRA, idpTokens: { refresh_token: entraNew, access_token: `eyJ0${random(40)}` } });
+  assert.deepEqual(r.calls, { token: 1, 'users.get': 1 });
+  assert.deepEqual(r.writes.map((w) => w.key), [SEALED], 'one write of the sealed map');
+  const map = r.appMetadata[SEALED];
+  assert.deepEqual(Object.keys(map), ['google-oauth2', 'waad', 'acme-idp']);
+  for (const [key, token] of [['google-oauth2', googleRt], ['waad', entraNew], ['acme-idp', acmeRt]]) {
+    assertOpensTo(map[key], env.keys, primary.user_id, token, `${key} opens to its token`);
+    assert.equal(tokenseal.inspect(map[key]).sub, primary.user_id);
+  }
+  assert.deepEqual(r.idTokenClaims, {
+    [CLAIM]: 'stored',
+    [OFFLINE]: { 'google-oauth2': 'stored', waad: 'stored', 'acme-idp': 'stored' },
+  });
+  assert.deepEqual(r.lines, []);
+
+  // A login through the custom connection with a new token: read, only its value changes.
+  const acmeNew = `acme-${random(40)}`;
+  const a = await login(env, { userId: primary.user_id, connection: ACME, idpTokens: { refresh_token: acmeNew } });
+  assert.equal(a.calls['users.get'], 1);
+  assertOpensTo(a.appMetadata[SEALED]['acme-idp'], env.keys, primary.user_id, acmeNew);
+  assert.equal(a.appMetadata[SEALED].waad, map.waad, 'Entra\'s value untouched');
+  assert.equal(a.appMetadata[SEALED]['google-oauth2'], map['google-oauth2'], 'Google\'s value untouched');
+
+  // A login through the database connection reads nothing and claims what is stored.
+  const db = await login(env, { userId: primary.user_id, connection: DATABASE });
+  assert.deepEqual([db.calls, db.writes], [{}, []]);
+  assert.deepEqual(db.idTokenClaims[OFFLINE], { 'google-oauth2': 'stored', waad: 'stored', 'acme-idp': 'stored' });
+
+  // The default setting on the same user: Google alone, as before the setting existed.
+  const plain = await login(env, { userId: primary.user_id, connection: ENTRA, secrets: { TOKENSEAL_PROVIDERS: '' } });
+  assert.deepEqual([plain.calls, plain.writes, plain.idTokenClaims], [{}, [], { [CLAIM]: 'stored' }]);
+
+  // A typo is reported and never stops Google's capture.
+  const typo = await login(env, { userId: primary.user_id, connection: DATABASE, secrets: { TOKENSEAL_PROVIDERS: 'google oauth2' } });
+  assert.deepEqual(typo.lines, ['tokenseal: ERR_CONFIG_INVALID']);
+  assert.deepEqual(typo.idTokenClaims, { [CLAIM]: 'stored' });
+});

@@ -97,21 +97,25 @@ test('reconsentAuthorizeParams: what the SPA passes to /authorize for Google con
 test("Google's endpoint, consent parameters and skew are the core's provider table, not the shim's", async () => {
   const table = core.providerTable();
   assert.equal(table.sealedKey, 'sealed_refresh_tokens');
-  assert.deepEqual(Object.keys(table.providers), ['google-oauth2']);
+  assert.deepEqual(Object.keys(table.providers), ['google-oauth2', 'waad', 'bitbucket', 'oauth2']);
   assert.equal(table.providers['google-oauth2'].tokenEndpoint, 'https://oauth2.googleapis.com/token');
   assert.equal(table.providers['google-oauth2'].claimName, 'google_offline_access');
 
-  // A core whose table says otherwise: the backend follows it, with no option given.
+  // A core that says otherwise: the backend follows it, with no option given.
   const google = await startGoogle({ accessTokenTtl: 600 });
   try {
-    const entry = { ...table.providers['google-oauth2'], tokenEndpoint: google.tokenEndpoint, reconsentParams: { prompt: 'consent' } };
-    const other = { ...core, providerTable: () => ({ ...table, defaultSkewSeconds: 7, providers: { 'google-oauth2': entry } }) };
+    const other = {
+      ...core,
+      providerTable: () => ({ ...table, defaultSkewSeconds: 7 }),
+      providerInfo: (key) => ({ ...core.providerInfo(key), reconsentParams: { prompt: 'consent' } }),
+      resolveEndpoints: (key, options, discovery) => ({ ...core.resolveEndpoints(key, options, discovery), tokenEndpoint: google.tokenEndpoint }),
+    };
     const api = backend.withCore(other);
     assert.deepEqual(api.reconsentAuthorizeParams(), { connection: 'google-oauth2', prompt: 'consent' });
     const t = api.createGoogleTokens({ keys: KEYS, clientId: google.clientId, clientSecret: google.clientSecret });
     const user = userWith(await google.issueRefreshToken('acct-table'));
     const first = await t.accessToken(user);
-    assert.equal(google.refreshRequests().length, 1, 'the refresh went to the endpoint of the table');
+    assert.equal(google.refreshRequests().length, 1, 'the refresh went to the endpoint the core resolved');
     assert.ok(first.expiresAt > 0);
   } finally {
     await google.close();

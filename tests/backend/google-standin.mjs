@@ -1,7 +1,12 @@
 // A real OAuth 2.0 / OpenID Connect server on loopback playing Google's token endpoint:
 // oidc-provider (OpenID Certified), configured like Google's web-server flow for one
 // confidential client (client_secret_post, authorization_code + refresh_token,
-// offline_access, openid so a refresh returns an id_token).
+// offline_access, openid so a refresh returns an id_token). Options make it the other
+// providers tokenseal knows: a client authenticating with HTTP Basic (Bitbucket, many
+// OpenID Connect servers), refresh-token rotation (Entra ID, Bitbucket, oidc-provider's
+// own `rotateRefreshToken`: the used token is consumed, and presenting it again revokes
+// the whole grant), and a refresh refused without `scope` (Entra ID). Its discovery
+// document is oidc-provider's own, at /.well-known/openid-configuration.
 //
 // Refresh tokens are issued without a browser, through the provider's own models: a
 // Grant and a RefreshToken saved through the provider's adapter (a small Map adapter
@@ -27,6 +32,23 @@ const { default: Provider } = await (async () => {
     console.warn = warn;
   }
 })();
+
+// The Entra-like check hands oidc-provider a body it has read already, which
+// oidc-provider supports and announces once with a warning: that one line is filtered.
+{
+  const warn = console.warn;
+  console.warn = (...args) => {
+    if (typeof args[0] === 'string' && args[0].includes('already parsed request body detected')) return;
+    warn(...args);
+  };
+}
+
+/** Reads a request body (the Entra-like check reads it before oidc-provider does). */
+async function bodyOf(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 /** oidc-provider's adapter interface over Maps, one instance per model name. */
 function mapAdapterFactory() {
@@ -94,11 +116,18 @@ function mapAdapterFactory() {
  * @param {number} [o.refreshTokenExpiresIn] seconds: adds Google's
  *        `refresh_token_expires_in` to refresh answers, as Google does for time-limited
  *        access ("Using OAuth 2.0 for Web Server Applications", time-based access)
+ * @param {'client_secret_post' | 'client_secret_basic'} [o.authMethod] the client's
+ *        token_endpoint_auth_method (default client_secret_post, as Google). With
+ *        client_secret_basic, credentials in the body are refused (401 invalid_client),
+ *        as Bitbucket documents HTTP Basic only; oidc-provider itself would accept them
+ * @param {boolean} [o.requireRefreshScope] refuse a refresh without `scope` before it
+ *        runs (400 invalid_request), as Microsoft's v2.0 endpoint does in practice
  */
 export async function startGoogleStandin(o = {}) {
   const accessTokenTtl = o.accessTokenTtl ?? 600;
   const idTokenTtl = o.idTokenTtl ?? accessTokenTtl;
   const clientId = 'standin-client.apps.googleusercontent.com';
+  const authMethod = o.authMethod || 'client_secret_post';
   const clientSecret = `GOCSPX-${crypto.randomBytes(18).toString('base64url')}`;
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'standin-1', alg: 'RS256', use: 'sig' };
@@ -121,7 +150,7 @@ export async function startGoogleStandin(o = {}) {
     clients: [{
       client_id: clientId,
       client_secret: clientSecret,
-      token_endpoint_auth_method: 'client_secret_post',
+      token_endpoint_auth_method: authMethod,
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: ['https://tenant.example/login/callback'],
@@ -152,6 +181,32 @@ export async function startGoogleStandin(o = {}) {
   // provider.use; ctx.oidc.params are the parsed form parameters).
   // Like Google, a refresh answer carries refresh_token only when it is a new one
   // (oidc-provider repeats the unchanged token; Google leaves it out).
+  if (o.requireRefreshScope || authMethod === 'client_secret_basic') {
+    // Before oidc-provider runs the grant, so a refused request rotates nothing. The body
+    // read here is handed on as req.body, which oidc-provider reads when the stream is
+    // consumed (lib/shared/selective_body.js).
+    provider.use(async (ctx, next) => {
+      if (ctx.method === 'POST' && ctx.path === '/token') {
+        const text = await bodyOf(ctx.req);
+        ctx.req.body = text;
+        const params = new URLSearchParams(text);
+        const refuse = (status, error) => {
+          requests.push({ params: Object.fromEntries(params), contentType: ctx.get('content-type'), authorization: ctx.get('authorization'), status, response: { error } });
+          ctx.status = status;
+          ctx.body = { error };
+        };
+        if (authMethod === 'client_secret_basic' && (params.has('client_secret') || !/^Basic /.test(ctx.get('authorization')))) {
+          refuse(401, 'invalid_client');
+          return;
+        }
+        if (o.requireRefreshScope && params.get('grant_type') === 'refresh_token' && !params.get('scope')) {
+          refuse(400, 'invalid_request');
+          return;
+        }
+      }
+      await next();
+    });
+  }
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.method === 'POST' && ctx.path === '/token') {
@@ -166,6 +221,7 @@ export async function startGoogleStandin(o = {}) {
       requests.push({
         params: { ...(ctx.oidc?.params || {}) },
         contentType: ctx.get('content-type'),
+        authorization: ctx.get('authorization'),
         status: ctx.status,
         response: ctx.body && typeof ctx.body === 'object' ? { ...ctx.body } : null,
       });
@@ -173,11 +229,18 @@ export async function startGoogleStandin(o = {}) {
   });
   server.on('request', provider.callback());
 
-  const form = (params) => ({
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ ...params, client_id: clientId, client_secret: clientSecret }),
-  });
+  const basic = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+  const form = (params) => (authMethod === 'client_secret_basic'
+    ? {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+      body: new URLSearchParams(params),
+    }
+    : {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...params, client_id: clientId, client_secret: clientSecret }),
+    });
 
   return {
     issuer,

@@ -19,9 +19,9 @@ function refresh(google, sealed, userId) {
       env: {
         PATH: process.env.PATH,
         TOKENSEAL_KEYS: KEYS,
-        GOOGLE_CLIENT_ID: google.clientId,
-        GOOGLE_CLIENT_SECRET: google.clientSecret,
-        GOOGLE_TOKEN_ENDPOINT: google.tokenEndpoint,
+        CLIENT_ID: google.clientId,
+        CLIENT_SECRET: google.clientSecret,
+        TOKEN_ENDPOINT: google.tokenEndpoint,
       },
     });
     let stdout = '';

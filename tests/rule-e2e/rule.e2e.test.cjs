@@ -248,3 +248,51 @@ describe('the check fails on a rule that does not sanitize', () => {
     assert.throws(() => assertNoLeaks(recorder.of('callback').at(-1).user, [sealed]), { name: 'AssertionError' });
   });
 });
+
+describe('TOKENSEAL_PROVIDERS: a user with Google, Entra ID and a custom OAuth 2.0 identity', () => {
+  const ENTRA_RT = '0.AXEA-e2e-entra-refresh-token-not-real-0123456789';
+  const ACME_RT = 'acme-e2e-custom-oauth2-refresh-token-0123456789';
+  const OTHER_RT = 'other-e2e-unconfigured-refresh-token-0123456789';
+  const identities = () => [
+    ...googleIdentities(),
+    { provider: 'waad', user_id: 'entra-oid-1', connection: 'contoso', isSocial: false, refresh_token: ENTRA_RT, access_token: 'eyJ0eXAi.entra-access' },
+    { provider: 'oauth2', user_id: 'acme-idp|7', connection: 'acme-idp', isSocial: true, refresh_token: ACME_RT, access_token: 'acme-access-token-0123' },
+    { provider: 'oauth2', user_id: 'other-idp|8', connection: 'other-idp', isSocial: true, refresh_token: OTHER_RT },
+  ];
+  let recorder;
+  let sim;
+  before(async () => {
+    recorder = await startRecorder();
+    sim = await startWith(RULE, recorder, {
+      TOKENSEAL_KEYS: KEYS,
+      TOKENSEAL_CLAIM_NAMESPACE: NAMESPACE,
+      TOKENSEAL_PROVIDERS: 'google-oauth2, waad, acme-idp',
+    });
+  });
+  after(async () => {
+    if (sim) await sim.close();
+    if (recorder) await recorder.close();
+  });
+
+  it('seals each configured provider under its key, bound to the primary user, and hands on none of them', async () => {
+    const res = await sim.passwordLogin({ identities: identities() });
+    const { payload } = await sim.verifyIdToken(res.id_token);
+    const updates = recorder.of('updateAppMetadata');
+    assert.equal(updates.length, 1, 'one write for every provider');
+    const map = updates[0].metadata.sealed_refresh_tokens;
+    assert.deepEqual(Object.keys(map), ['google-oauth2', 'waad', 'acme-idp'], 'configured providers only');
+    for (const [key, token] of [['google-oauth2', RT], ['waad', ENTRA_RT], ['acme-idp', ACME_RT]]) {
+      assert.equal(tokenseal.open(map[key], KEYS, USER_ID), token, `${key} opens for the primary user`);
+      assert.equal(tokenseal.inspect(map[key]).sub, USER_ID);
+    }
+    const sealed = Object.values(map);
+    assertNoLeaks(payload, sealed);
+    const text = JSON.stringify(payload) + JSON.stringify(recorder.of('callback')) + sim.output();
+    for (const secret of [ENTRA_RT, ACME_RT, OTHER_RT, 'eyJ0eXAi.entra-access', 'acme-access-token-0123']) {
+      assert.ok(!text.includes(secret), 'no identity token of any provider is handed on');
+    }
+    assert.equal(payload[CLAIM], 'stored', 'Google\'s own claim stays');
+    assert.deepEqual(payload[`${NAMESPACE}offline_access`], { 'google-oauth2': 'stored', waad: 'stored', 'acme-idp': 'stored' });
+    assert.doesNotMatch(sim.output(), /tokenseal: ERR_/);
+  });
+});
