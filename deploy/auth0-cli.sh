@@ -8,6 +8,7 @@
 #   export TOKENSEAL_CLAIM_NAMESPACE=https://app.example.com/   # optional
 #   export TOKENSEAL_FETCH=always  TOKENSEAL_ON_ERROR=deny      # optional
 #   export TOKENSEAL_RECHECK_HOURS=24                           # optional
+#   export TOKENSEAL_PROVIDERS=google-oauth2,waad,acme-idp      # optional (default google-oauth2)
 #   auth0 login                                        # once: the CLI's own (admin) login
 #   bash deploy/auth0-cli.sh
 #
@@ -28,7 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REQUIRED=(TOKENSEAL_KEYS AUTH0_DOMAIN AUTH0_CLIENT_ID AUTH0_CLIENT_SECRET)
-OPTIONAL=(TOKENSEAL_CLAIM_NAMESPACE TOKENSEAL_FETCH TOKENSEAL_ON_ERROR TOKENSEAL_RECHECK_HOURS)
+OPTIONAL=(TOKENSEAL_CLAIM_NAMESPACE TOKENSEAL_FETCH TOKENSEAL_ON_ERROR TOKENSEAL_RECHECK_HOURS TOKENSEAL_PROVIDERS)
 NAME="${TOKENSEAL_ACTION_NAME:-tokenseal}"
 RUNTIME="${TOKENSEAL_RUNTIME:-node22}"
 TRIGGER=post-login
@@ -61,6 +62,13 @@ case "${TOKENSEAL_ON_ERROR:-}" in '' | deny | continue) ;; *) die "TOKENSEAL_ON_
 if [[ -n "${TOKENSEAL_RECHECK_HOURS:-}" ]] &&
   ! { [[ "$TOKENSEAL_RECHECK_HOURS" =~ ^0*[0-9]{1,4}$ ]] && ((10#$TOKENSEAL_RECHECK_HOURS <= 8760)); }; then
   die "TOKENSEAL_RECHECK_HOURS must be a whole number of hours from 0 to 8760 (or unset)"
+fi
+
+# Comma-separated keys: built-in provider names or connection names (letters, digits,
+# hyphens). The Action reports a key it refuses and goes on; this catches typos first.
+if [[ -n "${TOKENSEAL_PROVIDERS:-}" ]] &&
+  ! [[ "$TOKENSEAL_PROVIDERS" =~ ^\ *[A-Za-z0-9-]+\ *(,\ *[A-Za-z0-9-]+\ *)*$ ]]; then
+  die "TOKENSEAL_PROVIDERS must be comma-separated provider keys, e.g. google-oauth2,waad,my-connection (or unset)"
 fi
 
 [[ -f "$CODE_FILE" ]] || die "$CODE_FILE not found: run 'bash scripts/build.sh' first"

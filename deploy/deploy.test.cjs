@@ -32,7 +32,7 @@ const PROBE = path.join(DEPLOY, 'probe-action.js');
 
 // The Action's contract: the secrets it reads, exactly.
 const REQUIRED_SECRETS = ['TOKENSEAL_KEYS', 'AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET'];
-const OPTIONAL_SECRETS = ['TOKENSEAL_CLAIM_NAMESPACE', 'TOKENSEAL_FETCH', 'TOKENSEAL_ON_ERROR', 'TOKENSEAL_RECHECK_HOURS'];
+const OPTIONAL_SECRETS = ['TOKENSEAL_CLAIM_NAMESPACE', 'TOKENSEAL_FETCH', 'TOKENSEAL_ON_ERROR', 'TOKENSEAL_RECHECK_HOURS', 'TOKENSEAL_PROVIDERS'];
 const CONTRACT = [...REQUIRED_SECRETS, ...OPTIONAL_SECRETS].sort();
 
 const read = (p) => fs.readFileSync(p, 'utf8');
@@ -263,7 +263,7 @@ test('terraform: auth0_action with exactly the contract secrets, code from dist/
   const variables = read(path.join(DEPLOY, 'terraform', 'variables.tf'));
   const keysVariable = /^variable "tokenseal_keys" \{\n[\s\S]*?\n\}$/m.exec(variables)[0];
   assert.match(keysVariable, /^ {2}sensitive {3}= true$/m, 'TOKENSEAL_KEYS is a sensitive variable');
-  for (const v of ['auth0_domain', 'tokenseal_keys', 'claim_namespace', 'fetch', 'on_error', 'recheck_hours', 'runtime']) {
+  for (const v of ['auth0_domain', 'tokenseal_keys', 'claim_namespace', 'fetch', 'on_error', 'recheck_hours', 'capture_providers', 'runtime']) {
     assert.match(variables, new RegExp(`^variable "${v}" \\{$`, 'm'));
   }
   for (const v of main.matchAll(/var\.([a-z0-9_]+)/g)) {
@@ -397,6 +397,7 @@ function secretValues() {
     TOKENSEAL_FETCH: 'always',
     TOKENSEAL_ON_ERROR: 'deny',
     TOKENSEAL_RECHECK_HOURS: '72',
+    TOKENSEAL_PROVIDERS: 'google-oauth2,waad,acme-idp',
   };
 }
 
@@ -411,7 +412,7 @@ function runCli(env, fake) {
 
 function assertNoSecretIn(result, secrets) {
   for (const [name, value] of Object.entries(secrets)) {
-    if (['AUTH0_DOMAIN', 'TOKENSEAL_FETCH', 'TOKENSEAL_ON_ERROR', 'TOKENSEAL_RECHECK_HOURS'].includes(name)) continue; // not secret
+    if (['AUTH0_DOMAIN', 'TOKENSEAL_FETCH', 'TOKENSEAL_ON_ERROR', 'TOKENSEAL_RECHECK_HOURS', 'TOKENSEAL_PROVIDERS'].includes(name)) continue; // not secret
     assert.ok(!result.stdout.includes(value), `${name} value on stdout`);
     assert.ok(!result.stderr.includes(value), `${name} value on stderr`);
   }
@@ -444,6 +445,7 @@ test('auth0-cli.sh refuses bad values and the CLI environment mode, before calli
   const cases = [
     [{ TOKENSEAL_KEYS: 'not json' }, /TOKENSEAL_KEYS is not JSON/],
     [{ TOKENSEAL_FETCH: 'sometimes' }, /TOKENSEAL_FETCH must be/],
+    [{ TOKENSEAL_PROVIDERS: 'google oauth2' }, /TOKENSEAL_PROVIDERS must be/],
     [{ TOKENSEAL_RECHECK_HOURS: '8761' }, /TOKENSEAL_RECHECK_HOURS must be/],
     [{ TOKENSEAL_RECHECK_HOURS: '-1' }, /TOKENSEAL_RECHECK_HOURS must be/],
     [{ TOKENSEAL_RECHECK_HOURS: '1.5' }, /TOKENSEAL_RECHECK_HOURS must be/],

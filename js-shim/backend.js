@@ -57,8 +57,9 @@ function failure(code, message, details = {}) {
 
 /**
  * The /authorize parameters that make a provider show its consent screen and return a
- * new refresh token (pass them in auth0-spa-js's `authorizationParams`): the connection,
- * the provider's reconsent parameters from the core's table, and `connection_scope`.
+ * new refresh token (pass them in auth0-spa-js's `authorizationParams`), from the core
+ * (`reconsentAuthorizeParams`): the connection, the provider's parameters, and
+ * `connection_scope` (the provider's consent scopes, then the app's).
  * @param {object} core
  * @param {string} [provider] the provider's key (default "google-oauth2")
  * @param {{ connection?: string, connectionScope?: string | string[] }} [options]
@@ -66,16 +67,8 @@ function failure(code, message, details = {}) {
  *        and extra scopes
  */
 function reconsentAuthorizeParams(core, provider = GOOGLE, options = {}) {
-  if (isPlainObject(provider)) return reconsentAuthorizeParams(core, GOOGLE, provider); // (options), as before
-  const info = core.providerInfo(provider);
-  const connection = typeof options.connection === 'string' && options.connection !== '' ? options.connection : info.key;
-  const params = { connection, ...info.reconsentParams };
-  const scope = options.connectionScope;
-  if (Array.isArray(scope) ? scope.length > 0 : typeof scope === 'string' && scope !== '') {
-    // Auth0 takes a comma-separated list (adding-scopes-for-an-external-idp.mdx).
-    params.connection_scope = Array.isArray(scope) ? scope.join(',') : scope;
-  }
-  return params;
+  if (isPlainObject(provider)) return core.reconsentAuthorizeParams(GOOGLE, provider); // (options), as before
+  return core.reconsentAuthorizeParams(provider, options);
 }
 
 /** A Management API client for the two user calls this module makes. */

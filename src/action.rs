@@ -139,16 +139,11 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
 /// a list without a valid key is the default (`None`: Google alone), so a typo never
 /// stops Google's capture.
 fn providers(list: &str, notices: &mut Vec<&'static str>) -> Option<Vec<Connection>> {
-    let mut connections: Vec<Connection> = Vec::new();
-    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        match Connection::parse(item) {
-            Ok(connection) if !connections.contains(&connection) => connections.push(connection),
-            Ok(_) => {}
-            Err(error) => notices.push(error.code()),
-        }
-    }
+    let items = list.split(',').map(str::trim).filter(|s| !s.is_empty());
+    let (connections, refused) = Connection::configured(items);
+    notices.extend(refused.iter().map(|e| e.code()));
     if connections.is_empty() {
-        if !notices.contains(&Error::ConfigInvalid.code()) {
+        if refused.is_empty() {
             notices.push(Error::ConfigInvalid.code()); // only commas
         }
         return None;

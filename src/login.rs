@@ -150,7 +150,7 @@ impl LoginInput {
                 ("shape", value) => input.shape = Some(UserShape::from_value(value)?),
                 ("connectionStrategy", Json::String(s)) => input.connection_strategy = Some(s),
                 ("connectionName", Json::String(s)) => input.connection_name = Some(s),
-                ("providers", Json::Array(keys)) => input.providers = Some(connections(keys)?),
+                ("providers", Json::Array(keys)) => input.providers = Some(connections(&keys)?),
                 ("loginsCount", value) => input.logins_count = Some(count(&value)?),
                 ("authorizeQuery", Json::Object(query)) => input.authorize_query = Some(query),
                 ("transactionPrompt", Json::Array(prompts)) => {
@@ -211,21 +211,15 @@ fn count(value: &Json) -> Result<u64> {
     value.as_u64().ok_or(Error::InputInvalid)
 }
 
-fn connections(keys: Vec<Json>) -> Result<Vec<Connection>> {
-    let mut connections: Vec<Connection> = Vec::new();
-    for key in keys {
-        let connection = key
-            .as_str()
-            .ok_or(Error::InputInvalid)
-            .and_then(|key| Connection::parse(key).map_err(|_| Error::InputInvalid))?;
-        if !connections.contains(&connection) {
-            connections.push(connection);
-        }
+fn connections(keys: &[Json]) -> Result<Vec<Connection>> {
+    let keys = keys
+        .iter()
+        .map(|key| key.as_str().ok_or(Error::InputInvalid))
+        .collect::<Result<Vec<_>>>()?;
+    match Connection::configured(keys) {
+        (connections, refused) if refused.is_empty() && !connections.is_empty() => Ok(connections),
+        _ => Err(Error::InputInvalid),
     }
-    if connections.is_empty() {
-        return Err(Error::InputInvalid);
-    }
-    Ok(connections)
 }
 
 fn strings(items: Vec<Json>) -> Result<Vec<String>> {

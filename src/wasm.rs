@@ -124,8 +124,10 @@ export interface ProviderInfo {
   claimName: string | null;
   /** True when every login through it can bring a new refresh token. */
   newTokenEveryLogin: boolean;
-  /** The /authorize parameters that ask for consent and a new refresh token (besides `connection`). */
+  /** The /authorize parameters that ask for consent and a new refresh token (besides `connection` and `connection_scope`). */
   reconsentParams: Record<string, string>;
+  /** Scopes asked for at consent as `connection_scope`, before the app's own (custom connections: offline_access). */
+  consentScopes: string[];
   /** Null when each deployment names it (tokenEndpoint or issuer). */
   tokenEndpoint: string | null;
   revokeEndpoint: string | null;
@@ -140,7 +142,6 @@ export interface Endpoints {
   revokeEndpoint: string | null;
   tokenEndpointAuthMethod: "client_secret_post" | "client_secret_basic";
   scope: string | null;
-  reconsentParams: Record<string, string>;
 }
 /** A provider's OAuth client as refreshStates() takes it. */
 export interface ProviderClient { provider: string; clientId: string; clientSecret: string; tokenEndpointAuthMethod?: "client_secret_post" | "client_secret_basic" | null; scope?: string | null }
@@ -610,8 +611,7 @@ pub fn discovery_url(issuer: &str) -> Result<String, JsValue> {
 }
 
 /// Where and how the refreshes of provider `key` go for this deployment:
-/// `{ key, tokenEndpoint, revokeEndpoint, tokenEndpointAuthMethod, scope,
-/// reconsentParams }`, from `options` (`{ tokenEndpoint, revokeEndpoint, issuer, scope,
+/// `{ key, tokenEndpoint, revokeEndpoint, tokenEndpointAuthMethod, scope }`, from `options` (`{ tokenEndpoint, revokeEndpoint, issuer, scope,
 /// tokenEndpointAuthMethod }`, other members ignored), the provider's entry, and the
 /// issuer's discovery document when `options.issuer` is set (`discovery`: `{ status,
 /// body }` of a `GET` of `discoveryUrl(issuer)`, status 0 for no answer; `null`
@@ -667,11 +667,53 @@ pub fn resolve_endpoints(
             Json::from(endpoints.auth.as_str()),
         ),
         ("scope", Json::from(endpoints.scope)),
-        (
-            "reconsentParams",
-            pairs(connection.provider().reconsent_params),
-        ),
     ]))
+}
+
+/// The `/authorize` parameters that send the user through the consent of the provider
+/// stored under `key` and bring a new refresh token (pass them in auth0-spa-js's
+/// `authorizationParams`): `{ connection, ...the provider's parameters,
+/// connection_scope? }`. `options.connection` is the Auth0 connection's name when it
+/// is not the key (an Entra ID connection); `options.connectionScope` (a string,
+/// comma-separated, or an array) adds scopes after the provider's own.
+///
+/// # Errors
+/// Throws `ERR_CONFIG_INVALID` for a key that is not one, `ERR_INPUT_INVALID` for
+/// options of the wrong shape.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = reconsentAuthorizeParams, unchecked_return_type = "Record<string, string>")]
+pub fn reconsent_authorize_params(
+    key: &str,
+    #[wasm_bindgen(
+        unchecked_param_type = "{ connection?: string; connectionScope?: string | string[] } | null"
+    )]
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let connection = Connection::parse(key).map_err(to_js)?;
+    let options = if options.is_null() || options.is_undefined() {
+        Json::Object(Object::new())
+    } else {
+        from_js(&options, Error::InputInvalid)?
+    };
+    let name = match options.get("connection") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(name)) if !name.is_empty() => Some(name.as_str()),
+        Some(_) => return Err(to_js(Error::InputInvalid)),
+    };
+    let scopes: Vec<&str> = match options.get("connectionScope") {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::String(list)) => list.split(',').map(str::trim).collect(),
+        Some(Json::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().ok_or_else(|| to_js(Error::InputInvalid)))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(to_js(Error::InputInvalid)),
+    };
+    let mut o = Object::new();
+    for (name, value) in connection.reconsent_params(name, &scopes) {
+        o.insert(name, Json::from(value));
+    }
+    to_js_json(&Json::Object(o))
 }
 
 /** Per-user refresh decisions of one backend process for one provider's OAuth client (`tokenseal::backend`). */
@@ -981,6 +1023,7 @@ fn provider_info(provider: &Provider) -> Json {
             Json::from(provider.new_token_every_login),
         ),
         ("reconsentParams", pairs(provider.reconsent_params)),
+        ("consentScopes", names(provider.consent_scopes.to_vec())),
         ("tokenEndpoint", Json::from(provider.token_endpoint)),
         ("revokeEndpoint", Json::from(provider.revoke_endpoint)),
         (

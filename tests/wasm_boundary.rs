@@ -675,6 +675,7 @@ fn the_provider_table_crosses_as_the_backends_read_it() {
             "claimName": "google_offline_access",
             "newTokenEveryLogin": false,
             "reconsentParams": {"access_type": "offline", "prompt": "consent"},
+            "consentScopes": [],
             "tokenEndpoint": "https://oauth2.googleapis.com/token",
             "revokeEndpoint": "https://oauth2.googleapis.com/revoke",
             "tokenEndpointAuthMethod": "client_secret_post",
@@ -711,7 +712,7 @@ fn endpoints_resolve_from_options_and_a_discovery_answer() {
         endpoints,
         json!({"key": "acme-idp", "tokenEndpoint": "https://id.example.com/token",
                "revokeEndpoint": null, "tokenEndpointAuthMethod": "client_secret_post",
-               "scope": null, "reconsentParams": {"prompt": "consent"}})
+               "scope": null})
     );
     for (discovery, expected) in [
         (JsValue::NULL, "ERR_CONFIG_INCOMPLETE"),
@@ -733,6 +734,29 @@ fn endpoints_resolve_from_options_and_a_discovery_answer() {
             expected
         );
     }
+    assert_eq!(
+        rust(
+            &wasm::reconsent_authorize_params(
+                "acme-idp",
+                js(json!({"connectionScope": "email, offline_access"}))
+            )
+            .expect("params")
+        ),
+        json!({"connection": "acme-idp", "prompt": "consent", "connection_scope": "offline_access,email"})
+    );
+    assert_eq!(
+        rust(
+            &wasm::reconsent_authorize_params("google-oauth2", JsValue::UNDEFINED).expect("params")
+        ),
+        json!({"connection": "google-oauth2", "access_type": "offline", "prompt": "consent"})
+    );
+    assert_eq!(
+        code(
+            wasm::reconsent_authorize_params("waad", js(json!({"connectionScope": 5})))
+                .expect_err("not scopes")
+        ),
+        "ERR_INPUT_INVALID"
+    );
     assert_eq!(
         wasm::discovery_url("https://id.example.com/").expect("a URL"),
         "https://id.example.com/.well-known/openid-configuration"

@@ -34,6 +34,7 @@ locals {
       TOKENSEAL_FETCH           = var.fetch
       TOKENSEAL_ON_ERROR        = var.on_error
       TOKENSEAL_RECHECK_HOURS   = var.recheck_hours
+      TOKENSEAL_PROVIDERS       = var.capture_providers
     } : name => value if value != null
   }
 }

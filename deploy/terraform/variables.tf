@@ -25,6 +25,17 @@ variable "claim_namespace" {
   default     = null
 }
 
+variable "capture_providers" {
+  description = "TOKENSEAL_PROVIDERS (optional): the providers whose refresh tokens the Action seals, comma-separated keys (google-oauth2, waad, bitbucket, or a custom OAuth 2.0 connection's name); unset means google-oauth2. (Terraform reserves the name \"providers\".)"
+  type        = string
+  default     = null
+
+  validation {
+    condition     = can(regex("^ *[A-Za-z0-9-]+ *( *, *[A-Za-z0-9-]+ *)*$", coalesce(var.capture_providers, "google-oauth2")))
+    error_message = "capture_providers must be comma-separated provider keys (or null)."
+  }
+}
+
 variable "fetch" {
   description = "TOKENSEAL_FETCH (optional): \"always\" reads the user through the Management API on every Google login; unset or \"auto\" reads only when a login can carry a new token."
   type        = string

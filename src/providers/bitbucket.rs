@@ -23,6 +23,7 @@ pub const BITBUCKET: Provider = Provider {
     consent_query: &[],
     new_token_every_login: true,
     reconsent_params: &[],
+    consent_scopes: &[],
     token_endpoint: Some("https://bitbucket.org/site/oauth2/access_token"),
     revoke_endpoint: None,
     client_auth: ClientAuth::Basic,

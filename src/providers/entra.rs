@@ -36,6 +36,7 @@ pub const ENTRA: Provider = Provider {
     consent_query: &[],
     new_token_every_login: true,
     reconsent_params: &[("prompt", "consent")],
+    consent_scopes: &[],
     token_endpoint: None,
     revoke_endpoint: None,
     client_auth: ClientAuth::Post,

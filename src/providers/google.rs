@@ -44,6 +44,7 @@ pub const GOOGLE: Provider = Provider {
     // Google returns a refresh token at the first consent and at a forced one only.
     new_token_every_login: false,
     reconsent_params: &[("access_type", "offline"), ("prompt", "consent")],
+    consent_scopes: &[],
     token_endpoint: Some("https://oauth2.googleapis.com/token"),
     revoke_endpoint: Some("https://oauth2.googleapis.com/revoke"),
     client_auth: ClientAuth::Post,

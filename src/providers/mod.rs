@@ -91,8 +91,13 @@ pub struct Provider {
     /// login or a consent: the Action then reads the user at every such login.
     pub new_token_every_login: bool,
     /// The `/authorize` parameters an app sends to have the user consent again and get
-    /// a new refresh token (besides `connection=<key>`), as `(name, value)` pairs.
+    /// a new refresh token (besides `connection` and `connection_scope`), as `(name,
+    /// value)` pairs.
     pub reconsent_params: &'static [(&'static str, &'static str)],
+    /// Scopes the provider issues a refresh token for, sent at a consent as Auth0's
+    /// `connection_scope` (before the app's own): OpenID Connect's `offline_access`
+    /// for custom connections (OpenID Connect Core §11).
+    pub consent_scopes: &'static [&'static str],
     /// The OAuth 2.0 token endpoint a refresh is sent to (RFC 6749 §6), when it is the
     /// same for every tenant; `None` when the deployment names it (an explicit endpoint,
     /// or the issuer's discovery document).
@@ -196,6 +201,25 @@ impl Connection {
         })
     }
 
+    /// The connections of configured keys (`TOKENSEAL_PROVIDERS`, a login's
+    /// `providers`), in order, each once, and the error of every key that is not one
+    /// ([`Connection::parse`]): the Action reports those and goes on, a login input
+    /// refuses them.
+    pub fn configured<'k>(keys: impl IntoIterator<Item = &'k str>) -> (Vec<Self>, Vec<Error>) {
+        let mut connections: Vec<Self> = Vec::new();
+        let mut refused = Vec::new();
+        for key in keys {
+            match Self::parse(key) {
+                Ok(connection) if !connections.contains(&connection) => {
+                    connections.push(connection);
+                }
+                Ok(_) => {}
+                Err(error) => refused.push(error),
+            }
+        }
+        (connections, refused)
+    }
+
     /// Its member of `sealed_refresh_tokens`.
     #[must_use]
     pub fn key(&self) -> &str {
@@ -206,6 +230,42 @@ impl Connection {
     #[must_use]
     pub const fn provider(&self) -> &'static Provider {
         self.provider
+    }
+
+    /// The `/authorize` parameters that send the user through this provider's consent and
+    /// bring a new refresh token, in order: `connection` (`connection_name` when the
+    /// Auth0 connection's name is not the key, as for an Entra ID connection), the
+    /// provider's [`Provider::reconsent_params`], and `connection_scope` with the
+    /// provider's [`Provider::consent_scopes`] then `extra_scopes`, each once,
+    /// comma-separated as Auth0 takes it (docs-v2
+    /// `authenticate/identity-providers/adding-scopes-for-an-external-idp.mdx`), when
+    /// there are any.
+    #[must_use]
+    pub fn reconsent_params(
+        &self,
+        connection_name: Option<&str>,
+        extra_scopes: &[&str],
+    ) -> Vec<(&str, String)> {
+        let mut params = vec![(
+            "connection",
+            connection_name.unwrap_or(&self.key).to_owned(),
+        )];
+        params.extend(
+            self.provider
+                .reconsent_params
+                .iter()
+                .map(|(name, value)| (*name, (*value).to_owned())),
+        );
+        let mut scopes: Vec<&str> = Vec::new();
+        for scope in self.provider.consent_scopes.iter().chain(extra_scopes) {
+            if !scope.is_empty() && !scopes.contains(scope) {
+                scopes.push(scope);
+            }
+        }
+        if !scopes.is_empty() {
+            params.push(("connection_scope", scopes.join(",")));
+        }
+        params
     }
 
     /// True when `identity` is one of this connection's.
@@ -347,5 +407,39 @@ mod tests {
         let none = User::from_value(Json::parse(r#"{"user_id":"auth0|1"}"#).expect("JSON"))
             .expect("a user");
         assert!(google.identity(&none).is_none());
+    }
+
+    #[test]
+    fn reconsent_asks_each_provider_for_a_new_refresh_token() {
+        let pairs = |c: &Connection, name: Option<&str>, extra: &[&str]| {
+            c.reconsent_params(name, extra)
+                .into_iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+        };
+        let google = Connection::google();
+        assert_eq!(
+            pairs(&google, None, &["drive", "calendar"]),
+            [
+                "connection=google-oauth2",
+                "access_type=offline",
+                "prompt=consent",
+                "connection_scope=drive,calendar"
+            ]
+        );
+        let acme = Connection::parse("acme-idp").expect("valid");
+        assert_eq!(
+            pairs(&acme, None, &["offline_access", "email"]),
+            [
+                "connection=acme-idp",
+                "prompt=consent",
+                "connection_scope=offline_access,email"
+            ]
+        );
+        let entra = Connection::parse("waad").expect("valid");
+        assert_eq!(
+            pairs(&entra, Some("contoso"), &[]),
+            ["connection=contoso", "prompt=consent"]
+        );
     }
 }

@@ -36,6 +36,7 @@ pub const OAUTH2: Provider = Provider {
     consent_query: &[],
     new_token_every_login: true,
     reconsent_params: &[("prompt", "consent")],
+    consent_scopes: &["offline_access"],
     token_endpoint: None,
     revoke_endpoint: None,
     client_auth: ClientAuth::Basic,

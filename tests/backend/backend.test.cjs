@@ -107,7 +107,7 @@ test("Google's endpoint, consent parameters and skew are the core's provider tab
     const other = {
       ...core,
       providerTable: () => ({ ...table, defaultSkewSeconds: 7 }),
-      providerInfo: (key) => ({ ...core.providerInfo(key), reconsentParams: { prompt: 'consent' } }),
+      reconsentAuthorizeParams: (key) => ({ connection: key, prompt: 'consent' }),
       resolveEndpoints: (key, options, discovery) => ({ ...core.resolveEndpoints(key, options, discovery), tokenEndpoint: google.tokenEndpoint }),
     };
     const api = backend.withCore(other);

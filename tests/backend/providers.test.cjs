@@ -192,7 +192,11 @@ test('two providers in one backend: each refreshes at its own endpoint, under it
     await rejectsWithCode(t.accessToken(user), 'ERR_CONFIG_INVALID');
     await rejectsWithCode(t.accessToken(user, 'bitbucket'), 'ERR_CONFIG_INVALID');
     // Consent again, per provider: the connection, then the provider's parameters.
-    assert.deepEqual(t.reconsentAuthorizeParams(ACME), { connection: ACME, prompt: 'consent' });
+    assert.deepEqual(t.reconsentAuthorizeParams(ACME), { connection: ACME, prompt: 'consent', connection_scope: 'offline_access' });
+    assert.deepEqual(
+      t.reconsentAuthorizeParams(ACME, { connectionScope: ['email', 'offline_access'] }),
+      { connection: ACME, prompt: 'consent', connection_scope: 'offline_access,email' },
+    );
     assert.deepEqual(t.reconsentAuthorizeParams('google-oauth2'), { connection: 'google-oauth2', access_type: 'offline', prompt: 'consent' });
     assert.deepEqual(backend.reconsentAuthorizeParams('waad', { connection: 'contoso' }), { connection: 'contoso', prompt: 'consent' });
     assert.deepEqual(backend.reconsentAuthorizeParams('bitbucket'), { connection: 'bitbucket' });
