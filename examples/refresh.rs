@@ -7,7 +7,9 @@
 //! ```
 //!
 //! `TOKENSEAL_PROVIDER` names the provider's key (default `google-oauth2`; `waad`,
-//! `bitbucket`, or a custom connection's name). `TOKEN_ENDPOINT`, `SCOPE` and
+//! `bitbucket`, or a custom connection's name). `CLIENT_ID`, `CLIENT_SECRET` and
+//! `TOKEN_ENDPOINT` are also read as `GOOGLE_CLIENT_ID`, ... (their names before other
+//! providers). `TOKEN_ENDPOINT`, `SCOPE` and
 //! `TOKEN_ENDPOINT_AUTH_METHOD` are the backend options of the same names
 //! ([`tokenseal::providers::client::resolve`]); `TOKEN_ENDPOINT` also points a test at
 //! loopback. The library does the work: [`tokenseal::jwe::open`] checks the binding and
@@ -41,27 +43,32 @@ fn run() -> Result<(), String> {
     let (Some(sealed), Some(user_id)) = (args.next(), args.next()) else {
         return Err("usage: refresh <sealed JWE> <Auth0 user_id>".into());
     };
-    let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
     let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    // The client's settings also answer to their names before providers (GOOGLE_...).
+    let client_setting =
+        |name: &str| optional(name).or_else(|| optional(&format!("GOOGLE_{name}")));
+    let env = |name: &str| optional(name).ok_or_else(|| format!("{name} is not set"));
+    let client_env = |name: &str| client_setting(name).ok_or_else(|| format!("{name} is not set"));
     let keys = KeyRing::from_jwk_set(&env("TOKENSEAL_KEYS")?).map_err(|e| e.to_string())?;
     let connection = Connection::parse(
         &optional("TOKENSEAL_PROVIDER").unwrap_or_else(|| "google-oauth2".into()),
     )
     .map_err(|e| e.to_string())?;
     let options = EndpointOptions {
-        token_endpoint: optional("TOKEN_ENDPOINT"),
+        token_endpoint: client_setting("TOKEN_ENDPOINT"),
         scope: optional("SCOPE"),
         auth: optional("TOKEN_ENDPOINT_AUTH_METHOD"),
         ..EndpointOptions::default()
     };
     let endpoints = resolve(&connection, &options, None).map_err(|e| e.to_string())?;
     let client = Client {
-        client_id: env("CLIENT_ID")?,
-        client_secret: Zeroizing::new(env("CLIENT_SECRET")?),
+        client_id: client_env("CLIENT_ID")?,
+        client_secret: Zeroizing::new(client_env("CLIENT_SECRET")?),
         auth: endpoints.auth,
         scope: endpoints.scope,
     };
-    let refresh_token = jwe::open(&sealed, &keys, &user_id).map_err(|e| e.to_string())?;
+    let refresh_token =
+        jwe::open_for(&sealed, &keys, &user_id, connection.idp()).map_err(|e| e.to_string())?;
     let request = refresh_request(&refresh_token, &client);
 
     let agent: ureq::Agent = ureq::Agent::config_builder()

@@ -32,6 +32,8 @@ const { bounded, isStore, memoryStore, redisStore } = require('./store.js');
 const STORE_POLL_MS = 50;
 /** After a store call failed, the store is left alone this long, in ms. */
 const STORE_RETRY_MS = 5000;
+/** After a discovery document could not be used, calls fail fast this long, in ms. */
+const DISCOVERY_RETRY_MS = 5000;
 
 const isPlainObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -122,6 +124,19 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
     return result.body;
   }
 
+  // One read-modify-write of a user's sealed_refresh_tokens at a time in this process:
+  // the map is written whole, so two providers rotating at once would otherwise each
+  // write back the other's old value.
+  const writing = new Map();
+  function serialized(userId, run) {
+    const before = writing.get(userId) || Promise.resolve();
+    const mine = before.then(run, run);
+    const settled = mine.then(() => {}, () => {});
+    writing.set(userId, settled);
+    settled.then(() => { if (writing.get(userId) === settled) writing.delete(userId); });
+    return mine;
+  }
+
   /** The user's sealed_refresh_tokens as stored now (an object; {} when absent). */
   async function sealedMap(userId) {
     const user = await users('GET', userId);
@@ -142,19 +157,23 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
      * cleared since, is never overwritten. Resolves to true when written. Auth0 has no
      * conditional update, so a write between this read and the PATCH can still be lost.
      */
-    async setSealed(userId, key, sealed, replaces) {
-      const map = await sealedMap(userId);
-      if (map[key] !== replaces) return false;
-      await users('PATCH', userId, { app_metadata: { [sealedKey]: { ...map, [key]: sealed } } });
-      return true;
+    setSealed(userId, key, sealed, replaces) {
+      return serialized(userId, async () => {
+        const map = await sealedMap(userId);
+        if (map[key] !== replaces) return false;
+        await users('PATCH', userId, { app_metadata: { [sealedKey]: { ...map, [key]: sealed } } });
+        return true;
+      });
     },
     /** Removes the provider's entry; null removes sealed_refresh_tokens when nothing else is left. */
-    async clearSealed(userId, key) {
-      const map = await sealedMap(userId);
-      if (!(key in map)) return false;
-      const { [key]: removed, ...rest } = map;
-      await users('PATCH', userId, { app_metadata: { [sealedKey]: Object.keys(rest).length > 0 ? rest : null } });
-      return true;
+    clearSealed(userId, key) {
+      return serialized(userId, async () => {
+        const map = await sealedMap(userId);
+        if (!(key in map)) return false;
+        const { [key]: removed, ...rest } = map;
+        await users('PATCH', userId, { app_metadata: { [sealedKey]: Object.keys(rest).length > 0 ? rest : null } });
+        return true;
+      });
     },
   };
 }
@@ -172,9 +191,8 @@ function providerOptions(name, key, p) {
     if (typeof p[field] !== 'string' || p[field] === '') throw new TypeError(`${name}: ${field} of "${key}" must be a non-empty string`);
   }
   for (const field of ENDPOINT_OPTIONS) {
-    if (p[field] !== undefined && p[field] !== null && (typeof p[field] !== 'string' || p[field] === '')) {
-      throw new TypeError(`${name}: ${field} of "${key}" must be a non-empty string`);
-    }
+    // A string of any kind goes to the core, which says what it accepts (ERR_CONFIG_INVALID).
+    if (p[field] !== undefined && typeof p[field] !== 'string') throw new TypeError(`${name}: ${field} of "${key}" must be a string`);
   }
   const requiredScopes = p.requiredScopes === undefined ? [] : p.requiredScopes;
   if (!Array.isArray(requiredScopes) || !requiredScopes.every((scope) => typeof scope === 'string' && scope !== '')) {
@@ -402,10 +420,12 @@ class ProviderTokens {
     this.endpoints = null;
     this.states = null;
     this.resolving = null;
-    // Without an issuer, everything is known now: a configuration fault throws here.
-    // With one, the issuer itself is checked now and the rest at the first call.
-    if (p.endpointOptions.issuer === undefined) this.use(core.resolveEndpoints(p.key, p.endpointOptions, null));
-    else core.discoveryUrl(p.endpointOptions.issuer);
+    this.failedUntil = 0;
+    this.failure = null;
+    // A configuration fault throws here: everything is checked now but what only the
+    // issuer's discovery document can say, which the first call fetches.
+    this.discoveryUrl = core.discoveryUrl(p.key, p.endpointOptions);
+    if (this.discoveryUrl === null) this.use(core.resolveEndpoints(p.key, p.endpointOptions, null));
   }
 
   /** Takes the resolved endpoints, and the core's per-user states for this client. */
@@ -421,16 +441,23 @@ class ProviderTokens {
   }
 
   /**
-   * Resolves the endpoints from the issuer's discovery document, once (a failure is not
-   * kept: the next call tries again). The core judges the answer.
+   * Resolves the endpoints from the issuer's discovery document, once. The core judges
+   * the answer. A failure is kept for DISCOVERY_RETRY_MS, during which calls fail fast
+   * with its code; the next call after that tries again.
    */
   async ready() {
     if (this.states) return;
+    if (this.o.now() < this.failedUntil) throw failure(this.failure, 'the discovery document was not usable a moment ago');
     if (!this.resolving) {
       this.resolving = (async () => {
-        const url = this.core.discoveryUrl(this.p.endpointOptions.issuer);
-        const answer = await call(this.o.fetchImpl, url, { headers: { accept: 'application/json' } }, this.o.timeoutMs);
-        if (!this.states) this.use(this.core.resolveEndpoints(this.key, this.p.endpointOptions, { status: answer.status, body: answer.body }));
+        const answer = await call(this.o.fetchImpl, this.discoveryUrl, { headers: { accept: 'application/json' } }, this.o.timeoutMs);
+        try {
+          this.use(this.core.resolveEndpoints(this.key, this.p.endpointOptions, { status: answer.status, body: answer.body }));
+        } catch (error) {
+          this.failure = (error && error.code) || 'ERR_DISCOVERY_INVALID';
+          this.failedUntil = this.o.now() + DISCOVERY_RETRY_MS;
+          throw error;
+        }
       })().finally(() => { this.resolving = null; });
     }
     await this.resolving;

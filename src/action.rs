@@ -135,18 +135,23 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
 }
 
 /// `TOKENSEAL_PROVIDERS`, comma-separated keys ([`Connection::parse`]): each valid key
-/// once, in order. An invalid key is reported ([`Error::ConfigInvalid`]) and left out;
-/// a list without a valid key is the default (`None`: Google alone), so a typo never
-/// stops Google's capture.
+/// once, in order. A key that is not one is reported ([`Error::ConfigInvalid`]) and
+/// left out, and Google is then captured too (appended when the list lacks it): a typo
+/// never stops the capture that ran before the setting existed. Only commas mean the
+/// default (`None`: Google alone).
 fn providers(list: &str, notices: &mut Vec<&'static str>) -> Option<Vec<Connection>> {
     let items = list.split(',').map(str::trim).filter(|s| !s.is_empty());
-    let (connections, refused) = Connection::configured(items);
+    let (mut connections, refused) = Connection::configured(items);
     notices.extend(refused.iter().map(|e| e.code()));
+    if connections.is_empty() && refused.is_empty() {
+        notices.push(Error::ConfigInvalid.code()); // only commas
+    }
     if connections.is_empty() {
-        if refused.is_empty() {
-            notices.push(Error::ConfigInvalid.code()); // only commas
-        }
         return None;
+    }
+    let google = Connection::google();
+    if !refused.is_empty() && !connections.contains(&google) {
+        connections.push(google);
     }
     Some(connections)
 }
@@ -321,7 +326,18 @@ mod tests {
         assert_eq!(keys, ["waad", "acme-idp", "google-oauth2"]);
         assert!(c.notices.is_empty());
         let c = config(serde_json::json!({"TOKENSEAL_PROVIDERS": "waad,google oauth2"}));
-        assert_eq!(c.providers.map(|p| p.len()), Some(1));
+        let keys: Vec<_> = c
+            .providers
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(Connection::key)
+            .collect();
+        assert_eq!(
+            keys,
+            ["waad", "google-oauth2"],
+            "Google is captured after a typo"
+        );
         assert_eq!(c.notices, ["ERR_CONFIG_INVALID"]);
         for only_bad in ["oauth2", " , ", "no way"] {
             let c = config(serde_json::json!({"TOKENSEAL_PROVIDERS": only_bad}));

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::jwe::{self, Nonce};
 use crate::keys::KeyRing;
 use crate::providers::token_endpoint::{self, AccessGrant, Client, TokenRequest};
-use crate::providers::Provider;
+use crate::providers::{Connection, Provider};
 use crate::token::RefreshToken;
 
 /// How many replaced refresh tokens a user's state remembers, to recognise a user object
@@ -44,11 +44,13 @@ struct RefreshState {
     unsaved: Option<Unsaved>,
 }
 
-/// Every user's refresh state in one backend process (the token the next refresh sends,
-/// the sealed value it came from, the tokens it replaced, a rotation not stored yet), by
-/// Auth0 `user_id`.
-#[derive(Debug, Default)]
+/// Every user's refresh state in one backend process for one provider (the token the
+/// next refresh sends, the sealed value it came from, the tokens it replaced, a rotation
+/// not stored yet), by Auth0 `user_id`.
+#[derive(Debug)]
 pub struct RefreshStates {
+    /// The provider binding of its sealed values ([`Connection::idp`]).
+    idp: Option<String>,
     users: BTreeMap<String, RefreshState>,
 }
 
@@ -63,10 +65,13 @@ pub struct Finished {
 }
 
 impl RefreshStates {
-    /// No user known yet.
+    /// No user known yet, for `connection`'s sealed values.
     #[must_use]
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(connection: &Connection) -> Self {
+        Self {
+            idp: connection.idp().map(str::to_owned),
+            users: BTreeMap::new(),
+        }
     }
 
     /// Decides which refresh token the next refresh of `user_id` sends. `stored` is the
@@ -87,10 +92,12 @@ impl RefreshStates {
         shared: Option<&str>,
         keys: &KeyRing,
     ) -> Result<()> {
+        let idp = self.idp.as_deref();
         let opened = stored.ok_or(Error::SealedMissing).and_then(|stored| {
-            let sealed =
-                shared.map_or(stored, |shared| newer_sealed(stored, shared, keys, user_id));
-            Ok((jwe::open(sealed, keys, user_id)?, sealed))
+            let sealed = shared.map_or(stored, |shared| {
+                newer_sealed(stored, shared, keys, (user_id, idp))
+            });
+            Ok((jwe::open_for(sealed, keys, user_id, idp)?, sealed))
         });
         let (token, sealed) = match opened {
             Ok(opened) => opened,
@@ -162,7 +169,9 @@ impl RefreshStates {
             .take()
             .filter(|t| *t != state.refresh_token)
         {
-            let successor = jwe::seal_rotated(&rotated, &state.sealed, keys, user_id, now, iv()?)?;
+            let idp = self.idp.as_deref();
+            let successor =
+                jwe::seal_rotated(&rotated, &state.sealed, keys, user_id, idp, now, iv()?)?;
             let replaced = core::mem::replace(&mut state.refresh_token, rotated);
             state.superseded.insert(0, replaced);
             state.superseded.truncate(SUPERSEDED_KEPT);
@@ -212,7 +221,7 @@ impl RefreshStates {
     ) -> Result<Vec<TokenRequest>> {
         let mut tokens = Vec::new();
         if let Some(sealed) = stored {
-            tokens.push(jwe::open(sealed, keys, user_id)?);
+            tokens.push(jwe::open_for(sealed, keys, user_id, self.idp.as_deref())?);
         }
         if let Some(state) = self.users.get(user_id) {
             if !tokens.contains(&state.refresh_token) {
@@ -223,6 +232,19 @@ impl RefreshStates {
             .iter()
             .map(|token| token_endpoint::revoke_request(token, client))
             .collect())
+    }
+
+    /// Whether another replica's grant standing on `shared` serves `user_id`, whose
+    /// stored value is `stored` ([`shared_grant_serves`] for this provider).
+    #[must_use]
+    pub fn shared_grant_serves(
+        &self,
+        user_id: &str,
+        stored: Option<&str>,
+        shared: &str,
+        keys: &KeyRing,
+    ) -> bool {
+        shared_grant_serves(stored, shared, keys, (user_id, self.idp.as_deref()))
     }
 
     /// Forgets the user.
@@ -243,7 +265,8 @@ impl RefreshStates {
 /// - Otherwise the value sealed later (`iat`) wins, and on a tie `stored`: a new consent
 ///   at a later login is newer than anything a replica stored.
 ///
-/// A value that does not open for `user_id` under `keys` never wins over one that does;
+/// `binding` is the user and the provider ([`Connection::idp`]) both values must be
+/// bound to. A value that does not open for it under `keys` never wins over one that does;
 /// when neither opens, `stored` (its error is then the one the caller meets). `iat` comes
 /// from the Action's and the backends' clocks, in seconds: the lineage rule is what
 /// makes a rotation within the same second as the login that stored its predecessor
@@ -253,10 +276,10 @@ pub fn newer_sealed<'a>(
     stored: &'a str,
     shared: &'a str,
     keys: &KeyRing,
-    user_id: &str,
+    (user_id, idp): (&str, Option<&str>),
 ) -> &'a str {
     let header = |value: &str| {
-        jwe::open_with_header(value, keys, user_id)
+        jwe::open_with_header(value, keys, user_id, idp)
             .ok()
             .map(|(_, header)| header)
     };
@@ -284,10 +307,10 @@ pub fn shared_grant_serves(
     stored: Option<&str>,
     shared: &str,
     keys: &KeyRing,
-    user_id: &str,
+    binding: (&str, Option<&str>),
 ) -> bool {
     stored.is_some_and(|stored| {
-        stored == shared || newer_sealed(stored, shared, keys, user_id) == shared
+        stored == shared || newer_sealed(stored, shared, keys, binding) == shared
     })
 }
 
@@ -308,38 +331,76 @@ mod tests {
         let keys = ring(&[("k1", 1)]);
         let old = sealed_at("1//old", 100, &keys, USER);
         let rotated = sealed_at("1//rotated", 200, &keys, USER);
-        assert_eq!(newer_sealed(&old, &rotated, &keys, USER), rotated);
-        assert_eq!(newer_sealed(&rotated, &old, &keys, USER), rotated);
-        assert_eq!(newer_sealed(&old, &old, &keys, USER), old);
+        assert_eq!(newer_sealed(&old, &rotated, &keys, (USER, None)), rotated);
+        assert_eq!(newer_sealed(&rotated, &old, &keys, (USER, None)), rotated);
+        assert_eq!(newer_sealed(&old, &old, &keys, (USER, None)), old);
         // A shared grant serves the user only while it stands on the stored value or a
         // later one, and never a cleared user.
-        assert!(shared_grant_serves(Some(&old), &rotated, &keys, USER));
-        assert!(shared_grant_serves(Some(&rotated), &rotated, &keys, USER));
-        assert!(!shared_grant_serves(Some(&rotated), &old, &keys, USER));
-        assert!(!shared_grant_serves(None, &rotated, &keys, USER));
+        assert!(shared_grant_serves(
+            Some(&old),
+            &rotated,
+            &keys,
+            (USER, None)
+        ));
+        assert!(shared_grant_serves(
+            Some(&rotated),
+            &rotated,
+            &keys,
+            (USER, None)
+        ));
+        assert!(!shared_grant_serves(
+            Some(&rotated),
+            &old,
+            &keys,
+            (USER, None)
+        ));
+        assert!(!shared_grant_serves(None, &rotated, &keys, (USER, None)));
         // A rotation sealed in the same second as the value it replaced wins; an
         // unrelated value of the same second does not.
         let token = RefreshToken::new("1//r1").expect("valid");
-        let successor =
-            jwe::seal_rotated(&token, &old, &keys, USER, 100, Nonce::from_bytes([2; 12]))
-                .expect("seals");
-        assert_eq!(newer_sealed(&old, &successor, &keys, USER), successor);
+        let successor = jwe::seal_rotated(
+            &token,
+            &old,
+            &keys,
+            USER,
+            None,
+            100,
+            Nonce::from_bytes([2; 12]),
+        )
+        .expect("seals");
+        assert_eq!(
+            newer_sealed(&old, &successor, &keys, (USER, None)),
+            successor
+        );
         let unrelated = sealed_at("1//other", 100, &keys, USER);
-        assert_eq!(newer_sealed(&old, &unrelated, &keys, USER), old);
+        assert_eq!(newer_sealed(&old, &unrelated, &keys, (USER, None)), old);
         // A stored value sealed later than the rotation (a new consent) still wins.
         let consent = sealed_at("1//consent", 150, &keys, USER);
-        let late_rotation =
-            jwe::seal_rotated(&token, &old, &keys, USER, 120, Nonce::from_bytes([3; 12]))
-                .expect("seals");
-        assert_eq!(newer_sealed(&consent, &late_rotation, &keys, USER), consent);
+        let late_rotation = jwe::seal_rotated(
+            &token,
+            &old,
+            &keys,
+            USER,
+            None,
+            120,
+            Nonce::from_bytes([3; 12]),
+        )
+        .expect("seals");
+        assert_eq!(
+            newer_sealed(&consent, &late_rotation, &keys, (USER, None)),
+            consent
+        );
         // Another user's value, another ring's, or junk never wins.
         let other_user = sealed_at("1//x", 300, &keys, "auth0|2");
         let other_ring = sealed_at("1//x", 300, &ring(&[("k9", 9)]), USER);
         for bad in [other_user.as_str(), other_ring.as_str(), "junk"] {
-            assert_eq!(newer_sealed(&old, bad, &keys, USER), old);
-            assert_eq!(newer_sealed(bad, &old, &keys, USER), old);
+            assert_eq!(newer_sealed(&old, bad, &keys, (USER, None)), old);
+            assert_eq!(newer_sealed(bad, &old, &keys, (USER, None)), old);
         }
-        assert_eq!(newer_sealed("junk", "also junk", &keys, USER), "junk");
+        assert_eq!(
+            newer_sealed("junk", "also junk", &keys, (USER, None)),
+            "junk"
+        );
     }
 }
 
@@ -384,7 +445,7 @@ mod state_tests {
     fn a_rotation_is_sealed_kept_unsaved_and_a_stale_user_still_maps_to_it() {
         let keys = ring(&[("k1", 1)]);
         let s0 = seal("1//r0", &keys);
-        let mut states = RefreshStates::new();
+        let mut states = RefreshStates::new(&Connection::google());
         states.begin(USER, Some(&s0), None, &keys).expect("opens");
         assert_eq!(body_token(&states), "1//r0");
         let finished = states
@@ -426,7 +487,7 @@ mod state_tests {
     fn no_rotation_draws_no_iv_and_a_dead_token_drops_the_state() {
         let keys = ring(&[("k1", 1)]);
         let s0 = seal("1//r0", &keys);
-        let mut states = RefreshStates::new();
+        let mut states = RefreshStates::new(&Connection::google());
         states.begin(USER, Some(&s0), None, &keys).expect("opens");
         let finished = states
             .finish(&GOOGLE, USER, (200, &answer(None)), &keys, NOW, || {
@@ -468,7 +529,7 @@ mod state_tests {
     {
         let keys = ring(&[("k1", 1)]);
         let s0 = seal("1//r0", &keys);
-        let mut states = RefreshStates::new();
+        let mut states = RefreshStates::new(&Connection::google());
         assert_eq!(
             states.begin(USER, None, Some(&s0), &keys),
             Err(Error::SealedMissing)
@@ -486,7 +547,7 @@ mod state_tests {
     fn revocation_covers_the_stored_token_and_the_state_s_once_each() {
         let keys = ring(&[("k1", 1)]);
         let s0 = seal("1//r0", &keys);
-        let mut states = RefreshStates::new();
+        let mut states = RefreshStates::new(&Connection::google());
         let bodies = |states: &RefreshStates, stored: Option<&str>| {
             states
                 .revoke_requests(USER, stored, &keys, &Client::post("c", "s"))

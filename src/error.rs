@@ -135,6 +135,9 @@ errors! {
     AlgorithmUnsupported => "ERR_ALG_UNSUPPORTED", "sealed value alg/enc is not dir/A256GCM";
     /// The sealed value is bound (`sub`) to a different user than the one expected.
     SubjectMismatch => "ERR_SUBJECT_MISMATCH", "sealed value belongs to another user";
+    /// The sealed value is bound (`idp`) to another provider than the one whose member
+    /// it was read from: a value moved from one provider's entry to another's.
+    ProviderMismatch => "ERR_PROVIDER_MISMATCH", "sealed value belongs to another provider";
     /// The header's `kid` names no key in the key ring (for example a retired key).
     KeyUnknown => "ERR_KEY_UNKNOWN", "sealed value names a key that is not in the key ring";
     /// Authenticated decryption failed. Deliberately opaque: a wrong key, a changed
@@ -157,7 +160,7 @@ errors! {
     Random => "ERR_RANDOM", "no random bytes available";
     /// A setting in the Action's secrets has a value tokenseal does not know (for
     /// example `AUTH0_DOMAIN` with `http://` to a non-loopback host).
-    ConfigInvalid => "ERR_CONFIG_INVALID", "a tokenseal secret has an unsupported value";
+    ConfigInvalid => "ERR_CONFIG_INVALID", "a tokenseal setting has an unsupported value";
     /// A setting tokenseal needs is missing: the Action's `AUTH0_DOMAIN`,
     /// `AUTH0_CLIENT_ID` or `AUTH0_CLIENT_SECRET` when a Management API read is needed;
     /// a backend provider without a token endpoint (no default, no `tokenEndpoint`, no
@@ -319,6 +322,7 @@ operation_error! {
         VersionUnsupported,
         AlgorithmUnsupported,
         SubjectMismatch,
+        ProviderMismatch,
         KeyUnknown,
         Decrypt,
         TokenInvalid,

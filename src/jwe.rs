@@ -8,7 +8,8 @@
 //!
 //! The protected header carries `typ` (the tokenseal format version, explicit typing as
 //! RFC 8725 §3.11 recommends), `alg`, `enc`, `kid` (the key that sealed), `sub` (the
-//! Auth0 `user_id` the token belongs to) and `iat`. The Additional Authenticated Data is
+//! Auth0 `user_id` the token belongs to), `idp` (the provider's key, for every provider
+//! but Google, whose values predate it) and `iat`. The Additional Authenticated Data is
 //! the ASCII of the encoded header exactly as it appears in the value (RFC 7516 §5.1
 //! step 14), so any change to the header, and thus to the binding, fails to decrypt.
 //! Any JOSE library opens these values with the key.
@@ -153,6 +154,9 @@ pub struct SealedHeader {
     pub kid: String,
     /// The Auth0 `user_id` the value is bound to.
     pub sub: String,
+    /// The provider key the value is bound to (`idp`), absent for Google's
+    /// (`google-oauth2`): see [`crate::providers::Connection::idp`].
+    pub idp: Option<String>,
     /// When it was sealed, seconds since the Unix epoch, if recorded.
     pub iat: Option<u64>,
     /// Who sealed it (`src`), if recorded.
@@ -240,8 +244,8 @@ struct Parts<'a> {
     tag: &'a str,
 }
 
-/// Seals a refresh token for one user under the ring's primary key, with no provenance
-/// recorded (as a value sealed by an earlier version). Logins and backends use
+/// Seals a Google refresh token for one user under the ring's primary key, with no
+/// provenance recorded (as a value sealed by an earlier version). Logins and backends use
 /// [`seal_with`].
 ///
 /// Deterministic in its inputs: the caller supplies the IV and the time, so the same
@@ -257,11 +261,12 @@ pub fn seal(
     iat: u64,
     iv: Nonce,
 ) -> Result<String> {
-    seal_with(token, keys, sub, iat, iv, &Provenance::default())
+    seal_with(token, keys, sub, None, iat, iv, &Provenance::default())
 }
 
-/// [`seal`], recording `provenance` in the header (`src`, `cap`, `cap_kid`, after the
-/// members every value has).
+/// [`seal`], bound to the provider `idp` as well (`None` for Google's), recording
+/// `provenance` in the header (`src`, `cap`, `cap_kid`, after the members every value
+/// has).
 ///
 /// # Errors
 /// As [`seal`].
@@ -269,11 +274,15 @@ pub fn seal_with(
     token: &RefreshToken,
     keys: &KeyRing,
     sub: &str,
+    idp: Option<&str>,
     iat: u64,
     iv: Nonce,
     provenance: &Provenance,
 ) -> Result<String> {
     let mut extra = Vec::new();
+    if let Some(idp) = idp {
+        extra.push(("idp", Json::from(idp)));
+    }
     if let Some(source) = provenance.source {
         extra.push(("src", Json::from(source.as_str())));
     }
@@ -296,27 +305,30 @@ pub fn seal_with(
 }
 
 /// Seals a refresh token the provider rotated (a backend's refresh answer carried a new
-/// one) as the successor of `previous`, the value the backend refreshed with: `src` is
-/// `"rotation"` and the capture record is carried over, so that a later login whose
-/// identity still holds Auth0's older copy keeps this newer value ([`crate::login`]).
+/// one) as the successor of `previous`, the value the backend refreshed with, bound to
+/// the same user and provider: `src` is `"rotation"` and the capture record is carried
+/// over, so that a later login whose identity still holds Auth0's older copy keeps this
+/// newer value ([`crate::login`]).
 ///
 /// # Errors
-/// The errors of [`open`] for `previous` (which must be this user's and open: its
-/// capture record is only trusted once authenticated), and those of [`seal`].
+/// The errors of [`open_for`] for `previous` (which must be this user's and provider's
+/// and open: its capture record is only trusted once authenticated), and those of
+/// [`seal`].
 pub fn seal_rotated(
     token: &RefreshToken,
     previous: &str,
     keys: &KeyRing,
     sub: &str,
+    idp: Option<&str>,
     iat: u64,
     iv: Nonce,
 ) -> Result<String> {
-    let (_, header) = open_with_header(previous, keys, sub)?;
+    let (_, header) = open_with_header(previous, keys, sub, idp)?;
     let provenance = Provenance {
         source: Some(Source::Rotation),
         capture: header.capture,
     };
-    seal_with(token, keys, sub, iat, iv, &provenance)
+    seal_with(token, keys, sub, idp, iat, iv, &provenance)
 }
 
 /// Seals `secret` (an access token, for example) for a cache other code can read, bound
@@ -359,7 +371,7 @@ pub fn open_cache_entry(
     keys: &KeyRing,
     context: &str,
 ) -> Result<Zeroizing<String>, OpenError> {
-    let (plaintext, _) = open_kind(Kind::CacheEntryV1, entry, keys, context)?;
+    let (plaintext, _) = open_kind(Kind::CacheEntryV1, entry, keys, (context, None))?;
     let secret = RefreshToken::from_bytes(&plaintext).map_err(|_| OpenError::TokenInvalid)?;
     Ok(Zeroizing::new(secret.expose_secret().to_owned()))
 }
@@ -376,7 +388,7 @@ fn seal_kind(
     validate_sub(sub)?;
     let key = keys.primary();
     // Member order is part of the known-answer vectors: typ, alg, enc, kid, sub, iat,
-    // then the provenance members.
+    // then idp and the provenance members.
     let mut header = Object::new();
     header.insert("typ", Json::from(kind.typ()));
     header.insert("alg", Json::from(ALG_DIR));
@@ -418,43 +430,62 @@ pub fn inspect(sealed: &str) -> Result<SealedHeader, OpenError> {
     split(sealed).map(|parts| parts.header)
 }
 
-/// Opens a sealed value bound to `expected_sub`.
+/// Opens a sealed Google value bound to `expected_sub` ([`open_for`] with no `idp`).
+///
+/// # Errors
+/// As [`open_for`].
+pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshToken, OpenError> {
+    open_for(sealed, keys, expected_sub, None)
+}
+
+/// Opens a sealed value bound to `expected_sub` and to the provider `expected_idp`
+/// (`None` for Google's values, which carry no `idp`).
 ///
 /// Checks run in a fixed order, each with its own error: the shape, the header
-/// (version first, then `alg`/`enc`), the binding, the key (by `kid`, no trial
-/// decryption), and last the authenticated decryption, whose failure is the single
-/// opaque [`OpenError::Decrypt`].
+/// (version first, then `alg`/`enc`), the binding (user, then provider), the key (by
+/// `kid`, no trial decryption), and last the authenticated decryption, whose failure is
+/// the single opaque [`OpenError::Decrypt`].
 ///
 /// # Errors
 /// [`OpenError::SealedMalformed`], [`OpenError::HeaderInvalid`], [`OpenError::VersionUnsupported`],
-/// [`OpenError::AlgorithmUnsupported`], [`OpenError::SubjectMismatch`], [`OpenError::KeyUnknown`],
-/// [`OpenError::Decrypt`], and [`Error::TokenInvalid`] when an authentic plaintext is not a
-/// valid refresh token.
-pub fn open(sealed: &str, keys: &KeyRing, expected_sub: &str) -> Result<RefreshToken, OpenError> {
-    open_with_header(sealed, keys, expected_sub).map(|(token, _)| token)
+/// [`OpenError::AlgorithmUnsupported`], [`OpenError::SubjectMismatch`],
+/// [`OpenError::ProviderMismatch`], [`OpenError::KeyUnknown`], [`OpenError::Decrypt`], and
+/// [`Error::TokenInvalid`] when an authentic plaintext is not a valid refresh token.
+pub fn open_for(
+    sealed: &str,
+    keys: &KeyRing,
+    expected_sub: &str,
+    expected_idp: Option<&str>,
+) -> Result<RefreshToken, OpenError> {
+    open_with_header(sealed, keys, expected_sub, expected_idp).map(|(token, _)| token)
 }
 
-/// [`open`], also returning the header it read, for callers that need the `kid`, `iat`
-/// or provenance of a value they open (reading them again would parse the header
+/// [`open_for`], also returning the header it read, for callers that need the `kid`,
+/// `iat` or provenance of a value they open (reading them again would parse the header
 /// twice). The header is authentic once this returns.
 ///
 /// # Errors
-/// As [`open`].
+/// As [`open_for`].
 pub fn open_with_header(
     sealed: &str,
     keys: &KeyRing,
     expected_sub: &str,
+    expected_idp: Option<&str>,
 ) -> Result<(RefreshToken, SealedHeader), OpenError> {
-    let (plaintext, header) = open_kind(Kind::RefreshTokenV1, sealed, keys, expected_sub)?;
+    let binding = (expected_sub, expected_idp);
+    let (plaintext, header) = open_kind(Kind::RefreshTokenV1, sealed, keys, binding)?;
     let token = RefreshToken::from_bytes(&plaintext).map_err(|_| OpenError::TokenInvalid)?;
     Ok((token, header))
 }
 
+/// Opens a value of `kind` bound to `(sub, idp)`. The binding is checked on the header
+/// before decryption, which then authenticates it: a value moved to another user or to
+/// another provider's member fails with its own error either way.
 fn open_kind(
     kind: Kind,
     sealed: &str,
     keys: &KeyRing,
-    expected_sub: &str,
+    (expected_sub, expected_idp): (&str, Option<&str>),
 ) -> Result<(Zeroizing<Vec<u8>>, SealedHeader), OpenError> {
     let parts = split(sealed)?;
     if parts.kind != kind {
@@ -462,6 +493,9 @@ fn open_kind(
     }
     if parts.header.sub != expected_sub {
         return Err(OpenError::SubjectMismatch);
+    }
+    if parts.header.idp.as_deref() != expected_idp {
+        return Err(OpenError::ProviderMismatch);
     }
     let key = keys.get(&parts.header.kid).ok_or(OpenError::KeyUnknown)?;
 
@@ -584,6 +618,7 @@ fn parse_header(json: &[u8]) -> Result<(Kind, SealedHeader), OpenError> {
         Some("rotation") => Some(Source::Rotation),
         Some(_) => return Err(OpenError::HeaderInvalid),
     };
+    let idp = text("idp")?;
     let capture = match (text("cap")?, text("cap_kid")?) {
         (None, None) => None,
         (Some(cap), Some(kid)) => Some(Capture {
@@ -600,6 +635,7 @@ fn parse_header(json: &[u8]) -> Result<(Kind, SealedHeader), OpenError> {
             enc,
             kid,
             sub,
+            idp,
             iat,
             src,
             capture,
@@ -675,6 +711,7 @@ mod tests {
                 enc: "A256GCM".into(),
                 kid: "k1".into(),
                 sub: SUB.into(),
+                idp: None,
                 iat: Some(1_700_000_000),
                 src: None,
                 capture: None,
@@ -929,6 +966,7 @@ mod tests {
             &token(),
             keys,
             SUB,
+            None,
             5,
             Nonce::from_bytes([2; 12]),
             &provenance,
@@ -940,7 +978,7 @@ mod tests {
     fn capture_header() -> SealedHeader {
         let keys = ring(&[("k1", 1)]);
         let (s, provenance) = sealed_at_login(&keys);
-        let (opened, header) = open_with_header(&s, &keys, SUB).expect("opens");
+        let (opened, header) = open_with_header(&s, &keys, SUB, None).expect("opens");
         assert_eq!(opened, token());
         assert_eq!(header.provenance(), provenance);
         header
@@ -991,6 +1029,73 @@ mod tests {
     }
 
     #[test]
+    fn a_value_is_bound_to_its_provider() {
+        let keys = ring(&[("k1", 1)]);
+        let waad = seal_with(
+            &token(),
+            &keys,
+            SUB,
+            Some("waad"),
+            5,
+            Nonce::from_bytes([4; 12]),
+            &Provenance::default(),
+        )
+        .expect("seals");
+        assert_eq!(
+            inspect(&waad).expect("a header").idp.as_deref(),
+            Some("waad")
+        );
+        assert_eq!(open_for(&waad, &keys, SUB, Some("waad")), Ok(token()));
+        // Moved to Google's member, or to another provider's, it does not open there; a
+        // Google value (no idp) does not open as another provider's either.
+        assert_eq!(open(&waad, &keys, SUB), Err(OpenError::ProviderMismatch));
+        assert_eq!(
+            open_for(&waad, &keys, SUB, Some("acme-idp")),
+            Err(OpenError::ProviderMismatch)
+        );
+        assert_eq!(
+            open_for(&sealed(), &keys, SUB, Some("waad")),
+            Err(OpenError::ProviderMismatch)
+        );
+        // The binding is authenticated: editing idp in the header fails to decrypt.
+        let (header, rest) = waad.split_once('.').expect("five parts");
+        let text = String::from_utf8(base64url::decode(header).expect("base64url")).expect("UTF-8");
+        let forged = Base64UrlUnpadded::encode_string(text.replace("waad", "acme").as_bytes());
+        let moved = format!("{forged}.{rest}");
+        assert_eq!(
+            open_for(&moved, &keys, SUB, Some("acme")),
+            Err(OpenError::Decrypt)
+        );
+        // A rotation keeps the binding, and checks it on the value it succeeds.
+        let next = seal_rotated(
+            &token(),
+            &waad,
+            &keys,
+            SUB,
+            Some("waad"),
+            6,
+            Nonce::from_bytes([5; 12]),
+        )
+        .expect("seals");
+        assert_eq!(
+            inspect(&next).expect("a header").idp.as_deref(),
+            Some("waad")
+        );
+        assert_eq!(
+            seal_rotated(
+                &token(),
+                &waad,
+                &keys,
+                SUB,
+                None,
+                6,
+                Nonce::from_bytes([5; 12])
+            ),
+            Err(Error::ProviderMismatch)
+        );
+    }
+
+    #[test]
     fn a_rotated_value_carries_the_capture_record_over() {
         let keys = ring(&[("k1", 1)]);
         let (first, provenance) = sealed_at_login(&keys);
@@ -1000,11 +1105,12 @@ mod tests {
             &first,
             &keys,
             SUB,
+            None,
             6,
             Nonce::from_bytes([3; 12]),
         )
         .expect("seals");
-        let (opened, header) = open_with_header(&next, &keys, SUB).expect("opens");
+        let (opened, header) = open_with_header(&next, &keys, SUB, None).expect("opens");
         assert_eq!(opened, rotated_token);
         assert_eq!(header.src, Some(Source::Rotation));
         assert_eq!(header.capture, provenance.capture);
@@ -1016,6 +1122,7 @@ mod tests {
                 &sealed(),
                 &keys,
                 "auth0|other",
+                None,
                 6,
                 Nonce::from_bytes([3; 12])
             ),
@@ -1027,6 +1134,7 @@ mod tests {
                 &first,
                 &ring(&[("k1", 2)]),
                 SUB,
+                None,
                 6,
                 Nonce::from_bytes([3; 12])
             ),

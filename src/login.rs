@@ -191,10 +191,17 @@ impl LoginInput {
     /// issues a refresh token at every login ([`Provider::new_token_every_login`]).
     #[must_use]
     pub fn may_bring_new_token(&self, connection: &Connection) -> bool {
+        self.is_first_or_consent(connection)
+            || (connection.provider().new_token_every_login && self.went_through(connection))
+    }
+
+    /// True at a first login, or when the login asks for consent or new scopes (see
+    /// [`consent_requested`]): a new token can come from any provider then.
+    #[must_use]
+    pub fn is_first_or_consent(&self, connection: &Connection) -> bool {
         self.logins_count.is_some_and(|n| n <= 1)
             || consent_requested(self.authorize_query.as_ref(), connection.provider())
             || self.transaction_prompt.iter().any(|p| p == "consent")
-            || (connection.provider().new_token_every_login && self.went_through(connection))
     }
 
     /// True when this login went through `connection`.
@@ -371,34 +378,36 @@ impl Outcome {
 }
 
 /// The `sealed_refresh_tokens` object and what the provider's entry in it holds.
-struct StoredState {
+struct StoredState<'c> {
     sealed_map: Object,
-    /// The provider's member of `sealed_map` ([`Connection::key`]).
-    key: String,
+    /// The provider whose member of `sealed_map` this is ([`Connection::key`]), and
+    /// whose binding its values carry ([`Connection::idp`]).
+    connection: &'c Connection,
     stored: Stored,
 }
 
-/// Reads the sealed value stored under `key`; a value that does not
-/// open adds its error code to `notices`.
-fn read_stored(
-    key: &str,
+/// Reads `connection`'s sealed value; a value that does not open (for this user and
+/// provider) adds its error code to `notices`.
+fn read_stored<'c>(
+    connection: &'c Connection,
     metadata: &Object,
     keys: &KeyRing,
     user_id: &str,
     notices: &mut Vec<&'static str>,
-) -> Result<StoredState> {
+) -> Result<StoredState<'c>> {
     let sealed_map = match metadata.get(SEALED_KEY) {
         None | Some(Json::Null) => Object::new(),
         Some(Json::Object(map)) => map.clone(),
         Some(_) => return Err(Error::UserInvalid),
     };
-    let stored = match sealed_map.get(key) {
+    let stored = match sealed_map.get(connection.key()) {
         None | Some(Json::Null) => Stored::Absent,
         Some(value) => match value
             .as_str()
             .ok_or(Error::SealedMalformed)
-            .and_then(|sealed| jwe::open_with_header(sealed, keys, user_id).map_err(Error::from))
-        {
+            .and_then(|sealed| {
+                jwe::open_with_header(sealed, keys, user_id, connection.idp()).map_err(Error::from)
+            }) {
             Ok((token, header)) => Stored::Valid {
                 token,
                 current: header.is_current(keys),
@@ -412,7 +421,7 @@ fn read_stored(
     };
     Ok(StoredState {
         sealed_map,
-        key: key.to_owned(),
+        connection,
         stored,
     })
 }
@@ -535,8 +544,9 @@ pub fn plan_migration(
         token @ Legacy::Token(_) => token,
     };
     let mut notices = Vec::new();
+    let legacy_provider = Connection::built_in(providers::LEGACY);
     let state = read_stored(
-        providers::LEGACY.auth0_provider,
+        &legacy_provider,
         &metadata,
         keys,
         &user.user_id,
@@ -760,14 +770,20 @@ fn plan_for(
     notices: &mut Vec<&'static str>,
 ) -> Result<Option<ProviderPlan>> {
     let user = &input.user;
-    let has_identity = connection.identity(user).is_some()
-        || fresh_user.is_some_and(|f| connection.identity(f).is_some());
+    // The connection this login went through, when it is this provider's: its identity
+    // is the one captured (two Entra ID connections are told apart by name).
+    let via = input
+        .went_through(connection)
+        .then_some(input.connection_name.as_deref())
+        .flatten();
+    let has_identity = connection.identity(user, via).is_some()
+        || fresh_user.is_some_and(|f| connection.identity(f, via).is_some());
     if !has_identity {
         return Ok(None);
     }
     let keys = keys?;
 
-    let state = read_stored(connection.key(), metadata, keys, &user.user_id, notices)?;
+    let state = read_stored(connection, metadata, keys, &user.user_id, notices)?;
     let legacy = if connection.provider() == providers::LEGACY {
         read_legacy(metadata)
     } else {
@@ -778,7 +794,7 @@ fn plan_for(
     if connection.identities_with_token(token_user) > 1 {
         notices.push(Error::IdentityAmbiguous.code());
     }
-    let fresh = fresh_token(connection, token_user, notices);
+    let fresh = fresh_token(connection, token_user, via, notices);
     let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| {
         received_since_capture(connection, token, provenance, keys, input, now)
     };
@@ -796,7 +812,7 @@ fn plan_for(
         now,
         iv,
     )?;
-    let read_found_nothing = fresh_user.is_some_and(|f| !has_token(connection, f));
+    let read_found_nothing = fresh_user.is_some_and(|f| !has_token(connection, f, via));
     let (record, record_write) = no_token_record(
         connection.key(),
         metadata,
@@ -893,9 +909,10 @@ fn stored_effects(
     let valid_after = decision.seal.is_some() || decision.outcome == Outcome::Unchanged;
     let mut writes = Vec::new();
     if let Some((token, provenance)) = &decision.seal {
-        let sealed = jwe::seal_with(token, keys, user_id, now, iv()?, provenance)?;
+        let idp = state.connection.idp();
+        let sealed = jwe::seal_with(token, keys, user_id, idp, now, iv()?, provenance)?;
         let mut map = state.sealed_map;
-        map.insert(state.key, Json::String(sealed));
+        map.insert(state.connection.key(), Json::String(sealed));
         writes.push(MetadataWrite {
             key: SEALED_KEY,
             value: Json::Object(map),
@@ -919,10 +936,11 @@ fn stored_effects(
 fn fresh_token(
     connection: &Connection,
     user: &User,
+    via: Option<&str>,
     notices: &mut Vec<&'static str>,
 ) -> Option<RefreshToken> {
     let field = connection
-        .identity(user)?
+        .identity(user, via)?
         .refresh_token
         .as_ref()
         .filter(|field| !field.is_null())?;
@@ -937,9 +955,9 @@ fn fresh_token(
 
 /// True when the user's identity of `connection` carries a refresh token field with a
 /// value.
-fn has_token(connection: &Connection, user: &User) -> bool {
+fn has_token(connection: &Connection, user: &User, via: Option<&str>) -> bool {
     connection
-        .identity(user)
+        .identity(user, via)
         .and_then(|identity| identity.refresh_token.as_ref())
         .is_some_and(|field| !field.is_null())
 }
@@ -1065,9 +1083,15 @@ fn should_read(
         ReadPolicy::Never => false,
         ReadPolicy::Always => true,
         ReadPolicy::Auto => {
+            // A read that recently found no token holds back the reads that only "it
+            // might have come" asks for: nothing stored, or a provider that issues a
+            // token at every login (a connection without offline access would otherwise
+            // cost a read at each of them).
             let recently_empty =
                 no_token_at.is_some_and(|at| now.saturating_sub(at) < input.recheck_seconds);
-            input.may_bring_new_token(connection) || (!valid_after && !recently_empty)
+            let every_login = connection.provider().new_token_every_login;
+            input.is_first_or_consent(connection)
+                || ((every_login || !valid_after) && !recently_empty)
         }
     }
 }

@@ -85,6 +85,7 @@ export interface LoginFields { user: string[]; identity: string[]; appMetadata: 
 export type OfflineAccess = "stored" | "missing";
 /** What to remove from a user before it is handed on (null: keep that member as it is). */
 export interface Removals { root: string[]; identities: Array<string[] | null> | null; appMetadata: string[] | null }
+/** "not_google": the user has no identity of any configured provider (the name dates from when Google was the only one). */
 export type Outcome = "not_google" | "sealed" | "replaced" | "rotated" | "migrated" | "unchanged" | "missing";
 /** Every effect of a login. `outcome` and `offlineAccess` are the first configured provider's the user has an identity of. */
 export interface LoginPlan {
@@ -98,7 +99,7 @@ export interface LoginPlan {
   removals: Removals | null;
 }
 /** The public header of a sealed value. */
-export interface SealedHeader { typ: string; alg: "dir"; enc: "A256GCM"; kid: string; sub: string; iat?: number; src?: "login" | "rotation"; cap?: string; cap_kid?: string }
+export interface SealedHeader { typ: string; alg: "dir"; enc: "A256GCM"; kid: string; sub: string; iat?: number; idp?: string; src?: "login" | "rotation"; cap?: string; cap_kid?: string }
 /** The Action's settings, from event.secrets. */
 export interface ActionConfig {
   read: "auto" | "always";
@@ -162,27 +163,43 @@ export interface AccessGrant { accessToken: string; expiresAt: number; scope: st
 export interface TokenSealError extends Error { code: ErrorCode }
 "#;
 
-/// Seals `token` for the user `userId` under the primary key of the JWK Set.
+/// Seals `token` for the user `userId` and the provider `provider` (a key, default
+/// `"google-oauth2"`) under the primary key of the JWK Set, with no provenance.
 ///
 /// # Errors
-/// Throws `ERR_TOKEN_INVALID`, `ERR_USER_ID_INVALID`, a key-set code, or `ERR_RANDOM`.
+/// Throws `ERR_TOKEN_INVALID`, `ERR_USER_ID_INVALID`, `ERR_CONFIG_INVALID` for a
+/// `provider` that is not a key, a key-set code, or `ERR_RANDOM`.
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = seal)]
 pub fn seal(
     #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
     #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
     #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+    provider: Option<String>,
 ) -> Result<String, JsValue> {
     let token = RefreshToken::new(&text(&token, Error::TokenInvalid)?).map_err(to_js)?;
     let user_id = text(&user_id, Error::UserIdInvalid)?;
+    let connection = connection(provider)?;
     with_keys(&key_set_json, |keys| {
-        jwe::seal(&token, keys, &user_id, now(), Nonce::random()?)
+        let provenance = jwe::Provenance::default();
+        let iv = Nonce::random()?;
+        jwe::seal_with(
+            &token,
+            keys,
+            &user_id,
+            connection.idp(),
+            now(),
+            iv,
+            &provenance,
+        )
     })
 }
 
 /// Seals `token`, a refresh token the provider rotated, as the successor of `previous`
 /// (the sealed value the refresh started from): `src` `"rotation"`, capture record
 /// carried over, so a login whose identity still holds Auth0's older copy keeps it.
+///
+/// `provider` is the key both values are bound to (default `"google-oauth2"`).
 ///
 /// # Errors
 /// Throws `ERR_TOKEN_INVALID`, the errors of `open` for `previous`, a key-set code, or
@@ -194,12 +211,23 @@ pub fn seal_rotated(
     #[wasm_bindgen(unchecked_param_type = "string")] previous: JsValue,
     #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")] key_set_json: JsValue,
     #[wasm_bindgen(js_name = userId, unchecked_param_type = "string")] user_id: JsValue,
+    provider: Option<String>,
 ) -> Result<String, JsValue> {
     let token = RefreshToken::new(&text(&token, Error::TokenInvalid)?).map_err(to_js)?;
     let previous = text(&previous, Error::SealedMalformed)?;
     let user_id = text(&user_id, Error::UserIdInvalid)?;
+    let connection = connection(provider)?;
     with_keys(&key_set_json, |keys| {
-        jwe::seal_rotated(&token, &previous, keys, &user_id, now(), Nonce::random()?)
+        let iv = Nonce::random()?;
+        jwe::seal_rotated(
+            &token,
+            &previous,
+            keys,
+            &user_id,
+            connection.idp(),
+            now(),
+            iv,
+        )
     })
 }
 
@@ -257,15 +285,16 @@ pub fn login_fields() -> Result<JsValue, JsValue> {
 }
 
 /// Opens a sealed value bound to `userId` and returns the refresh token. `sealed` is the
-/// JWE itself, the user's `app_metadata` object holding it, or the whole user; from an
-/// object, the value of `provider` (a key, default `"google-oauth2"`) is opened.
+/// JWE itself, the user's `app_metadata` object holding it, or the whole user; it must be
+/// bound to `provider` (a key, default `"google-oauth2"`), whose member an object's
+/// value is read from.
 ///
 /// # Errors
 /// Throws `ERR_CONFIG_INVALID` for a `provider` that is not a key,
 /// `ERR_SEALED_MISSING` when an object holds no sealed value, a key-set
 /// code, `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`,
 /// `ERR_VERSION_UNSUPPORTED`, `ERR_ALG_UNSUPPORTED`, `ERR_SUBJECT_MISMATCH`,
-/// `ERR_KEY_UNKNOWN`, `ERR_DECRYPT` or `ERR_TOKEN_INVALID`.
+/// `ERR_PROVIDER_MISMATCH`, `ERR_KEY_UNKNOWN`, `ERR_DECRYPT` or `ERR_TOKEN_INVALID`.
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = open)]
 pub fn open(
@@ -287,7 +316,7 @@ pub fn open(
     };
     let user_id = text(&user_id, Error::UserIdInvalid)?;
     with_keys(&key_set_json, |keys| {
-        jwe::open(&sealed, keys, &user_id)
+        jwe::open_for(&sealed, keys, &user_id, connection.idp())
             .map(|token| token.expose_secret().to_owned())
             .map_err(Error::from)
     })
@@ -311,6 +340,7 @@ pub fn inspect(
         enc: &header.enc,
         kid: &header.kid,
         sub: &header.sub,
+        idp: header.idp.as_deref(),
         src: header.src.map(jwe::Source::as_str),
         cap: header
             .capture
@@ -332,6 +362,7 @@ struct HeaderView<'a> {
     enc: &'a str,
     kid: &'a str,
     sub: &'a str,
+    idp: Option<&'a str>,
     iat: Option<f64>,
     src: Option<&'static str>,
     cap: Option<String>,
@@ -352,6 +383,9 @@ impl Serialize for HeaderView<'_> {
         map.serialize_entry("sub", self.sub)?;
         if let Some(iat) = self.iat {
             map.serialize_entry("iat", &iat)?;
+        }
+        if let Some(idp) = self.idp {
+            map.serialize_entry("idp", idp)?;
         }
         if let Some(src) = self.src {
             map.serialize_entry("src", src)?;
@@ -599,15 +633,23 @@ fn connection(key: Option<String>) -> Result<Connection, JsValue> {
     )
 }
 
-/// The address of `issuer`'s discovery document (OpenID Connect Discovery 1.0 §4).
+/// Checks what of `options` (as `resolveEndpoints` takes them) needs no discovery
+/// document, and returns the address of the document to fetch (OpenID Connect
+/// Discovery 1.0 §4), or `null` when no `issuer` is set.
 ///
 /// # Errors
-/// Throws `ERR_CONFIG_INVALID` for an issuer that is not an https URL (http only to a
-/// loopback host) or has a query or fragment.
+/// Throws `ERR_CONFIG_INVALID` for a key, endpoint, method or issuer tokenseal does not
+/// accept, `ERR_CONFIG_INCOMPLETE` without the scope the provider's refresh needs.
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = discoveryUrl)]
-pub fn discovery_url(issuer: &str) -> Result<String, JsValue> {
-    client::discovery_url(issuer).map_err(to_js)
+pub fn discovery_url(
+    key: &str,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] options: JsValue,
+) -> Result<Option<String>, JsValue> {
+    let connection = Connection::parse(key).map_err(to_js)?;
+    let options = client::EndpointOptions::from_value(&from_js(&options, Error::ConfigInvalid)?)
+        .map_err(to_js)?;
+    client::check(&connection, &options).map_err(to_js)
 }
 
 /// Where and how the refreshes of provider `key` go for this deployment:
@@ -722,25 +764,33 @@ pub fn reconsent_authorize_params(
 pub struct RefreshStates {
     inner: crate::backend::RefreshStates,
     connection: Connection,
-    client: token_endpoint::Client,
+    /// `None` for states made without a client (Google's, credentials per call).
+    client: Option<token_endpoint::Client>,
 }
 
 /// New, empty [`RefreshStates`] for one provider's OAuth client, `{ provider, clientId,
 /// clientSecret, tokenEndpointAuthMethod, scope }` (the last two from
-/// `resolveEndpoints`). A function rather than a constructor, so that a host can wrap
-/// the core's exports in plain functions.
+/// `resolveEndpoints`). Without a client, Google's states as before clients existed:
+/// `refreshRequestBody` and `revokeRequestBodies` take the credentials per call. A
+/// function rather than a constructor, so that a host can wrap the core's exports in
+/// plain functions.
 ///
 /// # Errors
 /// Throws `ERR_CONFIG_INVALID` for a client of the wrong shape.
 #[cfg(feature = "wasm-full")]
 #[wasm_bindgen(js_name = refreshStates)]
 pub fn refresh_states(
-    #[wasm_bindgen(unchecked_param_type = "ProviderClient")] client: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ProviderClient | undefined")] client: JsValue,
 ) -> Result<RefreshStates, JsValue> {
-    let (connection, client) =
-        client::client_from_value(&from_js(&client, Error::ConfigInvalid)?).map_err(to_js)?;
+    let (connection, client) = if client.is_undefined() || client.is_null() {
+        (Connection::google(), None)
+    } else {
+        let (connection, client) =
+            client::client_from_value(&from_js(&client, Error::ConfigInvalid)?).map_err(to_js)?;
+        (connection, Some(client))
+    };
     Ok(RefreshStates {
-        inner: crate::backend::RefreshStates::new(),
+        inner: crate::backend::RefreshStates::new(&connection),
         connection,
         client,
     })
@@ -776,17 +826,39 @@ impl RefreshStates {
     /// authorization }` (`authorization` for `client_secret_basic`, else `null`).
     ///
     /// # Errors
-    /// Throws `ERR_SEALED_MISSING` when `begin` did not succeed for the user.
+    /// Throws `ERR_SEALED_MISSING` when `begin` did not succeed for the user,
+    /// `ERR_CONFIG_INCOMPLETE` for states made without a client.
     #[wasm_bindgen(js_name = refreshRequest, unchecked_return_type = "TokenRequest")]
     pub fn refresh_request(
         &self,
         #[wasm_bindgen(js_name = userId)] user_id: &str,
     ) -> Result<JsValue, JsValue> {
+        let client = self
+            .client
+            .as_ref()
+            .ok_or_else(|| to_js(Error::ConfigIncomplete))?;
+        let request = self.inner.refresh_request(user_id, client).map_err(to_js)?;
+        to_js_json(&request_view(&request))
+    }
+
+    /// The form body of the refresh `begin` decided on, `client_secret_post` with these
+    /// credentials (the form before clients; `refreshRequest` sends as the client says).
+    ///
+    /// # Errors
+    /// Throws `ERR_SEALED_MISSING` when `begin` did not succeed for the user.
+    #[wasm_bindgen(js_name = refreshRequestBody)]
+    pub fn refresh_request_body(
+        &self,
+        #[wasm_bindgen(js_name = userId)] user_id: &str,
+        #[wasm_bindgen(js_name = clientId)] client_id: &str,
+        #[wasm_bindgen(js_name = clientSecret)] client_secret: &str,
+    ) -> Result<String, JsValue> {
+        let client = token_endpoint::Client::post(client_id, client_secret);
         let request = self
             .inner
-            .refresh_request(user_id, &self.client)
+            .refresh_request(user_id, &client)
             .map_err(to_js)?;
-        to_js_json(&request_view(&request))
+        Ok(request.body.as_str().to_owned())
     }
 
     /// Reads the provider's answer to the user's refresh: `{ accessToken, expiresAt, scope,
@@ -870,14 +942,35 @@ impl RefreshStates {
         #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")]
         key_set_json: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
-        let stored = login::stored_sealed_value(&app_metadata, self.connection.key());
-        let keys = key_ring(&key_set_json).map_err(to_js)?;
-        let requests = self
-            .inner
-            .revoke_requests(user_id, stored, &keys, &self.client)
-            .map_err(to_js)?;
+        let client = self
+            .client
+            .as_ref()
+            .ok_or_else(|| to_js(Error::ConfigIncomplete))?;
+        let requests = self.revocations(user_id, &app_metadata, &key_set_json, client)?;
         to_js_json(&Json::Array(requests.iter().map(request_view).collect()))
+    }
+
+    /// Revocation bodies (`client_secret_post` with these credentials) for every
+    /// refresh token the user may still hold: the form before clients.
+    ///
+    /// # Errors
+    /// As `revokeRequests`.
+    #[wasm_bindgen(js_name = revokeRequestBodies, unchecked_return_type = "string[]")]
+    pub fn revoke_request_bodies(
+        &self,
+        #[wasm_bindgen(js_name = userId)] user_id: &str,
+        #[wasm_bindgen(js_name = appMetadata, unchecked_param_type = "Record<string, unknown>")]
+        app_metadata: JsValue,
+        #[wasm_bindgen(js_name = keySetJson, unchecked_param_type = "string")]
+        key_set_json: JsValue,
+        #[wasm_bindgen(js_name = clientId)] client_id: &str,
+        #[wasm_bindgen(js_name = clientSecret)] client_secret: &str,
+    ) -> Result<JsValue, JsValue> {
+        let client = token_endpoint::Client::post(client_id, client_secret);
+        let requests = self.revocations(user_id, &app_metadata, &key_set_json, &client)?;
+        to_js_json(&names(
+            requests.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(),
+        ))
     }
 
     /// Whether another replica's shared grant, standing on the sealed value `shared`,
@@ -900,14 +993,33 @@ impl RefreshStates {
         let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
         let stored = login::stored_sealed_value(&app_metadata, self.connection.key());
         let keys = key_ring(&key_set_json).map_err(to_js)?;
-        Ok(crate::backend::shared_grant_serves(
-            stored, shared, &keys, user_id,
-        ))
+        Ok(self
+            .inner
+            .shared_grant_serves(user_id, stored, shared, &keys))
     }
 
     /// Forgets the user.
     pub fn forget(&mut self, #[wasm_bindgen(js_name = userId)] user_id: &str) {
         self.inner.forget(user_id);
+    }
+}
+
+#[cfg(feature = "wasm-full")]
+impl RefreshStates {
+    /// The revocation requests of `revokeRequests` and `revokeRequestBodies`.
+    fn revocations(
+        &self,
+        user_id: &str,
+        app_metadata: &JsValue,
+        key_set_json: &JsValue,
+        client: &token_endpoint::Client,
+    ) -> Result<Vec<token_endpoint::TokenRequest>, JsValue> {
+        let app_metadata = from_js(app_metadata, Error::UserInvalid)?;
+        let stored = login::stored_sealed_value(&app_metadata, self.connection.key());
+        let keys = key_ring(key_set_json).map_err(to_js)?;
+        self.inner
+            .revoke_requests(user_id, stored, &keys, client)
+            .map_err(to_js)
     }
 }
 
@@ -1002,7 +1114,7 @@ pub fn provider_info_of(key: &str) -> Result<JsValue, JsValue> {
     let connection = Connection::parse(key).map_err(to_js)?;
     let mut info = provider_info(connection.provider());
     if let Json::Object(o) = &mut info {
-        o.insert("key", Json::from(connection.key()));
+        o.insert("key", Json::from(connection.key())); // replaces the provider's name
     }
     to_js_json(&info)
 }
@@ -1011,6 +1123,9 @@ pub fn provider_info_of(key: &str) -> Result<JsValue, JsValue> {
 #[cfg(feature = "wasm-full")]
 fn provider_info(provider: &Provider) -> Json {
     object(vec![
+        // Built-in providers are stored under their name; custom connections under
+        // theirs (providerInfo(key) says which).
+        ("key", Json::from(provider.auth0_provider)),
         ("name", Json::from(provider.name)),
         ("auth0Provider", Json::from(provider.auth0_provider)),
         (

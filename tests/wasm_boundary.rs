@@ -15,7 +15,7 @@ const K_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 const K_B: &str = "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8";
 
 fn seal(token: &str, keys: &str, user: &str) -> Result<String, JsValue> {
-    wasm::seal(token.into(), keys.into(), user.into())
+    wasm::seal(token.into(), keys.into(), user.into(), None)
 }
 
 fn open(sealed: &str, keys: &str, user: &str) -> Result<String, JsValue> {
@@ -383,15 +383,15 @@ fn arguments_of_the_wrong_type_are_typed_errors_not_faults() {
     let number = JsValue::from_f64(12345.0);
     let cases = [
         (
-            wasm::seal(number.clone(), keys.clone(), USER.into()),
+            wasm::seal(number.clone(), keys.clone(), USER.into(), None),
             "ERR_TOKEN_INVALID",
         ),
         (
-            wasm::seal(TOKEN.into(), number.clone(), USER.into()),
+            wasm::seal(TOKEN.into(), number.clone(), USER.into(), None),
             "ERR_KEYSET_JSON",
         ),
         (
-            wasm::seal(TOKEN.into(), keys.clone(), Object::new().into()),
+            wasm::seal(TOKEN.into(), keys.clone(), Object::new().into(), None),
             "ERR_USER_ID_INVALID",
         ),
         (
@@ -599,7 +599,13 @@ fn refresh_states_keep_the_refresh_token_inside_and_hand_out_sealed_rotations() 
         json!({"provider": "acme-idp", "clientId": "c", "clientSecret": "s", "scope": "openid offline_access"}),
     ))
     .expect("a client");
-    let stored = sealed_a();
+    let stored = wasm::seal(
+        TOKEN.into(),
+        keys.as_str().into(),
+        USER.into(),
+        Some("acme-idp".into()),
+    )
+    .expect("seals");
     let app_metadata = js(json!({"sealed_refresh_tokens": {"acme-idp": stored}}));
     states
         .begin(USER, app_metadata.clone(), None, keys.as_str().into())
@@ -629,7 +635,13 @@ fn refresh_states_keep_the_refresh_token_inside_and_hand_out_sealed_rotations() 
         .as_str()
         .expect("sealed")
         .to_owned();
-    assert_eq!(open(&successor, &keys, USER).expect("opens"), "1//rotated");
+    let opened = wasm::open(
+        successor.as_str().into(),
+        keys.as_str().into(),
+        USER.into(),
+        Some("acme-idp".into()),
+    );
+    assert_eq!(opened.expect("opens"), "1//rotated");
     states.saved(USER);
     assert!(states.unsaved(USER).expect("a view").is_null());
     // The successor serves a user whose copy still shows the stored value; a cleared
@@ -647,6 +659,22 @@ fn refresh_states_keep_the_refresh_token_inside_and_hand_out_sealed_rotations() 
             .expect("requests"),
     );
     assert_eq!(requests.as_array().map(Vec::len), Some(2));
+    // Without a client: Google's states, the credentials per call, as before clients.
+    let mut google = wasm::refresh_states(JsValue::UNDEFINED).expect("Google's");
+    let google_metadata = js(json!({"sealed_refresh_tokens": {"google-oauth2": sealed_a()}}));
+    google
+        .begin(USER, google_metadata.clone(), None, keys.as_str().into())
+        .expect("opens");
+    let body = google.refresh_request_body(USER, "c", "s").expect("a body");
+    assert!(body.ends_with("&client_id=c&client_secret=s"), "{body}");
+    assert_eq!(
+        code(google.refresh_request(USER).expect_err("no client")),
+        "ERR_CONFIG_INCOMPLETE"
+    );
+    let bodies = google
+        .revoke_request_bodies(USER, google_metadata, keys.as_str().into(), "c", "s")
+        .expect("bodies");
+    assert_eq!(rust(&bodies).as_array().map(Vec::len), Some(1));
     assert!(
         wasm::refresh_states(js(json!({"provider": "waad", "clientId": "c"}))).is_err(),
         "a client needs its secret"
@@ -669,6 +697,7 @@ fn the_provider_table_crosses_as_the_backends_read_it() {
     assert_eq!(
         table["providers"]["google-oauth2"],
         json!({
+            "key": "google-oauth2",
             "name": "Google",
             "auth0Provider": "google-oauth2",
             "keyedByConnection": false,
@@ -758,8 +787,17 @@ fn endpoints_resolve_from_options_and_a_discovery_answer() {
         "ERR_INPUT_INVALID"
     );
     assert_eq!(
-        wasm::discovery_url("https://id.example.com/").expect("a URL"),
-        "https://id.example.com/.well-known/openid-configuration"
+        wasm::discovery_url("acme-idp", js(json!({"issuer": "https://id.example.com/"})))
+            .expect("a URL")
+            .as_deref(),
+        Some("https://id.example.com/.well-known/openid-configuration")
+    );
+    assert_eq!(
+        code(
+            wasm::discovery_url("waad", js(json!({"issuer": "https://id.example.com"})))
+                .expect_err("Entra needs a scope")
+        ),
+        "ERR_CONFIG_INCOMPLETE"
     );
 }
 
@@ -802,6 +840,7 @@ fn cache_entries_and_rotated_values_cross_the_boundary() {
         captured.as_str().into(),
         keys.as_str().into(),
         USER.into(),
+        None,
     )
     .expect("seals");
     let header = rust(&inspect(&rotated).expect("header"));
@@ -818,6 +857,33 @@ fn cache_entries_and_rotated_values_cross_the_boundary() {
         "junk".into(),
         keys.as_str().into(),
         USER.into(),
+        None,
+    );
+    // Another provider's value is sealed bound to it, and opens only as its own.
+    let entra = wasm::seal(
+        TOKEN.into(),
+        keys.as_str().into(),
+        USER.into(),
+        Some("waad".into()),
+    )
+    .expect("seals");
+    assert_eq!(
+        rust(&inspect(&entra).expect("header"))["idp"],
+        json!("waad")
+    );
+    assert_eq!(
+        wasm::open(
+            entra.as_str().into(),
+            keys.as_str().into(),
+            USER.into(),
+            Some("waad".into())
+        )
+        .expect("opens"),
+        TOKEN
+    );
+    assert_eq!(
+        code(open(&entra, &keys, USER).expect_err("not Google's")),
+        "ERR_PROVIDER_MISMATCH"
     );
     assert_eq!(
         code(refused.expect_err("previous must open")),

@@ -66,23 +66,39 @@ fn user_id(py: Python<'_>, user_id: &Bound<'_, PyAny>) -> PyResult<String> {
     text(py, user_id, Error::UserIdInvalid)
 }
 
-/// Seals `token` (a refresh token) for `user_id` under the primary key of the JWK Set
-/// `key_set_json`: a compact JWE (`dir`, `A256GCM`) bound to the user.
+/// Seals `token` (a refresh token) for `user_id` and `provider` (a key, default
+/// `"google-oauth2"`) under the primary key of the JWK Set `key_set_json`: a compact
+/// JWE (`dir`, `A256GCM`) bound to the user and, for every provider but Google, to the
+/// provider (`idp`).
 ///
-/// Raises `TokenSealError` with `ERR_TOKEN_INVALID`, `ERR_USER_ID_INVALID`, a key-set
-/// code or `ERR_RANDOM`.
+/// Raises `TokenSealError` with `ERR_TOKEN_INVALID`, `ERR_USER_ID_INVALID`,
+/// `ERR_CONFIG_INVALID` for a `provider` that is not a key, a key-set code or
+/// `ERR_RANDOM`.
 #[pyfunction]
+#[pyo3(signature = (token, key_set_json, user_id, provider = GOOGLE.auth0_provider))]
 fn seal(
     py: Python<'_>,
     token: &Bound<'_, PyAny>,
     key_set_json: &Bound<'_, PyAny>,
     user_id: &Bound<'_, PyAny>,
+    provider: &str,
 ) -> PyResult<String> {
     let token = refresh_token(py, token)?;
+    let connection = connection(py, provider)?;
     let keys = key_ring(py, key_set_json)?;
     let user_id = self::user_id(py, user_id)?;
     let iv = Nonce::random().map_err(|e| raise(py, e))?;
-    jwe::seal(&token, &keys, &user_id, now(), iv).map_err(|e| raise(py, e))
+    let provenance = jwe::Provenance::default();
+    jwe::seal_with(
+        &token,
+        &keys,
+        &user_id,
+        connection.idp(),
+        now(),
+        iv,
+        &provenance,
+    )
+    .map_err(|e| raise(py, e))
 }
 
 /// Seals a refresh token the provider rotated as the successor of `previous` (the sealed
@@ -92,19 +108,31 @@ fn seal(
 /// Raises `TokenSealError` with the codes of `open_sealed` for `previous`, or those of
 /// `seal`.
 #[pyfunction]
+#[pyo3(signature = (token, previous, key_set_json, user_id, provider = GOOGLE.auth0_provider))]
 fn seal_rotated(
     py: Python<'_>,
     token: &Bound<'_, PyAny>,
     previous: &Bound<'_, PyAny>,
     key_set_json: &Bound<'_, PyAny>,
     user_id: &Bound<'_, PyAny>,
+    provider: &str,
 ) -> PyResult<String> {
     let token = refresh_token(py, token)?;
     let previous = text(py, previous, Error::SealedMalformed)?;
+    let connection = connection(py, provider)?;
     let keys = key_ring(py, key_set_json)?;
     let user_id = self::user_id(py, user_id)?;
     let iv = Nonce::random().map_err(|e| raise(py, e))?;
-    jwe::seal_rotated(&token, &previous, &keys, &user_id, now(), iv).map_err(|e| raise(py, e))
+    jwe::seal_rotated(
+        &token,
+        &previous,
+        &keys,
+        &user_id,
+        connection.idp(),
+        now(),
+        iv,
+    )
+    .map_err(|e| raise(py, e))
 }
 
 /// Opens a sealed value bound to `user_id` and returns the refresh token. `sealed` is the
@@ -132,7 +160,7 @@ fn open_sealed(
     };
     let keys = key_ring(py, key_set_json)?;
     let user_id = self::user_id(py, user_id)?;
-    jwe::open(&jwe_text, &keys, &user_id)
+    jwe::open_for(&jwe_text, &keys, &user_id, connection.idp())
         .map(|token| token.expose_secret().to_owned())
         .map_err(|e| raise(py, e))
 }
@@ -165,7 +193,7 @@ fn stored_value(py: Python<'_>, dict: &Bound<'_, PyDict>, key: &str) -> PyResult
 }
 
 /// The public header of a sealed value, without a key: a dict with `typ`, `alg`, `enc`,
-/// `kid`, `sub`, and `iat`, `src`, `cap_kid` when recorded.
+/// `kid`, `sub`, and `idp`, `iat`, `src`, `cap_kid` when recorded.
 ///
 /// Raises `TokenSealError` with `ERR_SEALED_MALFORMED`, `ERR_HEADER_INVALID`,
 /// `ERR_VERSION_UNSUPPORTED` or `ERR_ALG_UNSUPPORTED`.
@@ -179,6 +207,7 @@ fn inspect<'py>(py: Python<'py>, sealed: &Bound<'py, PyAny>) -> PyResult<Bound<'
     dict.set_item("enc", &header.enc)?;
     dict.set_item("kid", &header.kid)?;
     dict.set_item("sub", &header.sub)?;
+    dict.set_item("idp", header.idp.as_deref())?;
     dict.set_item("iat", header.iat)?;
     dict.set_item("src", header.src.map(jwe::Source::as_str))?;
     dict.set_item("cap_kid", header.capture.as_ref().map(|c| c.kid.as_str()))?;
@@ -209,8 +238,7 @@ fn refresh_request_body(
     let client_id = text(py, client_id, Error::InputInvalid)?;
     let client_secret = zeroize::Zeroizing::new(text(py, client_secret, Error::InputInvalid)?);
     Ok(
-        token_endpoint::refresh_request(&token, &Client::post(&client_id, &client_secret))
-            .body
+        token_endpoint::refresh_request_body(&token, &client_id, &client_secret)
             .as_str()
             .to_owned(),
     )

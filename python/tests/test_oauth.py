@@ -141,7 +141,7 @@ def test_an_outage_is_unavailable_never_reconsent(keys, monkeypatch):
 
 def test_a_custom_connection_by_discovery_with_basic_auth_scope_and_rotation(rotating_basic_idp, keys):
     idp = rotating_basic_idp
-    user = {"user_id": USER, "app_metadata": {"sealed_refresh_tokens": {"acme-idp": tokenseal.seal(idp["refreshToken"], keys, USER)}}}
+    user = {"user_id": USER, "app_metadata": {"sealed_refresh_tokens": {"acme-idp": tokenseal.seal(idp["refreshToken"], keys, USER, "acme-idp")}}}
     rotated = []
 
     def connect(**options):
@@ -155,16 +155,16 @@ def test_a_custom_connection_by_discovery_with_basic_auth_scope_and_rotation(rot
     assert s.get(idp["userinfo"]).status_code == 200
     [(user_id, sealed, replaces)] = rotated
     assert user_id == USER and replaces == user["app_metadata"]["sealed_refresh_tokens"]["acme-idp"]
-    assert tokenseal.open_sealed(sealed, keys, USER) != idp["refreshToken"]
+    assert tokenseal.open_sealed(sealed, keys, USER, "acme-idp") != idp["refreshToken"]
     assert tokenseal.inspect(sealed)["src"] == "rotation"
-    # Discovery of another issuer is refused before anything is sent.
+    # An issuer without a discovery document (a 404) is refused before anything is sent.
     with pytest.raises(TokenSealError) as raised:
         SealedTokenSession(user, keys, "c", "s", on_rotated=print, provider="acme-idp", issuer=idp["issuer"] + "/elsewhere")
     assert raised.value.code == "ERR_DISCOVERY_INVALID"
 
 
 def test_what_a_provider_needs_is_checked_before_any_request(keys):
-    user = {"user_id": USER, "app_metadata": {"sealed_refresh_tokens": {"waad": tokenseal.seal("0.entra", keys, USER)}}}
+    user = {"user_id": USER, "app_metadata": {"sealed_refresh_tokens": {"waad": tokenseal.seal("0.entra", keys, USER, "waad")}}}
     endpoint = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
     with pytest.raises(TokenSealError) as raised:
         SealedTokenSession(user, keys, "c", "s", on_rotated=print, provider="waad", token_endpoint=endpoint)
@@ -174,3 +174,62 @@ def test_what_a_provider_needs_is_checked_before_any_request(keys):
     with pytest.raises(TokenSealError) as raised:
         SealedTokenSession(user, keys, "c", "s", on_rotated=print, provider="oauth2")
     assert raised.value.code == "ERR_CONFIG_INVALID"
+
+
+class _EntraLike(http.server.BaseHTTPRequestHandler):
+    """A token endpoint that answers as Entra ID does: every refresh rotates, and the
+    granted scope never echoes offline_access. Also serves a discovery document that
+    names another issuer (RFC 8414 §3.3: it must not be used)."""
+
+    requests = []
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        form = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
+        _EntraLike.requests.append(form)
+        self._json(200, {"access_token": "eyJ0.entra-access", "token_type": "Bearer", "expires_in": 3600,
+                         "scope": "https://graph.microsoft.com/User.Read", "refresh_token": "0.AXEA-rotated-secret"})
+
+    def do_GET(self):  # noqa: N802
+        self._json(200, {"issuer": "https://login.example.com/another-tenant/v2.0", "token_endpoint": "https://login.example.com/token"})
+
+    def _json(self, status, value):
+        body = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_entra_answer_with_another_scope_is_taken_and_its_rotation_sealed(keys, monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    server = http.server.HTTPServer(("127.0.0.1", 0), _EntraLike)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        first = tokenseal.seal("0.AXEA-first", keys, USER, "waad")
+        user = {"user_id": USER, "app_metadata": {"sealed_refresh_tokens": {"waad": first}}}
+        rotated = []
+        s = SealedTokenSession(user, keys, "c", "s", on_rotated=lambda *a: rotated.append(a), provider="waad",
+                               token_endpoint=f"{base}/token", scope=["offline_access", "https://graph.microsoft.com/User.Read"])
+        token = s.refresh_token(s.auto_refresh_url)
+        assert token["access_token"] == "eyJ0.entra-access"
+        assert "scope=offline_access+https%3A%2F%2Fgraph.microsoft.com%2FUser.Read" in _EntraLike.requests[-1]
+        s._updated(token)
+        [(user_id, sealed, replaces)] = rotated
+        assert (user_id, replaces) == (USER, first)
+        assert tokenseal.open_sealed(sealed, keys, USER, "waad") == "0.AXEA-rotated-secret"
+        assert tokenseal.inspect(sealed)["idp"] == "waad"
+        # The rotated value is Entra's: it does not open as Google's.
+        with pytest.raises(TokenSealError) as raised:
+            tokenseal.open_sealed(sealed, keys, USER)
+        assert raised.value.code == "ERR_PROVIDER_MISMATCH"
+        # A discovery document that names another issuer is refused.
+        with pytest.raises(TokenSealError) as raised:
+            SealedTokenSession(user, keys, "c", "s", on_rotated=print, provider="waad", issuer=base, scope="offline_access")
+        assert raised.value.code == "ERR_DISCOVERY_INVALID"
+    finally:
+        server.shutdown()

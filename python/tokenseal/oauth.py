@@ -102,6 +102,8 @@ class SealedTokenSession(OAuth2Session):
     ):
         if not isinstance(user, dict) or not isinstance(user.get("user_id"), str):
             raise _error(ERR_USER_INVALID, "user must be a dict with a string user_id")
+        if isinstance(scope, (list, tuple)):
+            scope = " ".join(scope)  # as OAuth2Session takes it
         discovery = None
         if issuer is not None:
             try:
@@ -161,6 +163,16 @@ class SealedTokenSession(OAuth2Session):
             kwargs["auth"] = self._client_auth
         try:
             return super().refresh_token(token_url, **kwargs)
+        except Warning as changed:
+            # oauthlib refuses an answer whose scope differs from the one asked for (Entra
+            # never echoes offline_access back); the grant is what the provider says, so
+            # the answer is taken as it is. The exception holds the tokens: it is
+            # consumed here and never leaves this method.
+            if not isinstance(getattr(changed, "token", None), dict):
+                raise
+            token = dict(changed.token)
+            del changed
+            return self._accept(token)
         except requests.RequestException:
             # No answer: the core's reading of status 0 (ERR_PROVIDER_UNAVAILABLE).
             parse_refresh_response(0, "", int(time.time()), self._provider)
@@ -171,6 +183,14 @@ class SealedTokenSession(OAuth2Session):
             # Answers were judged by _judged: what is left is a 2xx oauthlib could not use.
             raise _error(ERR_PROVIDER_RESPONSE, "the token endpoint answered with an unexpected body") from None
 
+    def _accept(self, token):
+        """What requests-oauthlib does with a refresh answer it accepts: the old refresh
+        token is kept when the answer has none."""
+        if "refresh_token" not in token:
+            token["refresh_token"] = self._refresh_token
+        self.token = token  # OAuth2Session's setter also hands it to the oauthlib client
+        return self.token
+
     def _judged(self, response):
         if not 200 <= response.status_code < 300:
             parse_refresh_response(response.status_code, response.text, int(time.time()), self._provider)  # raises
@@ -180,7 +200,7 @@ class SealedTokenSession(OAuth2Session):
         rotated = token.get("refresh_token")
         if rotated and rotated != self._refresh_token:
             # Sealed before anything else, and kept until the app has stored it.
-            successor = seal_rotated(rotated, self._sealed, self._keys, self._user_id)
+            successor = seal_rotated(rotated, self._sealed, self._keys, self._user_id, self._provider)
             self._unsaved = (successor, self._sealed)
             self._sealed, self._refresh_token = successor, rotated
             self._store_rotation()

@@ -34,6 +34,21 @@ fn seal_for(token: &str, keys: &KeyRing, sub: &str) -> String {
     .expect("seals")
 }
 
+/// A value of another provider's, sealed without provenance (as `seal()` would for
+/// Google), bound to that provider.
+fn seal_as(token: &str, keys: &KeyRing, sub: &str, idp: &str) -> String {
+    jwe::seal_with(
+        &RefreshToken::new(token).expect("valid"),
+        keys,
+        sub,
+        Some(idp),
+        NOW - 100,
+        Nonce::from_bytes([5; 12]),
+        &jwe::Provenance::default(),
+    )
+    .expect("seals")
+}
+
 fn google_identity(token: Option<&str>) -> Value {
     let mut identity = json!({"provider": "google-oauth2", "connection": "google-oauth2", "user_id": "1001", "isSocial": true});
     if let Some(token) = token {
@@ -162,6 +177,7 @@ fn rotated_by_backend(previous: &str, rotated: &str) -> String {
         previous,
         &primary(),
         USER_ID,
+        None,
         NOW - 10,
         Nonce::from_bytes([6; 12]),
     )
@@ -1111,6 +1127,7 @@ fn lazy_rotation_refreshes_the_record_so_the_old_key_can_be_retired() {
         &captured,
         &old,
         USER_ID,
+        None,
         NOW,
         Nonce::from_bytes([8; 12]),
     )
@@ -1204,8 +1221,14 @@ fn every_configured_provider_is_sealed_under_its_key_in_one_write() {
     assert!(map.get("other-idp").is_none(), "not configured");
     for (key, token) in [("waad", "0.AAAA-entra"), ("acme-idp", "acme-rt")] {
         let sealed = map[key].as_str().expect("sealed under its key");
-        let opened = jwe::open(sealed, &keys, USER_ID).expect("bound to the primary user");
+        let opened = jwe::open_for(sealed, &keys, USER_ID, Some(key))
+            .expect("bound to the primary user and the provider");
         assert_eq!(opened.expose_secret(), token);
+        assert_eq!(
+            jwe::open(sealed, &keys, USER_ID),
+            Err(crate::OpenError::ProviderMismatch),
+            "not as Google's"
+        );
     }
     assert_eq!(
         p.claims,
@@ -1273,7 +1296,7 @@ fn custom_connections_are_told_apart_by_their_names() {
         .as_str()
         .expect("sealed under the connection name");
     assert_eq!(
-        jwe::open(sealed, &primary(), USER_ID)
+        jwe::open_for(sealed, &primary(), USER_ID, Some("other-idp"))
             .expect("opens")
             .expose_secret(),
         "other-rt"
@@ -1298,7 +1321,7 @@ fn providers_that_issue_a_token_at_every_login_read_at_every_login_through_them(
     let keys = primary();
     let stored = json!({SEALED_KEY: {
         GOOGLE_PROVIDER: seal_for(TOKEN, &keys, USER_ID),
-        "waad": seal_for("0.AAAA-entra", &keys, USER_ID)
+        "waad": seal_as("0.AAAA-entra", &keys, USER_ID, "waad")
     }});
     let reads = |extra: Value| {
         let mut input = json!({"user": many_providers_user(stored.clone()),
@@ -1318,6 +1341,24 @@ fn providers_that_issue_a_token_at_every_login_read_at_every_login_through_them(
     ));
     assert!(!reads(
         json!({"connectionStrategy": "waad", "protocol": REFRESH_TOKEN_PROTOCOL})
+    ));
+    // A read that found no Entra token holds the next ones back for recheckSeconds,
+    // unless the login asks for consent.
+    let no_token = |at: u64, extra: Value| {
+        let mut user = many_providers_user(json!({"tokenseal": {"no_token_at": {"waad": at}}}));
+        user["identities"][1]["refresh_token"] = Value::Null;
+        let mut input = json!({"user": user, "providers": ["waad"], "loginsCount": 5,
+                               "connectionStrategy": "waad", "recheckSeconds": 3600});
+        for (name, value) in extra.as_object().expect("an object") {
+            input[name] = value.clone();
+        }
+        plan_many(input).read_user
+    };
+    assert!(!no_token(NOW - 60, json!({})), "recently found nothing");
+    assert!(no_token(NOW - 3601, json!({})), "the interval passed");
+    assert!(no_token(
+        NOW - 60,
+        json!({"authorizeQuery": {"prompt": "consent"}})
     ));
 }
 
@@ -1344,6 +1385,7 @@ fn a_stale_copy_never_overwrites_a_rotation_of_a_rotating_provider() {
         &captured,
         &keys,
         USER_ID,
+        Some("waad"),
         NOW - 5,
         Nonce::from_bytes([6; 12]),
     )

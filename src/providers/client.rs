@@ -119,6 +119,31 @@ pub fn discovery_url(issuer: &str) -> Result<String> {
     Ok([issuer.trim_end_matches('/'), DISCOVERY_PATH].concat())
 }
 
+/// Checks what of `options` needs no discovery document (the scope the provider's
+/// refresh needs, explicit endpoints, the authentication method's name, the issuer)
+/// and returns the address of the document to fetch, if one is needed: a backend calls
+/// it when it is configured, so that a fault shows then, not at the first refresh.
+///
+/// # Errors
+/// As [`resolve`], for those options.
+pub fn check(connection: &Connection, options: &EndpointOptions) -> Result<Option<String>> {
+    if connection.provider().refresh_needs_scope && options.scope.is_none() {
+        return Err(Error::ConfigIncomplete);
+    }
+    let explicit = [&options.token_endpoint, &options.revoke_endpoint];
+    if explicit
+        .into_iter()
+        .flatten()
+        .any(|url| !secret_url_allowed(url))
+    {
+        return Err(Error::ConfigInvalid);
+    }
+    if let Some(name) = &options.auth {
+        ClientAuth::parse(name)?;
+    }
+    options.issuer.as_deref().map(discovery_url).transpose()
+}
+
 /// Resolves where and how `connection`'s refreshes go. `discovery` is the answer to a
 /// `GET` of [`discovery_url`], `(status, body)` with status 0 for no answer, required
 /// when `options.issuer` is set and read only then.
@@ -151,6 +176,7 @@ pub fn resolve(
     discovery: Option<(u16, &str)>,
 ) -> Result<Endpoints> {
     let provider = connection.provider();
+    check(connection, options)?;
     let document = match (&options.issuer, discovery) {
         (None, _) => None,
         (Some(_), None) => return Err(Error::ConfigIncomplete),
@@ -184,9 +210,6 @@ pub fn resolve(
         (None, Some(document)) => document.auth(provider.client_auth)?,
         (None, None) => provider.client_auth,
     };
-    if provider.refresh_needs_scope && options.scope.is_none() {
-        return Err(Error::ConfigIncomplete);
-    }
     Ok(Endpoints {
         token_endpoint,
         revoke_endpoint,
@@ -230,9 +253,17 @@ fn read_document(issuer: &str, document: &Json) -> Result<Document> {
     if document.get("issuer").and_then(Json::as_str) != Some(issuer) {
         return Err(Error::DiscoveryInvalid);
     }
+    // A document fetched over https names https endpoints only: the loopback exception
+    // of secret_url_allowed is for an issuer the deployment itself runs on loopback, not
+    // for whatever a remote document points at on the backend's own host.
+    let loopback_issuer = !issuer.starts_with("https://");
     let endpoint = |name: &str| match document.get(name) {
         None | Some(Json::Null) => Ok(None),
-        Some(Json::String(url)) if secret_url_allowed(url) => Ok(Some(url.clone())),
+        Some(Json::String(url))
+            if secret_url_allowed(url) && (loopback_issuer || url.starts_with("https://")) =>
+        {
+            Ok(Some(url.clone()))
+        }
         Some(_) => Err(Error::DiscoveryInvalid),
     };
     let methods = match document.get("token_endpoint_auth_methods_supported") {
@@ -396,6 +427,22 @@ mod tests {
             resolve(&acme, &with_issuer, None),
             Err(Error::ConfigIncomplete)
         );
+        // What needs no document is checked before it is fetched.
+        assert_eq!(
+            check(&acme, &with_issuer),
+            Ok(Some(
+                "https://id.example.com/tenant/.well-known/openid-configuration".to_owned()
+            ))
+        );
+        assert_eq!(
+            check(&connection("waad"), &with_issuer),
+            Err(Error::ConfigIncomplete),
+            "Entra's scope"
+        );
+        assert_eq!(
+            check(&Connection::google(), &options(serde_json::json!({}))),
+            Ok(None)
+        );
         let good = answer(&serde_json::json!({
             "issuer": ISSUER,
             "token_endpoint": "https://id.example.com/tenant/token",
@@ -433,6 +480,9 @@ mod tests {
             serde_json::json!({"issuer": format!("{ISSUER}/"),
                                "token_endpoint": "https://id.example.com/tenant/token"}),
             serde_json::json!({"issuer": ISSUER, "token_endpoint": "http://id.example.com/token"}),
+            serde_json::json!({"issuer": ISSUER, "token_endpoint": "http://127.0.0.1:8080/token"}),
+            serde_json::json!({"issuer": ISSUER, "token_endpoint": "https://id.example.com/t",
+                               "revocation_endpoint": "http://localhost/revoke"}),
             serde_json::json!({"issuer": ISSUER, "token_endpoint": "https://id.example.com/t",
                                "token_endpoint_auth_methods_supported": "client_secret_post"}),
             serde_json::json!([ISSUER]),

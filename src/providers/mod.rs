@@ -220,6 +220,14 @@ impl Connection {
         (connections, refused)
     }
 
+    /// What its sealed values are bound to besides the user (the JWE header's `idp`):
+    /// the key, except for Google, whose values were sealed before providers were bound
+    /// and stay readable as they are.
+    #[must_use]
+    pub fn idp(&self) -> Option<&str> {
+        (self.provider != LEGACY).then_some(self.key.as_str())
+    }
+
     /// Its member of `sealed_refresh_tokens`.
     #[must_use]
     pub fn key(&self) -> &str {
@@ -285,13 +293,18 @@ impl Connection {
             && (!self.provider.keyed_by_connection || name == Some(self.key.as_str()))
     }
 
-    /// The identity a login captures from: the primary identity when it is this
-    /// connection's, otherwise the first linked one. Auth0 does not say which linked
-    /// identity a login used (docs `manage-users/user-accounts/user-account-linking`),
-    /// so this is the documented choice.
+    /// The identity a login captures from: the one of the Auth0 connection the login
+    /// went through (`via`, its name), when it is this provider's; otherwise the primary
+    /// identity when it is this connection's, otherwise the first linked one. Auth0 does
+    /// not say which linked identity a login used (docs
+    /// `manage-users/user-accounts/user-account-linking`), so this is the documented
+    /// choice; the connection name tells two Entra ID connections apart.
     #[must_use]
-    pub fn identity<'u>(&self, user: &'u User) -> Option<&'u Identity> {
-        user.identities.iter().find(|i| self.recognises(i))
+    pub fn identity<'u>(&self, user: &'u User, via: Option<&str>) -> Option<&'u Identity> {
+        let mut mine = user.identities.iter().filter(|i| self.recognises(i));
+        let first = mine.clone().next();
+        via.and_then(|name| mine.find(|i| i.connection.as_deref() == Some(name)))
+            .or(first)
     }
 
     /// How many of this connection's identities carry a refresh token field with a
@@ -390,13 +403,13 @@ mod tests {
         .expect("a user");
         let google = Connection::google();
         assert_eq!(
-            google.identity(&user).and_then(|i| i.user_id.clone()),
+            google.identity(&user, None).and_then(|i| i.user_id.clone()),
             Some(jv!("2"))
         );
         assert_eq!(google.identities_with_token(&user), 2);
         let acme = Connection::parse("acme-idp").expect("valid");
         assert_eq!(
-            acme.identity(&user).and_then(|i| i.user_id.clone()),
+            acme.identity(&user, None).and_then(|i| i.user_id.clone()),
             Some(jv!("6"))
         );
         assert!(acme.is_connection(Some("oauth2"), Some("acme-idp")));
@@ -406,7 +419,20 @@ mod tests {
         assert!(entra.is_connection(Some("waad"), Some("any-connection-name")));
         let none = User::from_value(Json::parse(r#"{"user_id":"auth0|1"}"#).expect("JSON"))
             .expect("a user");
-        assert!(google.identity(&none).is_none());
+        assert!(google.identity(&none, None).is_none());
+        // Two Entra ID connections: the one the login went through is captured.
+        let two = User::from_value(jv!({
+            "user_id": "auth0|1",
+            "identities": [
+                {"provider": "waad", "connection": "contoso", "user_id": "c"},
+                {"provider": "waad", "connection": "fabrikam", "user_id": "f"}
+            ]
+        }))
+        .expect("a user");
+        let pick = |via| entra.identity(&two, via).and_then(|i| i.user_id.clone());
+        assert_eq!(pick(Some("fabrikam")), Some(jv!("f")));
+        assert_eq!(pick(Some("elsewhere")), Some(jv!("c")));
+        assert_eq!(pick(None), Some(jv!("c")));
     }
 
     #[test]

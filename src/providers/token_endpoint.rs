@@ -195,6 +195,17 @@ pub fn refresh_request(refresh_token: &RefreshToken, client: &Client) -> TokenRe
     client.request(&pairs)
 }
 
+/// The form body of a `client_secret_post` refresh: [`refresh_request`] for
+/// [`Client::post`]'s client, as Google takes it.
+#[must_use]
+pub fn refresh_request_body(
+    refresh_token: &RefreshToken,
+    client_id: &str,
+    client_secret: &str,
+) -> Zeroizing<String> {
+    refresh_request(refresh_token, &Client::post(client_id, client_secret)).body
+}
+
 /// The revocation request (RFC 7009 §2.1): the refresh token, its type hint, and the
 /// client's credentials.
 #[must_use]

@@ -82,10 +82,10 @@ function ring(...sets) {
 }
 const kidOf = (set) => JSON.parse(set).keys[0].kid;
 
-/** Opens a sealed value; { token } or { code }. */
-function openSealed(sealed, keys, userId) {
+/** Opens a sealed value (Google's, or `provider`'s); { token } or { code }. */
+function openSealed(sealed, keys, userId, provider) {
   try {
-    return { token: tokenseal.open(sealed, keys, userId) };
+    return { token: tokenseal.open(sealed, keys, userId, provider) };
   } catch (error) {
     return { code: error.code };
   }
@@ -219,9 +219,9 @@ async function login(env, {
 const sealedOf = (r) => r.appMetadata[SEALED] && r.appMetadata[SEALED]['google-oauth2'];
 
 /** Asserts the value opens under `keys` for `userId` to exactly `token`. */
-function assertOpensTo(sealed, keys, userId, token, message = 'the sealed value opens to the issued token') {
+function assertOpensTo(sealed, keys, userId, token, message = 'the sealed value opens to the issued token', provider = undefined) {
   assert.equal(typeof sealed, 'string', 'a sealed value is stored');
-  const opened = openSealed(sealed, keys, userId);
+  const opened = openSealed(sealed, keys, userId, provider);
   assert.equal(opened.code, undefined, 'the sealed value opens for this user');
   assert.ok(opened.token === token, message);
 }
@@ -1220,7 +1220,8 @@ test('TOKENSEAL_PROVIDERS: Google, Entra ID and a custom OAuth 2.0 connection, e
   const map = r.appMetadata[SEALED];
   assert.deepEqual(Object.keys(map), ['google-oauth2', 'waad', 'acme-idp']);
   for (const [key, token] of [['google-oauth2', googleRt], ['waad', entraNew], ['acme-idp', acmeRt]]) {
-    assertOpensTo(map[key], env.keys, primary.user_id, token, `${key} opens to its token`);
+    assertOpensTo(map[key], env.keys, primary.user_id, token, `${key} opens to its token`, key);
+    if (key !== 'google-oauth2') assert.equal(openSealed(map[key], env.keys, primary.user_id).code, 'ERR_PROVIDER_MISMATCH');
     assert.equal(tokenseal.inspect(map[key]).sub, primary.user_id);
   }
   assert.deepEqual(r.idTokenClaims, {
@@ -1233,7 +1234,7 @@ test('TOKENSEAL_PROVIDERS: Google, Entra ID and a custom OAuth 2.0 connection, e
   const acmeNew = `acme-${random(40)}`;
   const a = await login(env, { userId: primary.user_id, connection: ACME, idpTokens: { refresh_token: acmeNew } });
   assert.equal(a.calls['users.get'], 1);
-  assertOpensTo(a.appMetadata[SEALED]['acme-idp'], env.keys, primary.user_id, acmeNew);
+  assertOpensTo(a.appMetadata[SEALED]['acme-idp'], env.keys, primary.user_id, acmeNew, undefined, 'acme-idp');
   assert.equal(a.appMetadata[SEALED].waad, map.waad, 'Entra\'s value untouched');
   assert.equal(a.appMetadata[SEALED]['google-oauth2'], map['google-oauth2'], 'Google\'s value untouched');
 
@@ -1247,7 +1248,7 @@ test('TOKENSEAL_PROVIDERS: Google, Entra ID and a custom OAuth 2.0 connection, e
   assert.deepEqual([plain.calls, plain.writes, plain.idTokenClaims], [{}, [], { [CLAIM]: 'stored' }]);
 
   // A typo is reported and never stops Google's capture.
-  const typo = await login(env, { userId: primary.user_id, connection: DATABASE, secrets: { TOKENSEAL_PROVIDERS: 'google oauth2' } });
+  const typo = await login(env, { userId: primary.user_id, connection: DATABASE, secrets: { TOKENSEAL_PROVIDERS: 'waad,google oauth2' } });
   assert.deepEqual(typo.lines, ['tokenseal: ERR_CONFIG_INVALID']);
-  assert.deepEqual(typo.idTokenClaims, { [CLAIM]: 'stored' });
+  assert.deepEqual(typo.idTokenClaims, { [CLAIM]: 'stored', [OFFLINE]: { waad: 'stored', 'google-oauth2': 'stored' } });
 });

@@ -22,10 +22,10 @@ const KEYS = core.generateKeySet();
 const USER_ID = 'auth0|5f0c0000000000000000acme';
 const ACME = 'acme-idp';
 
-/** A user whose app_metadata holds `values` ({ key: refresh token }) sealed for them. */
+/** A user whose app_metadata holds `values` ({ key: refresh token }) sealed for them, each bound to its provider. */
 function userWith(values, userId = USER_ID) {
   const sealed = {};
-  for (const [key, token] of Object.entries(values)) sealed[key] = core.seal(token, KEYS, userId);
+  for (const [key, token] of Object.entries(values)) sealed[key] = core.seal(token, KEYS, userId, key);
   return { user_id: userId, app_metadata: { sealed_refresh_tokens: sealed } };
 }
 
@@ -200,6 +200,10 @@ test('two providers in one backend: each refreshes at its own endpoint, under it
     assert.deepEqual(t.reconsentAuthorizeParams('google-oauth2'), { connection: 'google-oauth2', access_type: 'offline', prompt: 'consent' });
     assert.deepEqual(backend.reconsentAuthorizeParams('waad', { connection: 'contoso' }), { connection: 'contoso', prompt: 'consent' });
     assert.deepEqual(backend.reconsentAuthorizeParams('bitbucket'), { connection: 'bitbucket' });
+    // A value moved from Google's member to the custom connection's: refused, nothing sent.
+    const moved = { user_id: 'auth0|moved', app_metadata: { sealed_refresh_tokens: { [ACME]: core.seal('1//0g-google', KEYS, 'auth0|moved') } } };
+    await rejectsWithCode(t.accessToken(moved, ACME), 'ERR_PROVIDER_MISMATCH');
+    assert.equal(idp.refreshRequests().length, 1);
     // A user without the provider's value.
     await rejectsWithCode(t.accessToken(userWith({ 'google-oauth2': 'x' }, 'auth0|other'), ACME), 'ERR_SEALED_MISSING');
   } finally {
@@ -225,13 +229,24 @@ test('discovery: only the issuer\'s own document is used; an issuer that does no
     };
     await rejectsWithCode(create(idp.issuer, lying).accessToken(user), 'ERR_DISCOVERY_INVALID');
     assert.equal(idp.refreshRequests().length, 0, 'nothing sent to an endpoint it named');
-    // Down, then up: the failure is not kept.
+    // Down, then up: calls fail fast for 5 s (nothing fetched), then try again.
     let down = true;
-    const flaky = (url, init) => (down ? Promise.reject(new Error('ECONNREFUSED')) : fetch(url, init));
-    const t = create(idp.issuer, flaky);
+    let fetches = 0;
+    const flaky = (url, init) => {
+      fetches += 1;
+      return down ? Promise.reject(new Error('ECONNREFUSED')) : fetch(url, init);
+    };
+    let nowMs = Date.now();
+    const t = backend.createTokens({
+      keys: KEYS, providers: { [ACME]: { clientId: idp.clientId, clientSecret: idp.clientSecret, issuer: idp.issuer } }, fetch: flaky, now: () => nowMs,
+    });
     await rejectsWithCode(t.accessToken(user), 'ERR_PROVIDER_UNAVAILABLE');
     down = false;
+    await rejectsWithCode(t.accessToken(user), 'ERR_PROVIDER_UNAVAILABLE');
+    assert.equal(fetches, 1, 'no fetch while the failure is fresh');
+    nowMs += 5000;
     assert.ok((await t.accessToken(user)).accessToken);
+    assert.equal(fetches, 3, 'the document, then the refresh');
     // An issuer the client secret must not travel to is refused at creation.
     assert.throws(() => create('http://idp.example.com'), { code: 'ERR_CONFIG_INVALID' });
   } finally {
@@ -278,5 +293,36 @@ test('disconnect where the provider has no revocation endpoint: nothing is clear
     assert.deepEqual(mgmtApi.store.getUser(USER_ID).app_metadata.sealed_refresh_tokens, { 'google-oauth2': 'kept-as-it-is' });
   } finally {
     await Promise.all([entra.close(), mgmtApi.close()]);
+  }
+});
+
+test('two providers rotating at once for one user: both rotations are stored, neither lost', async () => {
+  const a = await startServer({ accessTokenTtl: 300, rotateRefreshToken: true });
+  const b = await startServer({ accessTokenTtl: 300, rotateRefreshToken: true, authMethod: 'client_secret_basic' });
+  const mgmtApi = await startManagementApi({
+    users: [{ user_id: USER_ID, identities: [{ provider: 'auth0', connection: 'db', user_id: 'x' }] }],
+    clients: [{ clientId: 'm2m', clientSecret: 'm2m-secret-value-1234', scopes: ['read:users', 'update:users_app_metadata'] }],
+  });
+  try {
+    const user = userWith({ [ACME]: await a.issueRefreshToken('acct-race-a'), 'other-idp': await b.issueRefreshToken('acct-race-b') });
+    mgmtApi.store.updateUser(USER_ID, { app_metadata: user.app_metadata });
+    const t = backend.createTokens({
+      keys: KEYS,
+      providers: {
+        [ACME]: { clientId: a.clientId, clientSecret: a.clientSecret, tokenEndpoint: a.tokenEndpoint },
+        'other-idp': { clientId: b.clientId, clientSecret: b.clientSecret, tokenEndpoint: b.tokenEndpoint },
+      },
+      management: { baseUrl: mgmtApi.baseUrl, clientId: 'm2m', clientSecret: 'm2m-secret-value-1234' },
+    });
+    await Promise.all([t.accessToken(user, ACME), t.accessToken(user, 'other-idp')]);
+    const stored = mgmtApi.store.getUser(USER_ID).app_metadata.sealed_refresh_tokens;
+    for (const [key, server] of [[ACME, a], ['other-idp', b]]) {
+      const sent = server.refreshRequests()[0].params.refresh_token;
+      const now = backend.openSealed(stored[key], KEYS, USER_ID, key);
+      assert.notEqual(now, sent, `${key}: the rotated token is stored, not the one the refresh used`);
+      assert.equal(core.inspect(stored[key]).src, 'rotation');
+    }
+  } finally {
+    await Promise.all([a.close(), b.close(), mgmtApi.close()]);
   }
 });

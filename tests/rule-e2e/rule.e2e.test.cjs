@@ -282,7 +282,7 @@ describe('TOKENSEAL_PROVIDERS: a user with Google, Entra ID and a custom OAuth 2
     const map = updates[0].metadata.sealed_refresh_tokens;
     assert.deepEqual(Object.keys(map), ['google-oauth2', 'waad', 'acme-idp'], 'configured providers only');
     for (const [key, token] of [['google-oauth2', RT], ['waad', ENTRA_RT], ['acme-idp', ACME_RT]]) {
-      assert.equal(tokenseal.open(map[key], KEYS, USER_ID), token, `${key} opens for the primary user`);
+      assert.equal(tokenseal.open(map[key], KEYS, USER_ID, key), token, `${key} opens for the primary user`);
       assert.equal(tokenseal.inspect(map[key]).sub, USER_ID);
     }
     const sealed = Object.values(map);
