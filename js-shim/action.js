@@ -1,8 +1,9 @@
 // tokenseal: the Auth0 post-login Action adapter.
 //
 // scripts/bundle.mjs builds dist/action.js from this file and the core: it defines
-// `loadCore()` above this code, which returns the tokenseal core (the WebAssembly module,
-// compiled once per Action instance) or throws where WebAssembly is unavailable, and
+// `loadCore()` above this code, which resolves to the tokenseal core (the WebAssembly
+// module, compiled in the background from the moment the file is loaded, instantiated
+// once per Action instance) or rejects where WebAssembly is unavailable, and
 // `dropCore()`, which forgets an instance that trapped, `httpCall`, `judged` and
 // `withToken` from js-shim/http.js, and `log`, `codeOf`, `narrowUser` and `narrowQuery`
 // from js-shim/common.js.
@@ -125,7 +126,7 @@ exports.onExecutePostLogin = async (event, api) => {
   const secrets = event.secrets || {};
   let core;
   try {
-    core = loadCore();
+    core = await loadCore();
   } catch {
     // Without the core nothing can be decided; the one setting read here is whether to
     // deny, because that is the admin's explicit instruction for any failure.

@@ -5,7 +5,9 @@
 //   dist/rule.js    one function expression (rules/rule.js), for legacy Rules
 //
 // The .wasm is inlined brotli-compressed and base64-encoded, and inflated with Node's
-// built-in zlib at first use. wasm-bindgen's nodejs glue is wrapped in a factory that
+// built-in zlib at first use. The JavaScript around it is minified with esbuild (a build
+// dependency only; the files have no dependencies): the Action's size has a budget, and
+// the sources in js-shim/ and rules/ stay the readable ones. wasm-bindgen's nodejs glue is wrapped in a factory that
 // takes the compiled WebAssembly.Module instead of reading a file, so the module is
 // compiled once per instance and loading the file never touches WebAssembly.
 //
@@ -17,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { builtinModules } from 'node:module';
+import { transformSync } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path) => readFileSync(join(root, path), 'utf8');
@@ -58,8 +61,13 @@ const commit = (() => {
 })();
 const version = (read('Cargo.toml').match(/^version = "([^"]+)"/m) || fail('no version in Cargo.toml'))[1];
 
-/** The core factory: wasm-bindgen's glue, given a compiled module. */
-const factory = `function instantiateTokenseal(compiledModule, require) {
+/**
+ * The core factory: wasm-bindgen's glue, given a compiled module. It (and
+ * compileTokenseal) uses the enclosing code's own `require` (the Action module's, a
+ * rule's free variable), never a parameter: minified, a parameter would be renamed, and
+ * the built-in modules a rule requires must stay visible as require('...').
+ */
+const factory = `function instantiateTokenseal(compiledModule) {
   const module = { exports: {}, require };
   const exports = module.exports;
   const TextEncoder = globalThis.TextEncoder || require('util').TextEncoder;
@@ -69,8 +77,9 @@ ${glue}
   return module.exports;
 }`;
 
-/** Inflates and compiles the inlined module; throws where WebAssembly is missing. */
-const compile = `function compileTokenseal(require) {
+/** Inflates and compiles the inlined module; throws where WebAssembly is missing (the
+ * Rule: a rule is compiled anew per container, and keeps its core on globalThis). */
+const compileSync = `function compileTokenseal() {
   if (typeof WebAssembly !== 'object' || WebAssembly === null) throw new Error('WebAssembly is not available');
   const bytes = require('zlib').brotliDecompressSync(Buffer.from(TOKENSEAL_WASM, 'base64'));
   return new WebAssembly.Module(bytes);
@@ -84,27 +93,28 @@ ${read('js-shim/common.js').replace("'use strict';\n", '')}
 })();`;
 
 const banner = (what) => `/*! tokenseal ${version} (${commit}): ${what}. Built by scripts/bundle.mjs; do not edit.
- * Seals Google refresh tokens into app_metadata.sealed_refresh_tokens as user-bound JWEs.
+ * Seals upstream refresh tokens into app_metadata.sealed_refresh_tokens as user-bound JWEs.
  * Source, tests and documentation: the tokenseal repository. */`;
 
-const action = `${banner('Auth0 post-login Action')}
-'use strict';
+const actionBody = `'use strict';
 const TOKENSEAL_WASM = '${wasmBase64}';
-${compile}
 ${factory}
+/**
+ * The compiled module, started when the file is loaded: inflating on the thread pool and
+ * compiling on V8's background threads, so that the first login of a new instance finds
+ * it ready or nearly, and no login blocks the event loop for it. A failure (no
+ * WebAssembly) is kept for the first login to report; loading the file never throws.
+ */
+const tokensealModule = new Promise((resolve) => {
+  if (typeof WebAssembly !== 'object' || WebAssembly === null) throw new Error('WebAssembly is not available');
+  resolve(WebAssembly.compile(require('zlib').brotliDecompressSync(Buffer.from(TOKENSEAL_WASM, 'base64'))));
+});
+tokensealModule.catch(() => {});
 let tokensealCore = null;
-let tokensealCoreError = null;
-/** The core, instantiated once per Action instance; throws where WebAssembly is missing. */
-function loadCore() {
-  if (tokensealCore) return tokensealCore;
-  if (tokensealCoreError) throw tokensealCoreError;
-  try {
-    tokensealCore = instantiateTokenseal(compileTokenseal(require), require);
-    return tokensealCore;
-  } catch (error) {
-    tokensealCoreError = error;
-    throw error;
-  }
+/** The core, instantiated once per Action instance; rejects where WebAssembly is missing. */
+async function loadCore() {
+  if (!tokensealCore) tokensealCore = instantiateTokenseal(await tokensealModule);
+  return tokensealCore;
 }
 /** js-shim/http.js, in a scope of its own. */
 const { call: httpCall, clientCredentialsRequest, judged, withToken } = (function () {
@@ -114,11 +124,12 @@ ${read('js-shim/http.js').replace("'use strict';\n", '')}
 })();
 ${common}
 /** Forgets the instance after a trap (a WebAssembly RuntimeError leaves it unusable);
- * the next login instantiates a new one from the compiled bytes. */
+ * the next login instantiates a new one from the compiled module. */
 function dropCore() {
   tokensealCore = null;
 }
 ${read('js-shim/action.js')}`;
+const action = `${banner('Auth0 post-login Action')}\n${minified(actionBody)}\n`;
 
 // The Rule: Auth0 stores a rule as one function expression and compiles it anew for each
 // container, so everything lives inside the function, and the instantiated core is kept
@@ -126,25 +137,36 @@ ${read('js-shim/action.js')}`;
 // rule runners (the auth0-simulator) define only the former. The cache entry carries the
 // build, so a container that ran an older rule never hands its core to a newer one.
 const build = `${version}+${createHash('sha256').update(wasm).digest('hex').slice(0, 16)}`;
-const rule = `function (user, context, callback) {
-${banner('legacy Auth0 Rule')}
-'use strict';
+const ruleBody = `'use strict';
 const TOKENSEAL_BUILD = '${build}';
 const TOKENSEAL_WASM = '${wasmBase64}';
-${compile}
+${compileSync}
 ${factory}
 /** The core, instantiated once per container and kept on globalThis; throws where
  * WebAssembly (or require) is missing. */
 function loadCore() {
   const cached = globalThis.__tokensealCore;
   if (cached && cached.build === TOKENSEAL_BUILD && cached.core) return cached.core;
-  const core = instantiateTokenseal(compileTokenseal(require), require);
+  const core = instantiateTokenseal(compileTokenseal());
   globalThis.__tokensealCore = { build: TOKENSEAL_BUILD, core };
   return core;
 }
 ${common}
-${read('rules/rule.js')}}
-`;
+${read('rules/rule.js')}`;
+const rule = `function (user, context, callback) {\n${banner('legacy Auth0 Rule')}\n${minified(ruleBody)}\n}\n`;
+
+/**
+ * `code` minified as the body of a function: wrapped in an arrow called at once, so
+ * that its own names are local and can be shortened, while the names it finds around it
+ * (`require`, `exports`, a rule's `user`, `context`, `callback`, `configuration`,
+ * `auth0`) stay as they are. Node 18 syntax, no comments kept.
+ */
+function minified(code) {
+  const out = transformSync(`(() => {\n${code}\n})();`, {
+    minify: true, target: 'node18', legalComments: 'none', charset: 'utf8',
+  });
+  return out.code.trim();
+}
 
 /** A rule can only require Node's built-in modules (Auth0 vets the rest). */
 function checkRuleRequires(text) {
