@@ -44,8 +44,9 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERS
 fi
 
 # npm tools: binaryen's wasm-opt (Debian's v108 emits a .wasm that crashes on load),
-# jose for interop tests. The lockfile makes the install exact.
-if [ ! -x node_modules/.bin/wasm-opt ] || ! npm ls --silent >/dev/null 2>&1; then
+# esbuild to minify the Auth0 files, jose for interop tests. The lockfile makes the
+# install exact.
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/esbuild ] || ! npm ls --silent >/dev/null 2>&1; then
   say "installing npm dev dependencies"
   npm ci --no-audit --no-fund --loglevel=error
 fi
