@@ -623,8 +623,11 @@ const MEMORY = `(async () => {
   const cache = createCache();
   const wasmBytes = () => instances.reduce((n, i) => n + (i.exports.memory ? i.exports.memory.buffer.byteLength : 0), 0);
   const measure = () => { gc(); gc(); const m = process.memoryUsage(); return { heapUsed: m.heapUsed, wasmMemory: wasmBytes(), rss: m.rss }; };
+  // The sealing path for 1,000 users in turn (anything kept per user would grow), the
+  // no-read path for one.
+  const sealingUser = (i) => ({ ...user, user_id: user.user_id + '-' + (i % 1000) });
   const login = (i) => {
-    const run = createPostLoginRun({ user: i % 2 ? keep : user, secrets, cache });
+    const run = createPostLoginRun({ user: i % 2 ? keep : sealingUser(i), secrets, cache });
     return action.onExecutePostLogin(run.event, run.api);
   };
   for (let i = 0; i < 1000; i++) await login(i);
@@ -635,8 +638,10 @@ const MEMORY = `(async () => {
     await login(i);
     if ((i + 1) % (logins / 4) === 0) samples.push(measure());
   }
-  return { start, samples };
+  return { start, samples, instances: instances.length };
 })()`;
+
+const A_FILE = 'dist/action.js';
 
 async function memory() {
   const out = {};
@@ -647,6 +652,7 @@ async function memory() {
       nodeArgs: ['--expose-gc'],
       env: { BENCH_KEEP_USER: JSON.stringify(keep), BENCH_LOGINS: String(MEMORY_LOGINS) },
     });
+    if (impl === A_FILE) assert.ok(r.instances > 0, 'the memory child saw the WebAssembly instance');
     const end = r.samples.at(-1);
     out[impl] = {
       logins: MEMORY_LOGINS,
@@ -1090,8 +1096,8 @@ const table = [
     `gzip -9: ${num(fileSizes[A].gzip9)} vs ${num(fileSizes[B].gzip9)} B.`,
   `steady-state user reads by kind (reads/executions): ${A} ${byKind(reads[A])}; reference ${byKind(reads[B])}. ` +
     `Both passes run within one TOKENSEAL_RECHECK_HOURS: a never-offline user is read at its first Google login after deploying, then recorded; first and consent logins always read.`,
-  `memory, ${num(MEMORY_LOGINS)} logins (V8 heap / WebAssembly memory, KB, after the first 1,000 then at each quarter): ` +
-    IMPLS.map((n) => `${n} ${[mem[n].start, ...mem[n].samples].map((m) => `${num(m.heapUsed / 1024)}/${num(m.wasmMemory / 1024)}`).join(' → ')}`).join('; ') + '.',
+  `memory, ${num(MEMORY_LOGINS)} logins (V8 heap / WebAssembly memory / RSS, KB, after the first 1,000 then at each quarter): ` +
+    IMPLS.map((n) => `${n} ${[mem[n].start, ...mem[n].samples].map((m) => `${num(m.heapUsed / 1024)}/${num(m.wasmMemory / 1024)}/${num(m.rss / 1024)}`).join(' → ')}`).join('; ') + '.',
   `first login in-process, require() alone (median): ${A} ${num(first[A].medianRequireMs, 2)} ms, reference ${num(first[B].medianRequireMs, 2)} ms.`,
   `hostile users: user_metadata of ${num(hostileUsers.bulky.userMetadataBytes)} B and of ${num(hostileUsers.manyKeys.userMetadataKeys)} keys (${num(hostileUsers.manyKeys.userMetadataBytes)} B); ` +
     `a bare GET of the same user from the stand-in (median): ${num(hostileUsers.bulky.bareReadMedianMs, 2)} and ${num(hostileUsers.manyKeys.bareReadMedianMs, 2)} ms.`,

@@ -100,10 +100,10 @@ const actionBody = `'use strict';
 const TOKENSEAL_WASM = '${wasmBase64}';
 ${factory}
 /**
- * The compiled module, started when the file is loaded: inflating on the thread pool and
- * compiling on V8's background threads, so that the first login of a new instance finds
- * it ready or nearly, and no login blocks the event loop for it. A failure (no
- * WebAssembly) is kept for the first login to report; loading the file never throws.
+ * The compiled module, started when the file is loaded: the bytes are inflated then
+ * (synchronously, about 2 ms) and compiled on V8's background threads, so that the first
+ * login of a new instance finds the module ready or nearly. A failure (no WebAssembly,
+ * bad data) is kept for the first login to report; loading the file never throws.
  */
 const tokensealModule = new Promise((resolve) => {
   if (typeof WebAssembly !== 'object' || WebAssembly === null) throw new Error('WebAssembly is not available');
@@ -111,9 +111,10 @@ const tokensealModule = new Promise((resolve) => {
 });
 tokensealModule.catch(() => {});
 let tokensealCore = null;
-/** The core, instantiated once per Action instance; rejects where WebAssembly is missing. */
-async function loadCore() {
-  if (!tokensealCore) tokensealCore = instantiateTokenseal(await tokensealModule);
+/** The core, instantiated once per Action instance (concurrent first logins share the
+ * one instance); rejects where WebAssembly is missing. */
+function loadCore() {
+  if (!tokensealCore) tokensealCore = tokensealModule.then((compiled) => instantiateTokenseal(compiled));
   return tokensealCore;
 }
 /** js-shim/http.js, in a scope of its own. */

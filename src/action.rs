@@ -134,26 +134,22 @@ pub fn action_config(secrets: &Json) -> ActionConfig {
     }
 }
 
-/// `TOKENSEAL_PROVIDERS`, comma-separated keys ([`Connection::parse`]): each valid key
-/// once, in order. A key that is not one is reported ([`Error::ConfigInvalid`]) and
-/// left out, and Google is then captured too (appended when the list lacks it): a typo
-/// never stops the capture that ran before the setting existed. Only commas mean the
-/// default (`None`: Google alone).
+/// `TOKENSEAL_PROVIDERS`, comma-separated keys ([`Connection::parse`]): each key once,
+/// in order. A list holding anything that is not a key is refused as a whole
+/// ([`Error::ConfigInvalid`]) and means the default (`None`: Google alone), as every
+/// other setting with a value tokenseal does not know: a half-read list would capture
+/// some providers and silently not others.
 fn providers(list: &str, notices: &mut Vec<&'static str>) -> Option<Vec<Connection>> {
     let items = list.split(',').map(str::trim).filter(|s| !s.is_empty());
-    let (mut connections, refused) = Connection::configured(items);
-    notices.extend(refused.iter().map(|e| e.code()));
-    if connections.is_empty() && refused.is_empty() {
-        notices.push(Error::ConfigInvalid.code()); // only commas
+    match Connection::configured(items) {
+        (connections, refused) if refused.is_empty() && !connections.is_empty() => {
+            Some(connections)
+        }
+        _ => {
+            notices.push(Error::ConfigInvalid.code());
+            None
+        }
     }
-    if connections.is_empty() {
-        return None;
-    }
-    let google = Connection::google();
-    if !refused.is_empty() && !connections.contains(&google) {
-        connections.push(google);
-    }
-    Some(connections)
 }
 
 /// A setting that is one of a few words. Absent means the `default` word's value; an
@@ -312,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn providers_are_read_in_order_and_a_typo_never_stops_google() {
+    fn providers_are_read_in_order_and_a_broken_list_is_the_default() {
         let c = config(
             serde_json::json!({"TOKENSEAL_PROVIDERS": " waad ,acme-idp, waad,google-oauth2"}),
         );
@@ -325,21 +321,14 @@ mod tests {
             .collect();
         assert_eq!(keys, ["waad", "acme-idp", "google-oauth2"]);
         assert!(c.notices.is_empty());
-        let c = config(serde_json::json!({"TOKENSEAL_PROVIDERS": "waad,google oauth2"}));
-        let keys: Vec<_> = c
-            .providers
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(Connection::key)
-            .collect();
-        assert_eq!(
-            keys,
-            ["waad", "google-oauth2"],
-            "Google is captured after a typo"
-        );
-        assert_eq!(c.notices, ["ERR_CONFIG_INVALID"]);
-        for only_bad in ["oauth2", " , ", "no way"] {
+        // A list with anything that is not a key is the default as a whole: Google.
+        for only_bad in [
+            "waad,google oauth2",
+            "waad,acme_idp",
+            "oauth2",
+            " , ",
+            "no way",
+        ] {
             let c = config(serde_json::json!({"TOKENSEAL_PROVIDERS": only_bad}));
             assert_eq!(c.providers, None, "{only_bad:?}: the default, Google alone");
             assert_eq!(c.notices, ["ERR_CONFIG_INVALID"], "{only_bad:?}");

@@ -266,13 +266,33 @@ fn basic_authorization(
         .ok_or_else(|| raise(py, Error::InputInvalid))
 }
 
-/// The address of `issuer`'s discovery document (OpenID Connect Discovery 1.0 §4).
+/// Checks what of the options (as `resolve_endpoints` takes them) needs no discovery
+/// document, and returns the address of the issuer's document to fetch (OpenID Connect
+/// Discovery 1.0 §4), or None when no `issuer` is given.
 ///
-/// Raises `TokenSealError` with `ERR_CONFIG_INVALID` for an issuer that is not https
-/// (http only to a loopback host) or has a query or fragment.
+/// Raises `TokenSealError` with `ERR_CONFIG_INVALID` (a key, endpoint, method or issuer
+/// tokenseal does not accept) or `ERR_CONFIG_INCOMPLETE` (the scope the provider's
+/// refresh needs).
 #[pyfunction]
-fn discovery_url(py: Python<'_>, issuer: &str) -> PyResult<String> {
-    client::discovery_url(issuer).map_err(|e| raise(py, e))
+#[pyo3(signature = (provider, token_endpoint = None, revoke_endpoint = None, issuer = None, scope = None, token_endpoint_auth_method = None))]
+fn discovery_url(
+    py: Python<'_>,
+    provider: &str,
+    token_endpoint: Option<String>,
+    revoke_endpoint: Option<String>,
+    issuer: Option<String>,
+    scope: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+) -> PyResult<Option<String>> {
+    let connection = connection(py, provider)?;
+    let options = EndpointOptions {
+        token_endpoint,
+        revoke_endpoint,
+        issuer,
+        scope,
+        auth: token_endpoint_auth_method,
+    };
+    client::check(&connection, &options).map_err(|e| raise(py, e))
 }
 
 /// Where and how `provider`'s refreshes go: a dict with `token_endpoint`,

@@ -215,10 +215,10 @@ def test_an_entra_answer_with_another_scope_is_taken_and_its_rotation_sealed(key
         rotated = []
         s = SealedTokenSession(user, keys, "c", "s", on_rotated=lambda *a: rotated.append(a), provider="waad",
                                token_endpoint=f"{base}/token", scope=["offline_access", "https://graph.microsoft.com/User.Read"])
-        token = s.refresh_token(s.auto_refresh_url)
-        assert token["access_token"] == "eyJ0.entra-access"
+        # The first request refreshes (the session's own path), then goes out.
+        assert s.get(f"{base}/api").status_code == 200
+        assert s.token["access_token"] == "eyJ0.entra-access"
         assert "scope=offline_access+https%3A%2F%2Fgraph.microsoft.com%2FUser.Read" in _EntraLike.requests[-1]
-        s._updated(token)
         [(user_id, sealed, replaces)] = rotated
         assert (user_id, replaces) == (USER, first)
         assert tokenseal.open_sealed(sealed, keys, USER, "waad") == "0.AXEA-rotated-secret"
@@ -233,3 +233,17 @@ def test_an_entra_answer_with_another_scope_is_taken_and_its_rotation_sealed(key
         assert raised.value.code == "ERR_DISCOVERY_INVALID"
     finally:
         server.shutdown()
+
+
+def test_what_needs_no_document_is_checked_before_it_is_fetched(keys):
+    user = {"user_id": USER, "app_metadata": {"sealed_refresh_tokens": {"waad": tokenseal.seal("0.entra", keys, USER, "waad")}}}
+    # An issuer nobody listens on: a fetch would be ERR_PROVIDER_UNAVAILABLE.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    with pytest.raises(TokenSealError) as raised:
+        SealedTokenSession(user, keys, "c", "s", on_rotated=print, provider="waad", issuer=f"http://127.0.0.1:{port}")
+    assert raised.value.code == "ERR_CONFIG_INCOMPLETE", "Entra's scope, before any fetch"
+    assert tokenseal.discovery_url("acme-idp", issuer="https://id.example.com/") == "https://id.example.com/.well-known/openid-configuration"
+    assert tokenseal.discovery_url("google-oauth2") is None

@@ -104,21 +104,22 @@ class SealedTokenSession(OAuth2Session):
             raise _error(ERR_USER_INVALID, "user must be a dict with a string user_id")
         if isinstance(scope, (list, tuple)):
             scope = " ".join(scope)  # as OAuth2Session takes it
+        options = {
+            "token_endpoint": token_endpoint,
+            "issuer": issuer,
+            "scope": scope,
+            "token_endpoint_auth_method": token_endpoint_auth_method,
+        }
+        # Everything the document is not needed for is checked before it is fetched.
+        document_url = discovery_url(provider, **options)
         discovery = None
-        if issuer is not None:
+        if document_url is not None:
             try:
-                answer = requests.get(discovery_url(issuer), timeout=10, allow_redirects=False)
+                answer = requests.get(document_url, timeout=10, allow_redirects=False)
                 discovery = (answer.status_code, answer.text)
             except requests.RequestException:
                 discovery = (0, "")
-        endpoints = resolve_endpoints(
-            provider,
-            token_endpoint=token_endpoint,
-            issuer=issuer,
-            scope=scope,
-            token_endpoint_auth_method=token_endpoint_auth_method,
-            discovery=discovery,
-        )
+        endpoints = resolve_endpoints(provider, discovery=discovery, **options)
         self._provider = provider
         self._user_id = user["user_id"]
         self._keys = keys
@@ -161,18 +162,18 @@ class SealedTokenSession(OAuth2Session):
         failure is a TokenSealError."""
         if self._client_auth is not None and kwargs.get("auth") is None:
             kwargs["auth"] = self._client_auth
+        answer = None
         try:
             return super().refresh_token(token_url, **kwargs)
         except Warning as changed:
             # oauthlib refuses an answer whose scope differs from the one asked for (Entra
             # never echoes offline_access back); the grant is what the provider says, so
             # the answer is taken as it is. The exception holds the tokens: it is
-            # consumed here and never leaves this method.
+            # consumed here, and the answer handled after this block, so that no later
+            # exception can carry it as its context.
             if not isinstance(getattr(changed, "token", None), dict):
                 raise
-            token = dict(changed.token)
-            del changed
-            return self._accept(token)
+            answer = dict(changed.token)
         except requests.RequestException:
             # No answer: the core's reading of status 0 (ERR_PROVIDER_UNAVAILABLE).
             parse_refresh_response(0, "", int(time.time()), self._provider)
@@ -182,6 +183,7 @@ class SealedTokenSession(OAuth2Session):
         except OAuth2Error:
             # Answers were judged by _judged: what is left is a 2xx oauthlib could not use.
             raise _error(ERR_PROVIDER_RESPONSE, "the token endpoint answered with an unexpected body") from None
+        return self._accept(answer)
 
     def _accept(self, token):
         """What requests-oauthlib does with a refresh answer it accepts: the old refresh

@@ -1247,8 +1247,29 @@ test('TOKENSEAL_PROVIDERS: Google, Entra ID and a custom OAuth 2.0 connection, e
   const plain = await login(env, { userId: primary.user_id, connection: ENTRA, secrets: { TOKENSEAL_PROVIDERS: '' } });
   assert.deepEqual([plain.calls, plain.writes, plain.idTokenClaims], [{}, [], { [CLAIM]: 'stored' }]);
 
-  // A typo is reported and never stops Google's capture.
+  // A list with a typo is reported and means the default, as every other setting does:
+  // Google alone, never half the list.
   const typo = await login(env, { userId: primary.user_id, connection: DATABASE, secrets: { TOKENSEAL_PROVIDERS: 'waad,google oauth2' } });
   assert.deepEqual(typo.lines, ['tokenseal: ERR_CONFIG_INVALID']);
-  assert.deepEqual(typo.idTokenClaims, { [CLAIM]: 'stored', [OFFLINE]: { waad: 'stored', 'google-oauth2': 'stored' } });
+  assert.deepEqual(typo.idTokenClaims, { [CLAIM]: 'stored' });
+});
+
+test('concurrent first logins of a new instance share one compiled module and one instance', async (t) => {
+  const users = [googleUser({ loginsCount: 0 }), googleUser({ loginsCount: 0 }), googleUser({ loginsCount: 0 })];
+  const env = await startEnv(t, { users });
+  const created = [];
+  const Instance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
+    const instance = new Instance(module, imports);
+    created.push(instance);
+    return instance;
+  };
+  try {
+    const action = freshAction();
+    const runs = await Promise.all(users.map((u) => login(env, { userId: u.user_id, action, idpTokens: { refresh_token: refreshToken() } })));
+    for (const [i, r] of runs.entries()) assertOpensTo(sealedOf(r), env.keys, users[i].user_id, env.mgmt.store.getUser(users[i].user_id).identities[0].refresh_token);
+  } finally {
+    WebAssembly.Instance = Instance;
+  }
+  assert.equal(created.length, 1, 'one instance for the three logins');
 });

@@ -224,3 +224,21 @@ test('tokenseal rejects non-canonical base64url (a changed padding bit)', async 
   tampered[3] = parts[3].slice(0, -1) + sibling;
   throwsCode(() => tokenseal.open(tampered.join('.'), KEYS_A, SUB), 'ERR_SEALED_MALFORMED');
 });
+
+test('a value bound to a provider (idp): jose opens it and reads idp; tokenseal opens it only as that provider', async () => {
+  const sealed = tokenseal.seal(TOKEN, KEYS_A, SUB, 'waad');
+  const { plaintext, protectedHeader } = await jose.compactDecrypt(sealed, KEY_A);
+  assert.ok(dec.decode(plaintext) === TOKEN, 'jose opens it to the token');
+  assert.equal(protectedHeader.idp, 'waad');
+  assert.ok(tokenseal.open(sealed, KEYS_A, SUB, 'waad') === TOKEN);
+  throwsCode(() => tokenseal.open(sealed, KEYS_A, SUB), 'ERR_PROVIDER_MISMATCH');
+  // jose's own value with idp opens as that provider; the same value made without idp is
+  // Google's, and one with idp is never Google's.
+  const bound = await joseSeal({ header: { idp: 'acme-idp' } });
+  assert.ok(tokenseal.open(bound, KEYS_A, SUB, 'acme-idp') === TOKEN);
+  throwsCode(() => tokenseal.open(bound, KEYS_A, SUB, 'google-oauth2'), 'ERR_PROVIDER_MISMATCH');
+  const google = await joseSeal();
+  throwsCode(() => tokenseal.open(google, KEYS_A, SUB, 'acme-idp'), 'ERR_PROVIDER_MISMATCH');
+  const odd = await joseSeal({ header: { idp: 7 } });
+  throwsCode(() => tokenseal.open(odd, KEYS_A, SUB, 'acme-idp'), 'ERR_HEADER_INVALID');
+});
