@@ -60,21 +60,27 @@ function userShape(user) {
 
 /**
  * A copy of `user` without what `removals` (from the core) lists: root members, identity
- * entries (null) or their members, app_metadata members. Nothing is changed in place.
+ * entries (null) or their members, app_metadata members. Nothing is changed in place, and
+ * a member nothing is removed from stays the very same object, so a caller can tell what
+ * changed by identity (`clean.identities !== user.identities`) without comparing contents.
  */
 function withoutRemovals(user, removals) {
   const without = (object, names) => {
+    if (!names.some((name) => Object.prototype.hasOwnProperty.call(object, name))) return object;
     const copy = Object.assign({}, object);
     for (const name of names) delete copy[name];
     return copy;
   };
-  const clean = without(user, removals.root);
+  const clean = Object.assign({}, user);
+  for (const name of removals.root) delete clean[name];
   if (removals.identities && Array.isArray(user.identities)) {
-    clean.identities = [];
+    const identities = [];
     user.identities.forEach((identity, i) => {
       const names = removals.identities[i];
-      if (Array.isArray(names) && isObject(identity)) clean.identities.push(without(identity, names));
+      if (Array.isArray(names) && isObject(identity)) identities.push(without(identity, names));
     });
+    const same = identities.length === user.identities.length && identities.every((identity, i) => identity === user.identities[i]);
+    if (!same) clean.identities = identities;
   }
   if (removals.appMetadata && isObject(user.app_metadata)) clean.app_metadata = without(user.app_metadata, removals.appMetadata);
   return clean;

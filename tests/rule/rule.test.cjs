@@ -325,6 +325,21 @@ describe('logins', () => {
     assertNothingLeaks(result, box.logs);
   });
 
+  it('members nothing is removed from are handed on as the same objects, never serialized to compare', async () => {
+    const box = container();
+    const metadata = { theme: 'dark' };
+    const user = { ...googleUser(), user_metadata: metadata };
+    const identitiesBefore = user.identities;
+    // A member that cannot be serialized: comparing by JSON would throw on it.
+    user.user_metadata.cycle = user.user_metadata;
+    const result = await box.run(user);
+    assert.equal(result.error, null);
+    assert.deepEqual(box.logs, []);
+    assert.ok(result.user.user_metadata === metadata, 'the same user_metadata object');
+    assert.ok(result.user.identities !== identitiesBefore, 'identities with tokens are replaced by clean copies');
+    assert.ok(!('refresh_token' in result.user.identities[0]));
+  });
+
   it('a stored value that does not open is never overwritten without a fresh token (and never leaked)', async () => {
     const foreign = tokenseal.seal(RT, OTHER_KEYS, GOOGLE_ID); // retired key
     const otherUsers = tokenseal.seal(RT, KEYS, 'google-oauth2|someone-else');
