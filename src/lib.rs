@@ -1,6 +1,7 @@
-//! tokenseal seals the upstream refresh token Auth0 receives at login (Google's) into a
-//! standard JWE bound to the user, keeps every token out of what a browser client sees, and lets the
-//! app's backend open it again.
+//! tokenseal seals the upstream refresh tokens Auth0 receives at login (Google's, Entra
+//! ID's, Bitbucket's, a custom OAuth 2.0 connection's) into standard JWEs bound to the user
+//! and the provider, keeps every token out of what a browser client sees, and lets the
+//! app's backends open them again.
 //!
 //! The crate is the whole product logic; the Auth0 Action, the legacy Rule and the Node
 //! backend module are thin JavaScript adapters around its WebAssembly build.
@@ -17,8 +18,10 @@
 //!   judged; [`pacing`]: `migrate`'s calls paced against the rate limit.
 //! - [`backend`]: what replicas of the app's backend decide together (which sealed
 //!   value a refresh starts from).
-//! - [`providers`]: one [`Provider`] entry per identity provider (its identities, storage
-//!   key, consent parameters, endpoints, refusals), [`providers::google`] among them;
+//! - [`providers`]: one [`Provider`] entry per identity provider (its identities, consent
+//!   parameters, endpoints, client authentication, rotation, refusals) and
+//!   [`providers::Connection`], a provider as a tenant names it;
+//!   [`providers::client`]: a backend's endpoints (options, discovery);
 //!   [`providers::token_endpoint`]: the refresh request and typed answer for backends.
 //! - [`json`]: the JSON documents tokenseal reads and writes (strict RFC 8259);
 //!   [`form`]: percent-encoding.
