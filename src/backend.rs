@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::jwe::{self, Nonce};
 use crate::keys::KeyRing;
 use crate::providers::token_endpoint::{self, AccessGrant, Client, TokenRequest};
-use crate::providers::{Connection, Provider};
+use crate::providers::Connection;
 use crate::token::RefreshToken;
 
 /// How many replaced refresh tokens a user's state remembers, to recognise a user object
@@ -49,8 +49,9 @@ struct RefreshState {
 /// not stored yet), by Auth0 `user_id`.
 #[derive(Debug)]
 pub struct RefreshStates {
-    /// The provider binding of its sealed values ([`Connection::idp`]).
-    idp: Option<String>,
+    /// The provider: what its refusals mean, and the binding of its sealed values
+    /// ([`Connection::idp`]).
+    connection: Connection,
     users: BTreeMap<String, RefreshState>,
 }
 
@@ -67,9 +68,9 @@ pub struct Finished {
 impl RefreshStates {
     /// No user known yet, for `connection`'s sealed values.
     #[must_use]
-    pub fn new(connection: &Connection) -> Self {
+    pub fn new(connection: Connection) -> Self {
         Self {
-            idp: connection.idp().map(str::to_owned),
+            connection,
             users: BTreeMap::new(),
         }
     }
@@ -92,7 +93,7 @@ impl RefreshStates {
         shared: Option<&str>,
         keys: &KeyRing,
     ) -> Result<()> {
-        let idp = self.idp.as_deref();
+        let idp = self.connection.idp();
         let opened = stored.ok_or(Error::SealedMissing).and_then(|stored| {
             let sealed = shared.map_or(stored, |shared| {
                 newer_sealed(stored, shared, keys, (user_id, idp))
@@ -147,13 +148,13 @@ impl RefreshStates {
     /// [`Error::SealedMissing`] without a state; sealing's errors.
     pub fn finish(
         &mut self,
-        provider: &Provider,
         user_id: &str,
         (status, body): (u16, &str),
         keys: &KeyRing,
         now: u64,
         iv: impl FnOnce() -> Result<Nonce>,
     ) -> Result<Finished> {
+        let provider = self.connection.provider();
         let state = self.users.get_mut(user_id).ok_or(Error::SealedMissing)?;
         let mut grant = match token_endpoint::parse_refresh_response(provider, status, body, now) {
             Ok(grant) => grant,
@@ -169,7 +170,7 @@ impl RefreshStates {
             .take()
             .filter(|t| *t != state.refresh_token)
         {
-            let idp = self.idp.as_deref();
+            let idp = self.connection.idp();
             let successor =
                 jwe::seal_rotated(&rotated, &state.sealed, keys, user_id, idp, now, iv()?)?;
             let replaced = core::mem::replace(&mut state.refresh_token, rotated);
@@ -221,7 +222,7 @@ impl RefreshStates {
     ) -> Result<Vec<TokenRequest>> {
         let mut tokens = Vec::new();
         if let Some(sealed) = stored {
-            tokens.push(jwe::open_for(sealed, keys, user_id, self.idp.as_deref())?);
+            tokens.push(jwe::open_for(sealed, keys, user_id, self.connection.idp())?);
         }
         if let Some(state) = self.users.get(user_id) {
             if !tokens.contains(&state.refresh_token) {
@@ -244,7 +245,13 @@ impl RefreshStates {
         shared: &str,
         keys: &KeyRing,
     ) -> bool {
-        shared_grant_serves(stored, shared, keys, (user_id, self.idp.as_deref()))
+        shared_grant_serves(stored, shared, keys, (user_id, self.connection.idp()))
+    }
+
+    /// The provider these states are for.
+    #[must_use]
+    pub const fn connection(&self) -> &Connection {
+        &self.connection
     }
 
     /// Forgets the user.
@@ -407,7 +414,6 @@ mod tests {
 #[cfg(test)]
 mod state_tests {
     use super::*;
-    use crate::providers::google::GOOGLE;
     use crate::test_support::ring;
 
     const USER: &str = "google-oauth2|7";
@@ -445,18 +451,13 @@ mod state_tests {
     fn a_rotation_is_sealed_kept_unsaved_and_a_stale_user_still_maps_to_it() {
         let keys = ring(&[("k1", 1)]);
         let s0 = seal("1//r0", &keys);
-        let mut states = RefreshStates::new(&Connection::google());
+        let mut states = RefreshStates::new(Connection::google());
         states.begin(USER, Some(&s0), None, &keys).expect("opens");
         assert_eq!(body_token(&states), "1//r0");
         let finished = states
-            .finish(
-                &GOOGLE,
-                USER,
-                (200, &answer(Some("1//r1"))),
-                &keys,
-                NOW,
-                || Ok(Nonce::from_bytes([3; 12])),
-            )
+            .finish(USER, (200, &answer(Some("1//r1"))), &keys, NOW, || {
+                Ok(Nonce::from_bytes([3; 12]))
+            })
             .expect("a grant");
         assert_eq!(
             finished.grant.refresh_token, None,
@@ -487,17 +488,16 @@ mod state_tests {
     fn no_rotation_draws_no_iv_and_a_dead_token_drops_the_state() {
         let keys = ring(&[("k1", 1)]);
         let s0 = seal("1//r0", &keys);
-        let mut states = RefreshStates::new(&Connection::google());
+        let mut states = RefreshStates::new(Connection::google());
         states.begin(USER, Some(&s0), None, &keys).expect("opens");
         let finished = states
-            .finish(&GOOGLE, USER, (200, &answer(None)), &keys, NOW, || {
+            .finish(USER, (200, &answer(None)), &keys, NOW, || {
                 Err(Error::Random)
             })
             .expect("no IV needed");
         assert!(finished.unsaved.is_none());
         // A wrong client keeps the state; a dead token drops it.
         let refused = states.finish(
-            &GOOGLE,
             USER,
             (401, r#"{"error":"invalid_client"}"#),
             &keys,
@@ -507,7 +507,6 @@ mod state_tests {
         assert_eq!(refused.map(|_| ()), Err(Error::ClientRejected));
         assert!(states.sealed(USER).is_some());
         let dead = states.finish(
-            &GOOGLE,
             USER,
             (400, r#"{"error":"invalid_grant"}"#),
             &keys,
@@ -529,7 +528,7 @@ mod state_tests {
     {
         let keys = ring(&[("k1", 1)]);
         let s0 = seal("1//r0", &keys);
-        let mut states = RefreshStates::new(&Connection::google());
+        let mut states = RefreshStates::new(Connection::google());
         assert_eq!(
             states.begin(USER, None, Some(&s0), &keys),
             Err(Error::SealedMissing)
@@ -547,7 +546,7 @@ mod state_tests {
     fn revocation_covers_the_stored_token_and_the_state_s_once_each() {
         let keys = ring(&[("k1", 1)]);
         let s0 = seal("1//r0", &keys);
-        let mut states = RefreshStates::new(&Connection::google());
+        let mut states = RefreshStates::new(Connection::google());
         let bodies = |states: &RefreshStates, stored: Option<&str>| {
             states
                 .revoke_requests(USER, stored, &keys, &Client::post("c", "s"))
@@ -557,14 +556,9 @@ mod state_tests {
         states.begin(USER, Some(&s0), None, &keys).expect("opens");
         assert_eq!(bodies(&states, Some(&s0)).len(), 1);
         states
-            .finish(
-                &GOOGLE,
-                USER,
-                (200, &answer(Some("1//r1"))),
-                &keys,
-                NOW,
-                || Ok(Nonce::from_bytes([4; 12])),
-            )
+            .finish(USER, (200, &answer(Some("1//r1"))), &keys, NOW, || {
+                Ok(Nonce::from_bytes([4; 12]))
+            })
             .expect("a grant");
         let both = bodies(&states, Some(&s0));
         assert_eq!(both.len(), 2);

@@ -763,7 +763,6 @@ pub fn reconsent_authorize_params(
 #[wasm_bindgen]
 pub struct RefreshStates {
     inner: crate::backend::RefreshStates,
-    connection: Connection,
     /// `None` for states made without a client (Google's, credentials per call).
     client: Option<token_endpoint::Client>,
 }
@@ -790,8 +789,7 @@ pub fn refresh_states(
         (connection, Some(client))
     };
     Ok(RefreshStates {
-        inner: crate::backend::RefreshStates::new(&connection),
-        connection,
+        inner: crate::backend::RefreshStates::new(connection),
         client,
     })
 }
@@ -815,7 +813,7 @@ impl RefreshStates {
         key_set_json: JsValue,
     ) -> Result<(), JsValue> {
         let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
-        let stored = login::stored_sealed_value(&app_metadata, self.connection.key());
+        let stored = login::stored_sealed_value(&app_metadata, self.inner.connection().key());
         let keys = key_ring(&key_set_json).map_err(to_js)?;
         self.inner
             .begin(user_id, stored, shared.as_deref(), &keys)
@@ -884,7 +882,6 @@ impl RefreshStates {
         let finished = self
             .inner
             .finish(
-                self.connection.provider(),
                 user_id,
                 (status, body),
                 &keys,
@@ -991,7 +988,7 @@ impl RefreshStates {
         key_set_json: JsValue,
     ) -> Result<bool, JsValue> {
         let app_metadata = from_js(&app_metadata, Error::UserInvalid)?;
-        let stored = login::stored_sealed_value(&app_metadata, self.connection.key());
+        let stored = login::stored_sealed_value(&app_metadata, self.inner.connection().key());
         let keys = key_ring(&key_set_json).map_err(to_js)?;
         Ok(self
             .inner
@@ -1015,7 +1012,7 @@ impl RefreshStates {
         client: &token_endpoint::Client,
     ) -> Result<Vec<token_endpoint::TokenRequest>, JsValue> {
         let app_metadata = from_js(app_metadata, Error::UserInvalid)?;
-        let stored = login::stored_sealed_value(&app_metadata, self.connection.key());
+        let stored = login::stored_sealed_value(&app_metadata, self.inner.connection().key());
         let keys = key_ring(key_set_json).map_err(to_js)?;
         self.inner
             .revoke_requests(user_id, stored, &keys, client)
