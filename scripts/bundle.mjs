@@ -62,17 +62,17 @@ const commit = (() => {
 const version = (read('Cargo.toml').match(/^version = "([^"]+)"/m) || fail('no version in Cargo.toml'))[1];
 
 /**
- * The core factory: wasm-bindgen's glue, given a compiled module. It (and
- * compileTokenseal) uses the enclosing code's own `require` (the Action module's, a
- * rule's free variable), never a parameter: minified, a parameter would be renamed, and
- * the built-in modules a rule requires must stay visible as require('...').
+ * The core factory: wasm-bindgen's glue, given a compiled module and the host's Web
+ * Crypto (for getRandomValues). It (and compileTokenseal) uses the enclosing code's own
+ * `require` (the Action module's, a rule's free variable), never a parameter: minified, a
+ * parameter would be renamed, and the built-in modules a rule requires must stay visible
+ * as require('...').
  */
-const factory = `function instantiateTokenseal(compiledModule) {
+const factory = `function instantiateTokenseal(compiledModule, hostCrypto) {
   const module = { exports: {}, require };
   const exports = module.exports;
   const TextEncoder = globalThis.TextEncoder || require('util').TextEncoder;
   const TextDecoder = globalThis.TextDecoder || require('util').TextDecoder;
-  const hostCrypto = globalThis.crypto || require('crypto').webcrypto;
 ${glue}
   return module.exports;
 }`;
@@ -110,11 +110,23 @@ const tokensealModule = new Promise((resolve) => {
   resolve(WebAssembly.compile(require('zlib').brotliDecompressSync(Buffer.from(TOKENSEAL_WASM, 'base64'))));
 });
 tokensealModule.catch(() => {});
+/**
+ * The host's Web Crypto, bound while the module compiles: Node loads it at first use, and
+ * that took about 2.5 ms of the main thread that the first login would otherwise spend
+ * after the compile. Missing (no crypto in this Node), sealing throws ERR_RANDOM.
+ */
+const tokensealCrypto = (() => {
+  try {
+    return globalThis.crypto || require('crypto').webcrypto;
+  } catch {
+    return undefined;
+  }
+})();
 let tokensealCore = null;
 /** The core, instantiated once per Action instance (concurrent first logins share the
  * one instance); rejects where WebAssembly is missing. */
 function loadCore() {
-  if (!tokensealCore) tokensealCore = tokensealModule.then((compiled) => instantiateTokenseal(compiled));
+  if (!tokensealCore) tokensealCore = tokensealModule.then((compiled) => instantiateTokenseal(compiled, tokensealCrypto));
   return tokensealCore;
 }
 /** js-shim/http.js, in a scope of its own. */
@@ -148,7 +160,7 @@ ${factory}
 function loadCore() {
   const cached = globalThis.__tokensealCore;
   if (cached && cached.build === TOKENSEAL_BUILD && cached.core) return cached.core;
-  const core = instantiateTokenseal(compileTokenseal());
+  const core = instantiateTokenseal(compileTokenseal(), globalThis.crypto || require('crypto').webcrypto);
   globalThis.__tokensealCore = { build: TOKENSEAL_BUILD, core };
   return core;
 }
