@@ -5,8 +5,8 @@
 // module, compiled in the background from the moment the file is loaded, instantiated
 // once per Action instance) or rejects where WebAssembly is unavailable, and
 // `dropCore()`, which forgets an instance that trapped, `httpCall`, `judged` and
-// `withToken` from js-shim/http.js, and `log`, `codeOf`, `narrowUser` and `narrowQuery`
-// from js-shim/common.js.
+// `withToken` from js-shim/http.js, and `log`, `codeOf`, `settingsCache`, `narrowUser`
+// and `narrowQuery` from js-shim/common.js.
 //
 // Every decision comes from the core (planLogin, actionConfig, judgeResponse,
 // tokenCacheTtlMs). This file only moves data between Auth0's event/api objects, the
@@ -85,21 +85,8 @@ async function readUser(core, management, keys, userId, cache, codes) {
   return { user: result.body };
 }
 
-/** The core's reading of the secrets, kept while they are unchanged (an Action instance
- * sees the same secrets on every login). */
-let configMemo = { text: null, config: null };
-function configFor(core, secrets) {
-  const text = JSON.stringify(secrets);
-  if (configMemo.text !== text) configMemo = { text, config: core.actionConfig(secrets) };
-  return configMemo.config;
-}
-
-/** The core's list of the fields it reads, asked once per instance. */
-let fieldsMemo = null;
-function loginFields(core) {
-  if (!fieldsMemo) fieldsMemo = core.loginFields();
-  return fieldsMemo;
-}
+/** The core's reading of the secrets and its field list, for this instance. */
+const settings = settingsCache();
 
 /** The time the latest `federated` method was recorded in this session, in seconds (the
  * event gives ISO 8601 strings), or null. */
@@ -138,9 +125,9 @@ exports.onExecutePostLogin = async (event, api) => {
   const codes = [];
   let config = { read: 'auto', providers: null, claimNamespace: null, denyOnError: false, management: null, recheckSeconds: null };
   try {
-    config = configFor(core, secrets);
+    config = settings.config(core, secrets);
     codes.push(...config.notices);
-    const fields = loginFields(core);
+    const fields = settings.fields(core);
     const input = {
       // Only what the decision reads. An Action cannot change what the client sees
       // through event.user, so no shape is sent and no removals come back.

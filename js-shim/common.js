@@ -1,6 +1,6 @@
 'use strict';
-// What the Action and the Rule adapters share: logging codes, and building the narrow
-// input of the core's login decision. scripts/bundle.mjs inlines this file into
+// What the Action and the Rule adapters share: logging codes, keeping the core's reading
+// of the settings, and building the narrow input of the core's login decision. scripts/bundle.mjs inlines this file into
 // dist/action.js and dist/rule.js, each in a scope of its own.
 //
 // The core names the fields it reads (loginFields()); these helpers copy just those, so
@@ -16,6 +16,30 @@ function log(codes) {
 /** The stable code of an error thrown by the core, or a generic one. */
 function codeOf(error) {
   return error && typeof error.code === 'string' && error.code.startsWith('ERR_') ? error.code : 'ERR_INTERNAL';
+}
+
+/**
+ * The core's reading of the settings (`actionConfig`) and its list of the fields it reads
+ * (`loginFields`), asked again only when the settings change: an Action instance sees the
+ * same secrets at every login, and a rule's container the same configuration, and asking
+ * the core costs a crossing each. The settings' text is kept in this closure, never on an
+ * object other code can read. `config(core, settings)` and `fields(core)` return what the
+ * core returned; callers must not change it.
+ */
+function settingsCache() {
+  let memo = { text: null, config: null };
+  let fields = null;
+  return {
+    config(core, settings) {
+      const text = JSON.stringify(settings);
+      if (memo.text !== text) memo = { text, config: core.actionConfig(settings) };
+      return memo.config;
+    },
+    fields(core) {
+      if (!fields) fields = core.loginFields();
+      return fields;
+    },
+  };
 }
 
 const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -86,4 +110,4 @@ function withoutRemovals(user, removals) {
   return clean;
 }
 
-module.exports = { log, codeOf, narrowUser, narrowQuery, userShape, withoutRemovals };
+module.exports = { log, codeOf, settingsCache, narrowUser, narrowQuery, userShape, withoutRemovals };

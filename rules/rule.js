@@ -3,18 +3,20 @@
 // scripts/bundle.mjs builds dist/rule.js, one function expression
 // `function (user, context, callback) { ... }`, from the core and this file, which is the
 // end of that function's body: `user`, `context` and `callback` are the rule's own
-// parameters, and `loadCore()` (defined above this code) returns the tokenseal core,
-// instantiated once per container and kept on globalThis, or throws where WebAssembly is
-// unavailable. Auth0 provides `configuration` (the rule's settings) and `auth0` (its
-// Management API client) as free variables of the rule.
+// parameters, and `loadCore()` (defined above this code) returns `{ core, settings }`:
+// the tokenseal core, instantiated once per container and kept on globalThis, and its
+// reading of the settings (settingsCache: asked again only when the configuration
+// changes); it throws where WebAssembly is unavailable. Auth0 provides `configuration`
+// (the rule's settings) and `auth0` (its Management API client) as free variables of the
+// rule.
 //
 // Every decision comes from the core: actionConfig reads the settings, planLogin decides
 // the login (with read: "never": a rule sees user.identities[].refresh_token directly,
 // so there is nothing to fetch) and what to remove from the user before it is handed on.
 // This file only moves data between the rule's arguments, one
 // auth0.users.updateAppMetadata call and the core, and logs codes, never a token, a key
-// or an error message. `log`, `codeOf`, `narrowUser`, `narrowQuery`, `userShape` and
-// `withoutRemovals` come from js-shim/common.js (inlined by the bundle).
+// or an error message. `log`, `codeOf`, `settingsCache`, `narrowUser`, `narrowQuery`,
+// `userShape` and `withoutRemovals` come from js-shim/common.js (inlined by the bundle).
 
 /**
  * The core throws errors with an ERR_ code; anything else is a trap (a WebAssembly
@@ -74,18 +76,19 @@ function tokensealRule(user, context, callback) {
   let failed = false;
   let plan = null;
   let core = null;
+  let coreSettings = null;
   try {
-    core = loadCore();
+    ({ core, settings: coreSettings } = loadCore());
   } catch {
     codes.push('ERR_WASM_UNAVAILABLE');
     failed = true;
   }
   if (core) {
     try {
-      const config = core.actionConfig(settings);
+      const config = coreSettings.config(core, settings);
       denyOnError = config.denyOnError;
       codes.push(...config.notices);
-      const fields = core.loginFields();
+      const fields = coreSettings.fields(core);
       const input = {
         user: narrowUser(user, fields),
         shape: userShape(user),

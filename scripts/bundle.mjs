@@ -86,7 +86,7 @@ const compileSync = `function compileTokenseal() {
 }`;
 
 /** js-shim/common.js in a scope of its own, bound to the names the adapters use. */
-const common = `const { log, codeOf, narrowUser, narrowQuery, userShape, withoutRemovals } = (function () {
+const common = `const { log, codeOf, settingsCache, narrowUser, narrowQuery, userShape, withoutRemovals } = (function () {
   const module = { exports: {} };
 ${read('js-shim/common.js').replace("'use strict';\n", '')}
   return module.exports;
@@ -155,14 +155,19 @@ const TOKENSEAL_BUILD = '${build}';
 const TOKENSEAL_WASM = '${wasmBase64}';
 ${compileSync}
 ${factory}
-/** The core, instantiated once per container and kept on globalThis; throws where
- * WebAssembly (or require) is missing. */
+/** The core, instantiated once per container and kept on globalThis with the core's
+ * reading of the settings (settingsCache); \`{ core, settings }\`. Throws where WebAssembly
+ * (or require) is missing. */
 function loadCore() {
   const cached = globalThis.__tokensealCore;
-  if (cached && cached.build === TOKENSEAL_BUILD && cached.core) return cached.core;
+  if (cached && cached.build === TOKENSEAL_BUILD && cached.core) {
+    if (!cached.settings) cached.settings = settingsCache();
+    return cached;
+  }
   const core = instantiateTokenseal(compileTokenseal(), globalThis.crypto || require('crypto').webcrypto);
-  globalThis.__tokensealCore = { build: TOKENSEAL_BUILD, core };
-  return core;
+  const entry = { build: TOKENSEAL_BUILD, core, settings: settingsCache() };
+  globalThis.__tokensealCore = entry;
+  return entry;
 }
 ${common}
 ${read('rules/rule.js')}`;

@@ -487,6 +487,30 @@ describe('the core is cached on the global object', () => {
     assert.equal(vm.runInContext('global.__tokensealCore === globalThis.__tokensealCore', box.context), true);
   });
 
+  it('asks the core for its reading of the settings once per container, and again when they change', async () => {
+    const box = container();
+    await box.run(googleUser());
+    box.context.__asked = { actionConfig: 0, loginFields: 0 };
+    vm.runInContext(`(function () {
+      const core = globalThis.__tokensealCore.core;
+      for (const name of ['actionConfig', 'loginFields']) {
+        const f = core[name];
+        core[name] = function (...args) { __asked[name] += 1; return f.apply(this, args); };
+      }
+    })();`, box.context);
+    for (let i = 0; i < 3; i += 1) assertNothingLeaks(await box.run(googleUser()), box.logs);
+    assert.deepEqual({ ...box.context.__asked }, { actionConfig: 0, loginFields: 0 }, 'unchanged settings are not read again');
+    // A changed configuration is read at the next run, and takes effect there.
+    box.context.configuration = { TOKENSEAL_KEYS: KEYS, TOKENSEAL_CLAIM_NAMESPACE: NAMESPACE };
+    const result = await box.run(googleUser());
+    assert.deepEqual({ ...box.context.__asked }, { actionConfig: 1, loginFields: 0 });
+    assert.equal(result.context.idToken[CLAIM], 'stored');
+    assertNothingLeaks(result, box.logs);
+    // The settings' text (key material included) is not kept where other rules could read it.
+    const entry = vm.runInContext('JSON.stringify(globalThis.__tokensealCore)', box.context);
+    assert.ok(!entry.includes(JSON.parse(KEYS).keys[0].k), 'no key material on the global object');
+  });
+
   it('does not use a core cached by another build', async () => {
     const box = container();
     vm.runInContext('globalThis.__tokensealCore = { build: "0.0.0+stale", core: { planLogin() { throw new Error("stale core used"); } } };', box.context);
