@@ -15,7 +15,9 @@
 //! module. Typed results (the sealed header) are built with `serde-wasm-bindgen`.
 //!
 //! Every failure is thrown as a JavaScript `Error` whose `.code` is the stable
-//! [`Error::code`] and whose message is the fixed [`Error::message`].
+//! [`Error::code`] and whose message is the fixed [`Error::message`] (feature
+//! `wasm-full`, `pkg/`) or the code again (feature `wasm` alone: the module inlined into
+//! `dist/`, whose adapters only ever log codes).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -1383,11 +1385,25 @@ fn to_js_value<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
         .map_err(|_| to_js(Error::InputInvalid))
 }
 
+/// The message of a thrown error: the fixed [`Error::message`] for `pkg/`'s callers.
+#[cfg(feature = "wasm-full")]
+const fn thrown_message(error: Error) -> &'static str {
+    error.message()
+}
+
+/// The message of a thrown error in the module `dist/` inlines: the code. Its adapters log
+/// codes only (never a message), and the messages were about 1.1 kB of the inlined,
+/// compressed module, whose size has a budget (`bench/action.mjs`).
+#[cfg(not(feature = "wasm-full"))]
+const fn thrown_message(error: Error) -> &'static str {
+    error.code()
+}
+
 /// A thrown `TokenSealError` for any of the core's errors (each operation's narrower
 /// type included).
 fn to_js(error: impl Into<Error>) -> JsValue {
     let error: Error = error.into();
-    let js_error = js_sys::Error::new(error.message());
+    let js_error = js_sys::Error::new(thrown_message(error));
     js_error.set_name("TokenSealError");
     // Reflect.set on a fresh Error object cannot fail: it is extensible and `code` is
     // not a read-only property.
