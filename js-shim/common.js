@@ -1,12 +1,12 @@
 'use strict';
 // What the Action and the Rule adapters share: logging codes, keeping the core's reading
-// of the settings, and building the narrow input of the core's login decision. scripts/bundle.mjs inlines this file into
-// dist/action.js and dist/rule.js, each in a scope of its own.
+// of the settings, and building the narrow input of the core's login decision.
+// scripts/bundle.mjs inlines this file into dist/action.js and dist/rule.js, each in a
+// scope of its own.
 //
 // The core names the fields it reads (loginFields()); these helpers copy just those, so
 // that nothing else of a user (megabytes of user_metadata, a lone UTF-16 surrogate in a
-// name) crosses into the core, and the removals the core decides are applied here by
-// building copies (identity objects may be frozen).
+// name) crosses into the core.
 
 /** One short log line of codes: Auth0 keeps 256 characters of each. */
 function log(codes) {
@@ -72,42 +72,4 @@ function narrowQuery(query, fields) {
   return isObject(query) ? pick(query, fields.query) : null;
 }
 
-/** The member names of a user, for the core to decide what to remove (no values). */
-function userShape(user) {
-  const kind = (value, names) => (value === undefined || value === null ? null : names(value));
-  return {
-    root: Object.keys(user),
-    identities: kind(user.identities, (ids) => (Array.isArray(ids) ? ids.map((id) => (isObject(id) ? Object.keys(id) : null)) : 'other')),
-    appMetadata: kind(user.app_metadata, (md) => (isObject(md) ? Object.keys(md) : 'other')),
-  };
-}
-
-/**
- * A copy of `user` without what `removals` (from the core) lists: root members, identity
- * entries (null) or their members, app_metadata members. Nothing is changed in place, and
- * a member nothing is removed from stays the very same object, so a caller can tell what
- * changed by identity (`clean.identities !== user.identities`) without comparing contents.
- */
-function withoutRemovals(user, removals) {
-  const without = (object, names) => {
-    if (!names.some((name) => Object.prototype.hasOwnProperty.call(object, name))) return object;
-    const copy = Object.assign({}, object);
-    for (const name of names) delete copy[name];
-    return copy;
-  };
-  const clean = Object.assign({}, user);
-  for (const name of removals.root) delete clean[name];
-  if (removals.identities && Array.isArray(user.identities)) {
-    const identities = [];
-    user.identities.forEach((identity, i) => {
-      const names = removals.identities[i];
-      if (Array.isArray(names) && isObject(identity)) identities.push(without(identity, names));
-    });
-    const same = identities.length === user.identities.length && identities.every((identity, i) => identity === user.identities[i]);
-    if (!same) clean.identities = identities;
-  }
-  if (removals.appMetadata && isObject(user.app_metadata)) clean.app_metadata = without(user.app_metadata, removals.appMetadata);
-  return clean;
-}
-
-module.exports = { log, codeOf, settingsCache, narrowUser, narrowQuery, userShape, withoutRemovals };
+module.exports = { log, codeOf, settingsCache, isObject, narrowUser, narrowQuery };

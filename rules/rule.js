@@ -15,8 +15,9 @@
 // so there is nothing to fetch) and what to remove from the user before it is handed on.
 // This file only moves data between the rule's arguments, one
 // auth0.users.updateAppMetadata call and the core, and logs codes, never a token, a key
-// or an error message. `log`, `codeOf`, `settingsCache`, `narrowUser`, `narrowQuery`,
-// `userShape` and `withoutRemovals` come from js-shim/common.js (inlined by the bundle).
+// or an error message. `log`, `codeOf`, `settingsCache`, `isObject`, `narrowUser` and
+// `narrowQuery` come from js-shim/common.js (inlined by the bundle). The removals the
+// core decides are applied here by building copies (identity objects may be frozen).
 
 /**
  * The core throws errors with an ERR_ code; anything else is a trap (a WebAssembly
@@ -39,7 +40,6 @@ const TOKENSEAL_IDENTITY_SECRETS = ['access_token', 'refresh_token', 'access_tok
 const TOKENSEAL_APP_METADATA_SECRETS = ['sealed_refresh_tokens', 'refresh_token'];
 const TOKENSEAL_ROOT_SECRETS = ['refresh_token', 'access_token', 'id_token', 'access_token_secret', 'sealed_refresh_tokens'];
 function tokensealFallbackRemovals(user) {
-  const isObject = (value) => typeof value === 'object' && value !== null && !Array.isArray(value);
   const root = TOKENSEAL_ROOT_SECRETS.slice();
   if (user.identities != null && !Array.isArray(user.identities)) root.push('identities');
   if (user.app_metadata != null && !isObject(user.app_metadata)) root.push('app_metadata');
@@ -48,6 +48,44 @@ function tokensealFallbackRemovals(user) {
     identities: Array.isArray(user.identities) ? user.identities.map((id) => (isObject(id) ? TOKENSEAL_IDENTITY_SECRETS : null)) : null,
     appMetadata: TOKENSEAL_APP_METADATA_SECRETS,
   };
+}
+
+/** The member names of a user, for the core to decide what to remove (no values). */
+function userShape(user) {
+  const kind = (value, names) => (value === undefined || value === null ? null : names(value));
+  return {
+    root: Object.keys(user),
+    identities: kind(user.identities, (ids) => (Array.isArray(ids) ? ids.map((id) => (isObject(id) ? Object.keys(id) : null)) : 'other')),
+    appMetadata: kind(user.app_metadata, (md) => (isObject(md) ? Object.keys(md) : 'other')),
+  };
+}
+
+/**
+ * A copy of `user` without what `removals` (from the core) lists: root members, identity
+ * entries (null) or their members, app_metadata members. Nothing is changed in place, and
+ * a member nothing is removed from stays the very same object, so a caller can tell what
+ * changed by identity (`clean.identities !== user.identities`) without comparing contents.
+ */
+function withoutRemovals(user, removals) {
+  const without = (object, names) => {
+    if (!names.some((name) => Object.prototype.hasOwnProperty.call(object, name))) return object;
+    const copy = Object.assign({}, object);
+    for (const name of names) delete copy[name];
+    return copy;
+  };
+  const clean = Object.assign({}, user);
+  for (const name of removals.root) delete clean[name];
+  if (removals.identities && Array.isArray(user.identities)) {
+    const identities = [];
+    user.identities.forEach((identity, i) => {
+      const names = removals.identities[i];
+      if (Array.isArray(names) && isObject(identity)) identities.push(without(identity, names));
+    });
+    const same = identities.length === user.identities.length && identities.every((identity, i) => identity === user.identities[i]);
+    if (!same) clean.identities = identities;
+  }
+  if (removals.appMetadata && isObject(user.app_metadata)) clean.app_metadata = without(user.app_metadata, removals.appMetadata);
+  return clean;
 }
 
 /**
