@@ -1,15 +1,18 @@
-// Builds the deployable single files from target/wasm-login/ (the wasm-pack build with
-// only what the Action and the Rule call: feature "wasm") and the shims:
+// Builds the deployable single files from the adapters' modules (each a wasm-pack build
+// with only what that adapter calls) and the shims:
 //
-//   dist/action.js  CommonJS, exports onExecutePostLogin (js-shim/action.js)
-//   dist/rule.js    one function expression (rules/rule.js), for legacy Rules
+//   dist/action.js  CommonJS, exports onExecutePostLogin (js-shim/action.js), with
+//                   target/wasm-action/ (feature wasm-action)
+//   dist/rule.js    one function expression (rules/rule.js), for legacy Rules, with
+//                   target/wasm-rule/ (feature wasm-rule)
 //
 // The .wasm is inlined brotli-compressed and base64-encoded, and inflated with Node's
 // built-in zlib at first use. The JavaScript around it is minified with esbuild (a build
 // dependency only; the files have no dependencies): the Action's size has a budget, and
-// the sources in js-shim/ and rules/ stay the readable ones. wasm-bindgen's nodejs glue is wrapped in a factory that
-// takes the compiled WebAssembly.Module instead of reading a file, so the module is
-// compiled once per instance and loading the file never touches WebAssembly.
+// the sources in js-shim/ and rules/ stay the readable ones. wasm-bindgen's nodejs glue
+// is wrapped in a factory that takes the compiled WebAssembly.Module instead of reading
+// a file, so the module is compiled once per instance and loading the file never touches
+// WebAssembly.
 //
 //   node scripts/bundle.mjs          (run by scripts/build.sh)
 import { execFileSync } from 'node:child_process';
@@ -30,27 +33,34 @@ function fail(message) {
   process.exit(1);
 }
 
-const MODULE_DIR = 'target/wasm-login';
-const wasm = readFileSync(join(root, MODULE_DIR, 'tokenseal_bg.wasm'));
-const wasmBase64 = brotliCompressSync(wasm, {
-  params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: wasm.length },
-}).toString('base64');
-
-// The glue reads the .wasm from disk at load; that is the one line pair replaced.
-const LOAD = /const wasmPath = `\$\{__dirname\}\/tokenseal_bg\.wasm`;\nconst wasmBytes = require\('fs'\)\.readFileSync\(wasmPath\);\nconst wasmModule = new WebAssembly\.Module\(wasmBytes\);\n/;
-let glue = read(`${MODULE_DIR}/tokenseal.js`);
-if (!LOAD.test(glue)) fail(`${MODULE_DIR}/tokenseal.js no longer loads the .wasm the expected way: update scripts/bundle.mjs`);
-// getrandom's wasm_js backend calls the Web Crypto global, which Node 18 (an Action
-// runtime, and what rules ran on) exposes only behind --experimental-global-webcrypto:
-// the bundle binds the same API from node:crypto there instead of touching globals.
-const RANDOM = 'globalThis.crypto.getRandomValues(';
-if (glue.split(RANDOM).length !== 2) fail(`${MODULE_DIR}/tokenseal.js no longer draws randomness the expected way: update scripts/bundle.mjs`);
-glue = glue
-  .replace(RANDOM, 'hostCrypto.getRandomValues(')
-  .replace(LOAD, 'const wasmModule = compiledModule;\n')
-  // Documentation comments are for pkg/ users; the bundle does not need them.
-  .replace(/^\s*\/\*\*[\s\S]*?\*\/\n/gm, '')
-  .replace(/^\s*\/\/.*\n/gm, '');
+/**
+ * One adapter's module from its wasm-pack output directory: the .wasm (bytes), its
+ * brotli+base64 text, and its glue as the body of the core factory.
+ */
+function moduleFrom(dir) {
+  const wasm = readFileSync(join(root, dir, 'tokenseal_bg.wasm'));
+  const base64 = brotliCompressSync(wasm, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: wasm.length },
+  }).toString('base64');
+  // The glue reads the .wasm from disk at load; that is the one line pair replaced.
+  const LOAD = /const wasmPath = `\$\{__dirname\}\/tokenseal_bg\.wasm`;\nconst wasmBytes = require\('fs'\)\.readFileSync\(wasmPath\);\nconst wasmModule = new WebAssembly\.Module\(wasmBytes\);\n/;
+  let glue = read(`${dir}/tokenseal.js`);
+  if (!LOAD.test(glue)) fail(`${dir}/tokenseal.js no longer loads the .wasm the expected way: update scripts/bundle.mjs`);
+  // getrandom's wasm_js backend calls the Web Crypto global, which Node 18 (an Action
+  // runtime, and what rules ran on) exposes only behind --experimental-global-webcrypto:
+  // the bundle binds the same API from node:crypto there instead of touching globals.
+  const RANDOM = 'globalThis.crypto.getRandomValues(';
+  if (glue.split(RANDOM).length !== 2) fail(`${dir}/tokenseal.js no longer draws randomness the expected way: update scripts/bundle.mjs`);
+  glue = glue
+    .replace(RANDOM, 'hostCrypto.getRandomValues(')
+    .replace(LOAD, 'const wasmModule = compiledModule;\n')
+    // Documentation comments are for pkg/ users; the bundle does not need them.
+    .replace(/^\s*\/\*\*[\s\S]*?\*\/\n/gm, '')
+    .replace(/^\s*\/\/.*\n/gm, '');
+  return { dir, wasm, base64, glue };
+}
+const actionModule = moduleFrom('target/wasm-action');
+const ruleModule = moduleFrom('target/wasm-rule');
 
 const commit = (() => {
   try {
@@ -68,7 +78,7 @@ const version = (read('Cargo.toml').match(/^version = "([^"]+)"/m) || fail('no v
  * parameter would be renamed, and the built-in modules a rule requires must stay visible
  * as require('...').
  */
-const factory = `function instantiateTokenseal(compiledModule, hostCrypto) {
+const factory = ({ glue }) => `function instantiateTokenseal(compiledModule, hostCrypto) {
   const module = { exports: {}, require };
   const exports = module.exports;
   const TextEncoder = globalThis.TextEncoder || require('util').TextEncoder;
@@ -97,8 +107,8 @@ const banner = (what) => `/*! tokenseal ${version} (${commit}): ${what}. Built b
  * Source, tests and documentation: the tokenseal repository. */`;
 
 const actionBody = `'use strict';
-const TOKENSEAL_WASM = '${wasmBase64}';
-${factory}
+const TOKENSEAL_WASM = '${actionModule.base64}';
+${factory(actionModule)}
 /**
  * The compiled module, started when the file is loaded: the bytes are inflated then
  * (synchronously, about 2 ms) and compiled on V8's background threads, so that the first
@@ -149,12 +159,12 @@ const action = `${banner('Auth0 post-login Action')}\n${minified(actionBody)}\n`
 // on the global object between runs in one container. `globalThis`, not `global`: some
 // rule runners (the auth0-simulator) define only the former. The cache entry carries the
 // build, so a container that ran an older rule never hands its core to a newer one.
-const build = `${version}+${createHash('sha256').update(wasm).digest('hex').slice(0, 16)}`;
+const build = `${version}+${createHash('sha256').update(ruleModule.wasm).digest('hex').slice(0, 16)}`;
 const ruleBody = `'use strict';
 const TOKENSEAL_BUILD = '${build}';
-const TOKENSEAL_WASM = '${wasmBase64}';
+const TOKENSEAL_WASM = '${ruleModule.base64}';
 ${compileSync}
-${factory}
+${factory(ruleModule)}
 /** The core, instantiated once per container and kept on globalThis with the core's
  * reading of the settings (settingsCache); \`{ core, settings }\`. Throws where WebAssembly
  * (or require) is missing. */
@@ -196,10 +206,10 @@ function checkRuleRequires(text) {
 checkRuleRequires(rule);
 
 mkdirSync(join(root, 'dist'), { recursive: true });
-const outputs = [['dist/action.js', action], ['dist/rule.js', rule]];
-for (const [path, text] of outputs) {
+const outputs = [['dist/action.js', action, actionModule], ['dist/rule.js', rule, ruleModule]];
+for (const [path, text, { dir, wasm, base64 }] of outputs) {
   const bytes = Buffer.byteLength(text);
   if (bytes > LIMIT) fail(`${path} is ${bytes} bytes, over Auth0's ${LIMIT}-byte code limit`);
   writeFileSync(join(root, path), text);
-  console.log(`[bundle] ${path}: ${bytes} bytes (wasm ${wasm.length} B, inlined brotli+base64 ${wasmBase64.length} B)`);
+  console.log(`[bundle] ${path}: ${bytes} bytes (${dir}: wasm ${wasm.length} B, inlined brotli+base64 ${base64.length} B)`);
 }

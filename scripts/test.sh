@@ -16,7 +16,8 @@ cargo fmt --check
 step "cargo clippy (native and wasm32, all targets, warnings are errors)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --features cli -- -D warnings
-cargo clippy --all-targets --target wasm32-unknown-unknown --features wasm -- -D warnings
+cargo clippy --all-targets --target wasm32-unknown-unknown --no-default-features --features wasm-action -- -D warnings
+cargo clippy --all-targets --target wasm32-unknown-unknown --no-default-features --features wasm-rule -- -D warnings
 cargo clippy --all-targets --target wasm32-unknown-unknown --features wasm-full -- -D warnings
 cargo clippy -p tokenseal-python --all-targets -- -D warnings
 

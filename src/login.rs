@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::jwe::{self, Nonce, Provenance, Source};
 use crate::keys::KeyRing;
 use crate::providers::{self, Connection, Provider};
+#[cfg(feature = "removals")]
 use crate::sanitize::{removals, Removals, UserShape};
 use crate::token::RefreshToken;
 use crate::user::{SecretField, User};
@@ -78,7 +79,8 @@ pub struct LoginInput {
     /// read (narrowed the same way); its identities carry the `IdP` tokens.
     pub fresh_user: Option<User>,
     /// The member names of the whole user, when the plan should say what to remove
-    /// before the user is handed on (Rules); see [`crate::sanitize`](mod@crate::sanitize)(mod@crate::sanitize).
+    /// before the user is handed on (Rules); see [`crate::sanitize`](mod@crate::sanitize).
+    #[cfg(feature = "removals")]
     pub shape: Option<UserShape>,
     /// `event.connection.strategy` (Actions) or `context.connectionStrategy` (Rules).
     pub connection_strategy: Option<String>,
@@ -129,6 +131,7 @@ impl LoginInput {
         let mut input = Self {
             user: User::default(),
             fresh_user: None,
+            #[cfg(feature = "removals")]
             shape: None,
             connection_strategy: None,
             connection_name: None,
@@ -147,6 +150,7 @@ impl LoginInput {
                 (_, Json::Null) => {}
                 ("user", value) => user = Some(User::from_value(value)?),
                 ("freshUser", value) => input.fresh_user = Some(User::from_value(value)?),
+                #[cfg(feature = "removals")]
                 ("shape", value) => input.shape = Some(UserShape::from_value(value)?),
                 ("connectionStrategy", Json::String(s)) => input.connection_strategy = Some(s),
                 ("connectionName", Json::String(s)) => input.connection_name = Some(s),
@@ -345,8 +349,9 @@ pub struct LoginPlan {
     /// Codes of problems found and handled without failing the login (for example
     /// `ERR_DECRYPT` for a stored value that does not open). Safe to log.
     pub notices: Vec<&'static str>,
-    /// What to remove from the user before it is handed on (see [`crate::sanitize`](mod@crate::sanitize)(mod@crate::sanitize));
-    /// `None` when the input carried no `shape`.
+    /// What to remove from the user before it is handed on (see
+    /// [`crate::sanitize`](mod@crate::sanitize)); `None` when the input carried no `shape`.
+    #[cfg(feature = "removals")]
     pub removals: Option<Removals>,
 }
 
@@ -663,6 +668,7 @@ pub fn plan_login(
 ) -> Result<LoginPlan> {
     let user = &input.user;
     jwe::validate_sub(&user.user_id)?;
+    #[cfg(feature = "removals")]
     let removals = input.shape.as_ref().map(removals);
     let mut notices = Vec::new();
 
@@ -743,6 +749,7 @@ pub fn plan_login(
         metadata_writes: writes,
         claims,
         notices,
+        #[cfg(feature = "removals")]
         removals,
     })
 }

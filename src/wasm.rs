@@ -1,10 +1,12 @@
 //! The WebAssembly boundary: the only module that touches `wasm_bindgen` and `JsValue`.
 //!
-//! Feature `wasm` exports what the Action and the Rule call (`planLogin`, `loginFields`,
-//! `actionConfig`, `judgeResponse`, `tokenScopeNotice`, `tokenCacheTtlMs`,
-//! `sealCacheEntry`, `openCacheEntry`): the module inlined into `dist/` links nothing
-//! else. Feature `wasm-full` adds the rest for `pkg/` (sealing and opening, inspection,
-//! the sanitizer, Google's token endpoint, key generation).
+//! Feature `wasm` exports what both adapters call (`planLogin`, `loginFields`,
+//! `actionConfig`). Each adapter's module, inlined into its `dist/` file, links only what
+//! that adapter calls: `wasm-action` adds the Action's Management API client decisions
+//! and `api.cache` entries (`judgeResponse`, `tokenScopeNotice`, `tokenCacheTtlMs`,
+//! `sealCacheEntry`, `openCacheEntry`); `wasm-rule` adds the removals of `planLogin`
+//! (feature `removals`). Feature `wasm-full` adds the rest for `pkg/` (sealing and
+//! opening, inspection, the sanitizer, the token endpoints, key generation).
 //!
 //! JSON documents (users, login input, plans) cross as JSON text: `JSON.stringify` and
 //! [`Json::parse`] on the way in, [`Json::to_text`] and `JSON.parse` on the way out.
@@ -31,7 +33,9 @@ use crate::action;
 use crate::calls;
 use crate::error::Error;
 use crate::json::{Json, Object};
-use crate::jwe::{self, Nonce};
+#[cfg(feature = "wasm-action")]
+use crate::jwe;
+use crate::jwe::Nonce;
 #[cfg(feature = "wasm-full")]
 use crate::keys::generate_key;
 use crate::keys::KeyRing;
@@ -240,6 +244,7 @@ pub fn seal_rotated(
 /// # Errors
 /// Throws `ERR_TOKEN_INVALID`, `ERR_USER_ID_INVALID` (for the context), a key-set code,
 /// or `ERR_RANDOM`.
+#[cfg(feature = "wasm-action")]
 #[wasm_bindgen(js_name = sealCacheEntry)]
 pub fn seal_cache_entry(
     #[wasm_bindgen(unchecked_param_type = "string")] secret: JsValue,
@@ -258,6 +263,7 @@ pub fn seal_cache_entry(
 ///
 /// # Errors
 /// Throws the codes of `open`.
+#[cfg(feature = "wasm-action")]
 #[wasm_bindgen(js_name = openCacheEntry)]
 pub fn open_cache_entry(
     #[wasm_bindgen(unchecked_param_type = "string")] entry: JsValue,
@@ -460,6 +466,7 @@ pub fn action_config(
 ///
 /// # Errors
 /// Throws `ERR_INPUT_INVALID` when `call` does not have the documented shape.
+#[cfg(feature = "wasm-action")]
 #[wasm_bindgen(js_name = judgeResponse, unchecked_return_type = "Verdict")]
 pub fn judge_response(
     #[wasm_bindgen(unchecked_param_type = "CallResult")] call: JsValue,
@@ -486,6 +493,7 @@ pub fn judge_response(
 
 /// The error code to log when a Management API token's `scope` lacks `read:users` or
 /// `read:user_idp_tokens`, else `null`.
+#[cfg(feature = "wasm-action")]
 #[wasm_bindgen(js_name = tokenScopeNotice)]
 pub fn token_scope_notice(scope: JsValue) -> Option<String> {
     action::token_scope_notice(scope.as_string().as_deref()).map(|e| e.code().to_owned())
@@ -493,6 +501,7 @@ pub fn token_scope_notice(scope: JsValue) -> Option<String> {
 
 /// Milliseconds to keep a Management API token in `api.cache`, from its `expires_in`
 /// (seconds); 0 means do not cache.
+#[cfg(feature = "wasm-action")]
 #[wasm_bindgen(js_name = tokenCacheTtlMs)]
 pub fn token_cache_ttl_ms(#[wasm_bindgen(js_name = expiresIn)] expires_in: JsValue) -> f64 {
     let seconds = expires_in
@@ -1204,6 +1213,7 @@ fn key_ring(key_set_json: &JsValue) -> Result<Rc<KeyRing>, Error> {
 }
 
 /// Runs `f` with the key ring parsed from `key_set_json`.
+#[cfg(feature = "wasm-action")]
 fn with_keys<T>(
     key_set_json: &JsValue,
     f: impl FnOnce(&KeyRing) -> Result<T, Error>,
@@ -1215,6 +1225,7 @@ fn with_keys<T>(
 /// A JavaScript string argument. wasm-bindgen's release glue does not check the types
 /// of `&str` parameters, and a number passed there faults inside the module; taking a
 /// `JsValue` and checking it turns that into a typed error.
+#[cfg(feature = "wasm-action")]
 fn text(value: &JsValue, error: Error) -> Result<String, JsValue> {
     value.as_string().ok_or_else(|| to_js(error))
 }
@@ -1271,28 +1282,33 @@ fn plan_view(plan: LoginPlan) -> Json {
         ),
         ("claims", Json::Array(claims)),
         ("notices", names(plan.notices)),
+        #[cfg(feature = "removals")]
+        ("removals", plan.removals.map_or(Json::Null, removals_view)),
+        // The Action's module plans no removals (it sends no shape).
+        #[cfg(not(feature = "removals"))]
+        ("removals", Json::Null),
+    ])
+}
+
+/// What to remove from a user, as the Rule receives it (`Removals`).
+#[cfg(feature = "removals")]
+fn removals_view(removals: crate::sanitize::Removals) -> Json {
+    object(vec![
+        ("root", names(removals.root)),
         (
-            "removals",
-            plan.removals.map_or(Json::Null, |removals| {
-                object(vec![
-                    ("root", names(removals.root)),
-                    (
-                        "identities",
-                        removals.identities.map_or(Json::Null, |entries| {
-                            Json::Array(
-                                entries
-                                    .into_iter()
-                                    .map(|entry| entry.map_or(Json::Null, names))
-                                    .collect(),
-                            )
-                        }),
-                    ),
-                    (
-                        "appMetadata",
-                        removals.app_metadata.map_or(Json::Null, names),
-                    ),
-                ])
+            "identities",
+            removals.identities.map_or(Json::Null, |entries| {
+                Json::Array(
+                    entries
+                        .into_iter()
+                        .map(|entry| entry.map_or(Json::Null, names))
+                        .collect(),
+                )
             }),
+        ),
+        (
+            "appMetadata",
+            removals.app_metadata.map_or(Json::Null, names),
         ),
     ])
 }
@@ -1333,6 +1349,7 @@ fn config_view(config: &action::ActionConfig) -> Json {
 }
 
 /// A verdict as the shim receives it (`Verdict`).
+#[cfg(feature = "wasm-action")]
 fn verdict_view(verdict: calls::Verdict) -> Json {
     match verdict {
         calls::Verdict::Done => object(vec![("action", Json::from("done"))]),

@@ -629,6 +629,7 @@ fn claim_namespace_is_checked() {
 }
 
 /// The shape a shim sends for a user given as JSON.
+#[cfg(feature = "removals")]
 fn shape_of(user: &Value) -> Value {
     let names = |v: &Value| v.as_object().map(|o| json!(o.keys().collect::<Vec<_>>()));
     json!({
@@ -639,6 +640,7 @@ fn shape_of(user: &Value) -> Value {
 }
 
 #[test]
+#[cfg(feature = "removals")] // the shape and its removals
 fn the_plan_says_what_to_remove_including_root_mirrors() {
     let mut u = user(Some(TOKEN), json!({LEGACY_KEY: TOKEN, "plan": "pro"}));
     // Auth0 merges app_metadata into the root of the user in Rules and Actions.
@@ -805,6 +807,7 @@ fn consent_in_the_transaction_prompt_also_reads() {
 }
 
 #[test]
+#[cfg(feature = "removals")] // the shape and its removals
 fn without_a_shape_there_are_no_removals() {
     let p = plan(json!({"user": user(Some(TOKEN), json!({})), "read": "never"}));
     assert_eq!(p.removals, None);
@@ -816,6 +819,7 @@ fn without_a_shape_there_are_no_removals() {
 }
 
 #[test]
+#[cfg(feature = "removals")] // the shape and its removals
 fn a_broken_key_set_only_fails_logins_that_need_keys() {
     let input = |u: Value| {
         LoginInput::from_value(

@@ -17,10 +17,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-// pkg/ (every export) and target/wasm-login/ (the module inlined into dist/).
+// pkg/ (every export), target/wasm-action/ and target/wasm-rule/ (the modules inlined
+// into dist/action.js and dist/rule.js).
 const MODULES = process.env.TOKENSEAL_PKG_DIR
   ? [resolve(process.env.TOKENSEAL_PKG_DIR)]
-  : [join(ROOT, 'pkg'), join(ROOT, 'target', 'wasm-login')];
+  : [join(ROOT, 'pkg'), join(ROOT, 'target', 'wasm-action'), join(ROOT, 'target', 'wasm-rule')];
 
 for (const dir of MODULES) {
   test(`${dir}: the module links no panicking string slice`, () => {
