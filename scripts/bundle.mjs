@@ -10,9 +10,10 @@
 // built-in zlib at first use. The JavaScript around it is minified with esbuild (a build
 // dependency only; the files have no dependencies): the Action's size has a budget, and
 // the sources in js-shim/ and rules/ stay the readable ones. wasm-bindgen's nodejs glue
-// is wrapped in a factory that takes the compiled WebAssembly.Module instead of reading
-// a file, so the module is compiled once per instance and loading the file never touches
-// WebAssembly.
+// is wrapped in a factory that takes the compiled WebAssembly.Module and the host's Web
+// Crypto instead of reading a file and a global, so the module is compiled once per
+// instance (the Action starts compiling it when the file is loaded; the Rule at its first
+// execution in a container).
 //
 //   node scripts/bundle.mjs          (run by scripts/build.sh)
 import { execFileSync } from 'node:child_process';
@@ -123,20 +124,27 @@ tokensealModule.catch(() => {});
 /**
  * The host's Web Crypto, bound while the module compiles: Node loads it at first use, and
  * that took about 2.5 ms of the main thread that the first login would otherwise spend
- * after the compile. Missing (no crypto in this Node), sealing throws ERR_RANDOM.
+ * after the compile. As when it was bound at instantiation: a Node whose crypto module
+ * fails to load has no core (the first login reports ERR_WASM_UNAVAILABLE), and one
+ * without Web Crypto has a core whose sealing throws ERR_RANDOM.
  */
 const tokensealCrypto = (() => {
   try {
-    return globalThis.crypto || require('crypto').webcrypto;
-  } catch {
-    return undefined;
+    return { api: globalThis.crypto || require('crypto').webcrypto };
+  } catch (error) {
+    return { error };
   }
 })();
 let tokensealCore = null;
 /** The core, instantiated once per Action instance (concurrent first logins share the
- * one instance); rejects where WebAssembly is missing. */
+ * one instance); rejects where WebAssembly (or crypto) is missing. */
 function loadCore() {
-  if (!tokensealCore) tokensealCore = tokensealModule.then((compiled) => instantiateTokenseal(compiled, tokensealCrypto));
+  if (!tokensealCore) {
+    tokensealCore = tokensealModule.then((compiled) => {
+      if (tokensealCrypto.error) throw tokensealCrypto.error;
+      return instantiateTokenseal(compiled, tokensealCrypto.api);
+    });
+  }
   return tokensealCore;
 }
 /** js-shim/http.js, in a scope of its own. */
@@ -156,31 +164,31 @@ const action = `${banner('Auth0 post-login Action')}\n${minified(actionBody)}\n`
 
 // The Rule: Auth0 stores a rule as one function expression and compiles it anew for each
 // container, so everything lives inside the function, and the instantiated core is kept
-// on the global object between runs in one container. `globalThis`, not `global`: some
-// rule runners (the auth0-simulator) define only the former. The cache entry carries the
-// build, so a container that ran an older rule never hands its core to a newer one.
-const build = `${version}+${createHash('sha256').update(ruleModule.wasm).digest('hex').slice(0, 16)}`;
-const ruleBody = `'use strict';
-const TOKENSEAL_BUILD = '${build}';
-const TOKENSEAL_WASM = '${ruleModule.base64}';
+// on the global object between runs in one container, with the core's reading of the
+// settings. `globalThis`, not `global`: some rule runners (the auth0-simulator) define
+// only the former. The cache entry carries the build, a digest of the whole rule body
+// (module, glue and code), so a container that ran another build of the rule never hands
+// its core or its memo to this one.
+const ruleCode = `const TOKENSEAL_WASM = '${ruleModule.base64}';
 ${compileSync}
 ${factory(ruleModule)}
-/** The core, instantiated once per container and kept on globalThis with the core's
- * reading of the settings (settingsCache); \`{ core, settings }\`. Throws where WebAssembly
- * (or require) is missing. */
+/** The core, instantiated once per container and kept on globalThis with its reading of
+ * the settings (settingsCache): \`{ core, settingsMemo }\`. Throws where WebAssembly (or
+ * require, or crypto) is missing. */
 function loadCore() {
   const cached = globalThis.__tokensealCore;
-  if (cached && cached.build === TOKENSEAL_BUILD && cached.core) {
-    if (!cached.settings) cached.settings = settingsCache();
-    return cached;
-  }
+  if (cached && cached.build === TOKENSEAL_BUILD && cached.core && cached.settingsMemo) return cached;
   const core = instantiateTokenseal(compileTokenseal(), globalThis.crypto || require('crypto').webcrypto);
-  const entry = { build: TOKENSEAL_BUILD, core, settings: settingsCache() };
+  const entry = { build: TOKENSEAL_BUILD, core, settingsMemo: settingsCache() };
   globalThis.__tokensealCore = entry;
   return entry;
 }
 ${common}
 ${read('rules/rule.js')}`;
+const build = `${version}+${createHash('sha256').update(ruleCode).digest('hex').slice(0, 16)}`;
+const ruleBody = `'use strict';
+const TOKENSEAL_BUILD = '${build}';
+${ruleCode}`;
 const rule = `function (user, context, callback) {\n${banner('legacy Auth0 Rule')}\n${minified(ruleBody)}\n}\n`;
 
 /**

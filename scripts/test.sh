@@ -15,6 +15,7 @@ cargo fmt --check
 
 step "cargo clippy (native and wasm32, all targets, warnings are errors)"
 cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --no-default-features -- -D warnings
 cargo clippy --all-targets --features cli -- -D warnings
 cargo clippy --all-targets --target wasm32-unknown-unknown --no-default-features --features wasm-action -- -D warnings
 cargo clippy --all-targets --target wasm32-unknown-unknown --no-default-features --features wasm-rule -- -D warnings
@@ -27,8 +28,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet --features cli
 step "the crate as crates.io would take it: cargo publish --dry-run"
 cargo publish --dry-run --allow-dirty --quiet
 
-step "native tests: cargo test --features cli"
+step "native tests: cargo test --features cli, and the library without default features"
 cargo test --features cli
+# The Action's module is built without feature removals: its decisions are tested too.
+cargo test --lib --no-default-features
 
 step "wasm-bindgen tests in Node: wasm-pack test --node"
 wasm-pack --log-level warn test --node -- --features wasm-full --test wasm_boundary

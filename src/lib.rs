@@ -28,6 +28,13 @@
 //! - `wasm` (feature `wasm`): the JavaScript boundary, the only module that touches
 //!   `wasm_bindgen`; `legacy` (feature `cli`): the old rule's `createCipher` values.
 //!
+//! Features: `removals` (default) lets [`plan_login`] say what to remove from a user
+//! before it is handed on ([`LoginInput::shape`], [`LoginPlan::removals`]: the legacy
+//! Rule's hand-on); the module inlined into the Action is built without it. `wasm`,
+//! `wasm-action`, `wasm-rule` and `wasm-full` build the JavaScript boundary: what both
+//! adapters call, what each adds, and every export (`pkg/`). `cli` builds the command
+//! line.
+//!
 //! The core takes time and randomness as parameters and does no I/O, so every decision
 //! is a pure function of its inputs.
 //!

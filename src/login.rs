@@ -69,7 +69,10 @@ pub enum ReadPolicy {
 }
 
 /// Everything a login knows, as the shims hand it over (camelCase in JavaScript).
+/// Non-exhaustive: [`LoginInput::shape`] exists only with feature `removals`, and
+/// features must only add.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LoginInput {
     /// The user of this login: a Rule's `user` or an Action's `event.user`, narrowed by
     /// the shim to the fields the decision reads ([`crate::user::LOGIN_FIELDS`]). Its
@@ -80,6 +83,7 @@ pub struct LoginInput {
     pub fresh_user: Option<User>,
     /// The member names of the whole user, when the plan should say what to remove
     /// before the user is handed on (Rules); see [`crate::sanitize`](mod@crate::sanitize).
+    /// Feature `removals` (default).
     #[cfg(feature = "removals")]
     pub shape: Option<UserShape>,
     /// `event.connection.strategy` (Actions) or `context.connectionStrategy` (Rules).
@@ -117,7 +121,8 @@ impl LoginInput {
     /// connectionStrategy, connectionName, providers, loginsCount, authorizeQuery, transactionPrompt, protocol,
     /// federatedAt, read, claimNamespace, recheckSeconds }`. Absent and `null` members
     /// take their defaults; an unknown member is an error, so a misspelt option is not
-    /// silently ignored.
+    /// silently ignored. Without feature `removals`, `shape` is such a member: a build
+    /// that cannot plan removals refuses to be asked for them.
     ///
     /// # Errors
     /// [`Error::UserInvalid`] when `user` or `freshUser` is not an Auth0 user,
@@ -325,8 +330,10 @@ pub struct ProviderOutcome {
 }
 
 /// Every effect of a login, for the shims to carry out in order: read (then plan
-/// again), write, claim, hand on.
+/// again), write, claim, hand on. Non-exhaustive: [`LoginPlan::removals`] exists only
+/// with feature `removals`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct LoginPlan {
     /// The shim should read the user through the Management API and call
     /// [`plan_login`] again with `fresh_user`. The rest of this plan is still valid if
@@ -351,6 +358,7 @@ pub struct LoginPlan {
     pub notices: Vec<&'static str>,
     /// What to remove from the user before it is handed on (see
     /// [`crate::sanitize`](mod@crate::sanitize)); `None` when the input carried no `shape`.
+    /// Feature `removals` (default).
     #[cfg(feature = "removals")]
     pub removals: Option<Removals>,
 }

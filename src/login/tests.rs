@@ -807,6 +807,17 @@ fn consent_in_the_transaction_prompt_also_reads() {
 }
 
 #[test]
+#[cfg(not(feature = "removals"))]
+fn without_the_removals_feature_a_shape_is_refused() {
+    let u = user(Some(TOKEN), json!({}));
+    let input = json!({"user": u.clone(), "shape": {"root": ["user_id"]}, "read": "never"});
+    assert_eq!(
+        LoginInput::from_value(Json::parse(&input.to_string()).expect("JSON")).map(|_| ()),
+        Err(Error::InputInvalid)
+    );
+}
+
+#[test]
 #[cfg(feature = "removals")] // the shape and its removals
 fn without_a_shape_there_are_no_removals() {
     let p = plan(json!({"user": user(Some(TOKEN), json!({})), "read": "never"}));
@@ -819,7 +830,6 @@ fn without_a_shape_there_are_no_removals() {
 }
 
 #[test]
-#[cfg(feature = "removals")] // the shape and its removals
 fn a_broken_key_set_only_fails_logins_that_need_keys() {
     let input = |u: Value| {
         LoginInput::from_value(
@@ -829,14 +839,18 @@ fn a_broken_key_set_only_fails_logins_that_need_keys() {
     };
     let database =
         json!({"user_id": "auth0|1", "identities": [{"provider": "auth0"}], "app_metadata": {}});
-    let mut with_shape = input(database.clone());
-    with_shape.shape = Some(
-        crate::sanitize::UserShape::from_value(
-            Json::parse(&shape_of(&database).to_string()).expect("JSON"),
-        )
-        .expect("shape"),
-    );
-    let p = plan_login(&with_shape, Err(Error::KeySetEmpty), NOW, || {
+    #[allow(unused_mut)] // mut only to set the shape
+    let mut without_keys = input(database.clone());
+    #[cfg(feature = "removals")]
+    {
+        without_keys.shape = Some(
+            crate::sanitize::UserShape::from_value(
+                Json::parse(&shape_of(&database).to_string()).expect("JSON"),
+            )
+            .expect("shape"),
+        );
+    }
+    let p = plan_login(&without_keys, Err(Error::KeySetEmpty), NOW, || {
         Ok(Nonce::from_bytes([0; 12]))
     })
     .expect("plans");
@@ -844,6 +858,7 @@ fn a_broken_key_set_only_fails_logins_that_need_keys() {
         (p.outcome, p.notices.clone()),
         (Outcome::NoIdentity, vec!["ERR_KEYSET_EMPTY"])
     );
+    #[cfg(feature = "removals")]
     assert!(p.removals.is_some(), "still told what to remove");
     let google = plan_login(
         &input(user(Some(TOKEN), json!({}))),
