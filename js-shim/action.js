@@ -85,8 +85,10 @@ async function readUser(core, management, keys, userId, cache, codes) {
   return { user: result.body };
 }
 
-/** The core's reading of the secrets and its field list, for this instance. */
-const settings = settingsCache();
+/** The core's reading of the secrets and its field list, for this instance. Kept when a
+ * trapped core is dropped (dropCore): it is plain data, the same from any instance of
+ * the same module. */
+const settingsMemo = settingsCache();
 
 /** The time the latest `federated` method was recorded in this session, in seconds (the
  * event gives ISO 8601 strings), or null. */
@@ -125,9 +127,9 @@ exports.onExecutePostLogin = async (event, api) => {
   const codes = [];
   let config = { read: 'auto', providers: null, claimNamespace: null, denyOnError: false, management: null, recheckSeconds: null };
   try {
-    config = settings.config(core, secrets);
+    config = settingsMemo.config(core, secrets);
     codes.push(...config.notices);
-    const fields = settings.fields(core);
+    const fields = settingsMemo.fields(core);
     const input = {
       // Only what the decision reads. An Action cannot change what the client sees
       // through event.user, so no shape is sent and no removals come back.

@@ -31,7 +31,14 @@ function settingsCache() {
   let fields = null;
   return {
     config(core, settings) {
-      const text = JSON.stringify(settings);
+      let text;
+      try {
+        text = JSON.stringify(settings);
+      } catch {
+        // Settings JSON cannot hold (a cycle, a BigInt): the core refuses them with its
+        // coded error, as it did before this memo.
+        return core.actionConfig(settings);
+      }
       if (memo.text !== text) memo = { text, config: core.actionConfig(settings) };
       return memo.config;
     },

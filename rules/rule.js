@@ -3,7 +3,7 @@
 // scripts/bundle.mjs builds dist/rule.js, one function expression
 // `function (user, context, callback) { ... }`, from the core and this file, which is the
 // end of that function's body: `user`, `context` and `callback` are the rule's own
-// parameters, and `loadCore()` (defined above this code) returns `{ core, settings }`:
+// parameters, and `loadCore()` (defined above this code) returns `{ core, settingsMemo }`:
 // the tokenseal core, instantiated once per container and kept on globalThis, and its
 // reading of the settings (settingsCache: asked again only when the configuration
 // changes); it throws where WebAssembly is unavailable. Auth0 provides `configuration`
@@ -22,8 +22,9 @@
 /**
  * The core throws errors with an ERR_ code; anything else is a trap (a WebAssembly
  * RuntimeError, e.g. from a panic), after which the instance must not be used again: it
- * is dropped from the cache so the next run in this container instantiates a fresh one,
- * and the caller stops using it for the rest of this run. Returns true for a trap.
+ * is dropped from the cache, with its reading of the settings, so the next run in this
+ * container instantiates a fresh one, and the caller stops using it for the rest of this
+ * run. Returns true for a trap.
  */
 function tokensealDropBrokenCore(error) {
   if (codeOf(error) !== 'ERR_INTERNAL') return false;
@@ -114,19 +115,19 @@ function tokensealRule(user, context, callback) {
   let failed = false;
   let plan = null;
   let core = null;
-  let coreSettings = null;
+  let settingsMemo = null;
   try {
-    ({ core, settings: coreSettings } = loadCore());
+    ({ core, settingsMemo } = loadCore());
   } catch {
     codes.push('ERR_WASM_UNAVAILABLE');
     failed = true;
   }
   if (core) {
     try {
-      const config = coreSettings.config(core, settings);
+      const config = settingsMemo.config(core, settings);
       denyOnError = config.denyOnError;
       codes.push(...config.notices);
-      const fields = coreSettings.fields(core);
+      const fields = settingsMemo.fields(core);
       const input = {
         user: narrowUser(user, fields),
         shape: userShape(user),

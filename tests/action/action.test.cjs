@@ -309,6 +309,21 @@ test('first login then returning login on one Action instance (shared module and
   assert.equal(sealedOf(second), sealedOf(first));
 });
 
+test('one Action instance reads its secrets again when they change (the settings memo)', async (t) => {
+  const user = googleUser({ loginsCount: 0 });
+  const env = await startEnv(t, { users: [user] });
+  const action = freshAction();
+  const first = await login(env, { userId: user.user_id, idpTokens: { refresh_token: refreshToken() }, action });
+  assert.deepEqual(first.idTokenClaims, { [CLAIM]: 'stored' });
+  // Same instance, another namespace: the claim follows the new secrets at once.
+  const other = 'https://other.example.com/';
+  const second = await login(env, { userId: user.user_id, action, secrets: { TOKENSEAL_CLAIM_NAMESPACE: other } });
+  assert.deepEqual(second.idTokenClaims, { [`${other}google_offline_access`]: 'stored' });
+  // And back.
+  const third = await login(env, { userId: user.user_id, action });
+  assert.deepEqual(third.idTokenClaims, { [CLAIM]: 'stored' });
+});
+
 test('consent login (prompt=consent) with a NEW token: the stored value is replaced', async (t) => {
   const keys = tokenseal.generateKeySet();
   const oldRt = refreshToken();
@@ -851,6 +866,31 @@ test('no global Web Crypto (Node 18 default): the bundle draws IVs from node:cry
   // The stub user carries a legacy plaintext token: it is sealed, then the plaintext removed.
   assert.deepEqual(out.writes, ['sealed_refresh_tokens', 'refresh_token']);
   assert.deepEqual(out.denied, []);
+});
+
+test('no crypto at all (node:crypto fails to load): require does not throw; ERR_WASM_UNAVAILABLE, nothing written', () => {
+  // The Web Crypto is bound when the file is loaded (while the module compiles); a
+  // failure to load it must still surface at the first login as the missing core it is.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tokenseal-nocrypto-'));
+  const preload = path.join(dir, 'no-crypto.cjs');
+  fs.writeFileSync(preload, `
+    const Module = require('module');
+    const load = Module._load;
+    Module._load = function (request, ...rest) {
+      if (request === 'crypto' || request === 'node:crypto') throw new Error('crypto is not available in this build');
+      return load.call(this, request, ...rest);
+    };`);
+  try {
+    const out = runInChild(['--no-experimental-global-webcrypto', '--require', preload], { TOKENSEAL_KEYS: tokenseal.generateKeySet() });
+    assert.equal(out.webCrypto, 'undefined');
+    assert.equal(out.requireError, null, 'require(dist/action.js) does not throw');
+    assert.equal(out.threw, undefined);
+    assert.deepEqual(out.lines, ['tokenseal: ERR_WASM_UNAVAILABLE']);
+    assert.deepEqual(out.writes, []);
+    assert.deepEqual(out.denied, []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // --------------------------------------------------------------- secret scan

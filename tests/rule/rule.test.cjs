@@ -506,9 +506,24 @@ describe('the core is cached on the global object', () => {
     assert.deepEqual({ ...box.context.__asked }, { actionConfig: 1, loginFields: 0 });
     assert.equal(result.context.idToken[CLAIM], 'stored');
     assertNothingLeaks(result, box.logs);
-    // The settings' text (key material included) is not kept where other rules could read it.
-    const entry = vm.runInContext('JSON.stringify(globalThis.__tokensealCore)', box.context);
-    assert.ok(!entry.includes(JSON.parse(KEYS).keys[0].k), 'no key material on the global object');
+    // The settings' text (key material included) is not kept where other rules could
+    // read it: the entry holds the core and two functions, nothing else.
+    const ownKeys = (expression) => Array.from(vm.runInContext(`Reflect.ownKeys(${expression})`, box.context));
+    assert.deepEqual(ownKeys('globalThis.__tokensealCore'), ['build', 'core', 'settingsMemo']);
+    assert.deepEqual(ownKeys('globalThis.__tokensealCore.settingsMemo'), ['config', 'fields']);
+    assert.equal(vm.runInContext('typeof globalThis.__tokensealCore.settingsMemo.config', box.context), 'function');
+  });
+
+  it('settings that JSON cannot hold: the core refuses them with a code, and the core is kept', async () => {
+    const box = container();
+    await box.run(googleUser());
+    const core = vm.runInContext('globalThis.__tokensealCore.core', box.context);
+    box.context.configuration = { TOKENSEAL_KEYS: KEYS, TOKENSEAL_CLAIM_NAMESPACE: NAMESPACE, oops: 10n };
+    const result = await box.run(googleUser());
+    assert.equal(result.error, null);
+    assert.deepEqual(box.logs, ['tokenseal: ERR_INPUT_INVALID']);
+    assertNothingLeaks(result, box.logs);
+    assert.equal(vm.runInContext('globalThis.__tokensealCore.core', box.context), core, 'not taken for a trap');
   });
 
   it('does not use a core cached by another build', async () => {
@@ -531,7 +546,7 @@ describe('the core is cached on the global object', () => {
     vm.runInContext(`(function () {
       let trapped = false;
       const after = (name, f) => function (...args) { if (trapped) __callsAfterTrap.push(name); return f.apply(this, args); };
-      globalThis.__tokensealCore = { build: __brokenBuild, core: {
+      globalThis.__tokensealCore = { build: __brokenBuild, settingsMemo: { config: (core, s) => core.actionConfig(s), fields: (core) => core.loginFields() }, core: {
         actionConfig: after('actionConfig', () => ({ read: 'auto', claimNamespace: null, denyOnError: false, management: null, notices: [] })),
         loginFields: after('loginFields', () => ({ user: ['user_id', 'identities', 'app_metadata'], identity: ['provider'], appMetadata: [], query: [] })),
         planLogin: after('planLogin', () => { trapped = true; throw new WebAssembly.RuntimeError('unreachable'); }),
