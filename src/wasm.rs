@@ -18,7 +18,7 @@
 //!
 //! Every failure is thrown as a JavaScript `Error` whose `.code` is the stable
 //! [`Error::code`] and whose message is the fixed [`Error::message`] (feature
-//! `wasm-full`, `pkg/`) or the code again (feature `wasm` alone: the module inlined into
+//! `wasm-full`, `pkg/`) or the code again (without `wasm-full`: the modules inlined into
 //! `dist/`, whose adapters only ever log codes).
 
 use std::cell::RefCell;
@@ -1408,8 +1408,8 @@ const fn thrown_message(error: Error) -> &'static str {
     error.message()
 }
 
-/// The message of a thrown error in the module `dist/` inlines: the code. Its adapters log
-/// codes only (never a message), and the messages were about 1.1 kB of the inlined,
+/// The message of a thrown error in the modules `dist/` inlines: the code. Their adapters
+/// log codes only (never a message), and the messages were about 1.0 kB of the inlined,
 /// compressed module, whose size has a budget (`bench/action.mjs`).
 #[cfg(not(feature = "wasm-full"))]
 const fn thrown_message(error: Error) -> &'static str {
