@@ -29,7 +29,7 @@
 //!   `wasm_bindgen`; `legacy` (feature `cli`): the old rule's `createCipher` values.
 //!
 //! Features: `removals` (default) lets [`plan_login`] say what to remove from a user
-//! before it is handed on ([`LoginInput::shape`], [`LoginPlan::removals`]: the legacy
+//! before it is handed on (`LoginInput::shape`, `LoginPlan::removals`: the legacy
 //! Rule's hand-on); the module inlined into the Action is built without it. `wasm`,
 //! `wasm-action`, `wasm-rule` and `wasm-full` build the JavaScript boundary: what both
 //! adapters call, what each adds, and every export (`pkg/`). `cli` builds the command

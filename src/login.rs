@@ -69,7 +69,7 @@ pub enum ReadPolicy {
 }
 
 /// Everything a login knows, as the shims hand it over (camelCase in JavaScript).
-/// Non-exhaustive: [`LoginInput::shape`] exists only with feature `removals`, and
+/// Non-exhaustive: `LoginInput::shape` exists only with feature `removals`, and
 /// features must only add.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -330,7 +330,7 @@ pub struct ProviderOutcome {
 }
 
 /// Every effect of a login, for the shims to carry out in order: read (then plan
-/// again), write, claim, hand on. Non-exhaustive: [`LoginPlan::removals`] exists only
+/// again), write, claim, hand on. Non-exhaustive: `LoginPlan::removals` exists only
 /// with feature `removals`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -526,6 +526,18 @@ describe('the core is cached on the global object', () => {
     assert.equal(vm.runInContext('globalThis.__tokensealCore.core', box.context), core, 'not taken for a trap');
   });
 
+  it('an entry of this build without its settings memo is foreign: a fresh entry replaces it', async () => {
+    const box = container();
+    await box.run(googleUser());
+    // The shape an entry had before the memo existed, under this build's digest.
+    vm.runInContext('globalThis.__tokensealCore = { build: globalThis.__tokensealCore.build, core: globalThis.__tokensealCore.core };', box.context);
+    const result = await box.run(googleUser());
+    assert.equal(result.error, null);
+    assert.deepEqual(box.logs, []);
+    assertNothingLeaks(result, box.logs);
+    assert.equal(vm.runInContext('typeof globalThis.__tokensealCore.settingsMemo.config', box.context), 'function');
+  });
+
   it('does not use a core cached by another build', async () => {
     const box = container();
     vm.runInContext('globalThis.__tokensealCore = { build: "0.0.0+stale", core: { planLogin() { throw new Error("stale core used"); } } };', box.context);
