@@ -6,9 +6,9 @@
 // parameters, and `loadCore()` (defined above this code) returns `{ core, settingsMemo }`:
 // the tokenseal core, instantiated once per container and kept on globalThis, and its
 // reading of the settings (settingsCache: asked again only when the configuration
-// changes); it throws where WebAssembly (or require, or crypto) is unavailable. Auth0 provides `configuration`
-// (the rule's settings) and `auth0` (its Management API client) as free variables of the
-// rule.
+// changes); it throws where WebAssembly (or require, or crypto) is unavailable. Auth0
+// provides `configuration` (the rule's settings) and `auth0` (its Management API client)
+// as free variables of the rule.
 //
 // Every decision comes from the core: actionConfig reads the settings, planLogin decides
 // the login (with read: "never": a rule sees user.identities[].refresh_token directly,

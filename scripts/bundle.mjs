@@ -7,7 +7,8 @@
 //                   target/wasm-rule/ (feature wasm-rule)
 //
 // The .wasm is inlined brotli-compressed and base64-encoded, and inflated with Node's
-// built-in zlib at first use. The JavaScript around it is minified with esbuild (a build
+// built-in zlib: by the Action when its file is loaded, by the Rule at its first execution
+// in a container. The JavaScript around it is minified with esbuild (a build
 // dependency only; the files have no dependencies): the Action's size has a budget, and
 // the sources in js-shim/ and rules/ stay the readable ones. wasm-bindgen's nodejs glue
 // is wrapped in a factory that takes the compiled WebAssembly.Module and the host's Web
