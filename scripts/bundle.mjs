@@ -26,6 +26,8 @@ import { brotliCompressSync, constants } from 'node:zlib';
 import { builtinModules } from 'node:module';
 import { transformSync } from 'esbuild';
 
+import { withNativeStringCopy } from './glue.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path) => readFileSync(join(root, path), 'utf8');
 const LIMIT = 100_000; // Auth0: Action and Rule code at most 100 kB
@@ -46,7 +48,13 @@ function moduleFrom(dir) {
   }).toString('base64');
   // The glue reads the .wasm from disk at load; that is the one line pair replaced.
   const LOAD = /const wasmPath = `\$\{__dirname\}\/tokenseal_bg\.wasm`;\nconst wasmBytes = require\('fs'\)\.readFileSync\(wasmPath\);\nconst wasmModule = new WebAssembly\.Module\(wasmBytes\);\n/;
-  let glue = read(`${dir}/tokenseal.js`);
+  let glue;
+  try {
+    // Strings are copied into the module natively, as in pkg/ (scripts/glue.mjs).
+    glue = withNativeStringCopy(read(`${dir}/tokenseal.js`));
+  } catch (error) {
+    fail(`${dir}/tokenseal.js: ${error.message}`);
+  }
   if (!LOAD.test(glue)) fail(`${dir}/tokenseal.js no longer loads the .wasm the expected way: update scripts/bundle.mjs`);
   // getrandom's wasm_js backend calls the Web Crypto global, which Node 18 (an Action
   // runtime, and what rules ran on) exposes only behind --experimental-global-webcrypto:

@@ -1,11 +1,14 @@
 // Makes pkg/ (wasm-pack's output, built with --no-pack) the npm package `tokenseal`:
 // a package.json with the version of Cargo.toml, and the backend module beside the core,
-// so that backends `require('tokenseal')` and `require('tokenseal/backend')`.
+// so that backends `require('tokenseal')` and `require('tokenseal/backend')`. The core's
+// glue gets the one change scripts/glue.mjs makes (strings copied in natively).
 //
 //   node scripts/package.mjs          (run by scripts/build.sh)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { withNativeStringCopy } from './glue.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path) => readFileSync(join(root, path), 'utf8');
@@ -23,6 +26,12 @@ const field = (name) => (cargo.match(new RegExp(`^${name} = "([^"]+)"`, 'm')) ||
 const CORE_REQUIRE = "require('../pkg/tokenseal.js')";
 const backend = read('js-shim/backend.js');
 if (backend.split(CORE_REQUIRE).length !== 2) fail('js-shim/backend.js no longer loads the core the expected way: update scripts/package.mjs');
+// The core's glue copies strings into the module natively (scripts/glue.mjs).
+try {
+  writeFileSync(join(root, 'pkg', 'tokenseal.js'), withNativeStringCopy(read('pkg/tokenseal.js')));
+} catch (error) {
+  fail(`pkg/tokenseal.js: ${error.message}`);
+}
 writeFileSync(join(root, 'pkg', 'backend.js'), backend.replace(CORE_REQUIRE, "require('./tokenseal.js')"));
 writeFileSync(join(root, 'pkg', 'http.js'), read('js-shim/http.js'));
 writeFileSync(join(root, 'pkg', 'store.js'), read('js-shim/store.js'));

@@ -232,6 +232,32 @@ describe('logins', () => {
     assertNothingLeaks(result, box.logs, [sealed]);
   });
 
+  it('text that is not ASCII crosses into the core intact: the sub, member names and values', async () => {
+    // Strings are copied into the module by scripts/glue.mjs's native copy; the user's
+    // member names cross as the shape the core plans removals from.
+    const id = 'ü中😀-101234567890123456789';
+    const { auth0, calls } = fakeAuth0();
+    const box = container({ auth0 });
+    const user = {
+      ...googleUser({ appMetadata: { plan: 'pro', 'präferenz 中文 😀': 'dünn' } }),
+      user_id: `google-oauth2|${id}`,
+      identities: deepFreeze([googleIdentity({ user_id: id, refresh_token: RT })]),
+      'name 名前': 'Ada 😀',
+    };
+    const result = await box.run(user);
+    assert.equal(result.error, null);
+    assert.equal(calls.length, 1);
+    const sealed = sealedOf(calls[0].metadata);
+    const header = JSON.parse(Buffer.from(sealed.split('.')[0], 'base64url').toString('utf8'));
+    assert.equal(header.sub, user.user_id);
+    assert.equal(tokenseal.open(sealed, KEYS, user.user_id), RT);
+    assert.equal(calls[0].metadata['präferenz 中文 😀'], 'dünn');
+    assert.deepEqual(plain(result.user.app_metadata), { plan: 'pro', 'präferenz 中文 😀': 'dünn' });
+    assert.equal(result.user['name 名前'], 'Ada 😀');
+    assert.equal(result.user.identities[0].refresh_token, undefined);
+    assertNothingLeaks(result, box.logs, [sealed]);
+  });
+
   it('returning login: the stored value opens, nothing is persisted, the claim says stored', async () => {
     const sealed = tokenseal.seal(RT, KEYS, GOOGLE_ID);
     for (const refreshToken of [null, RT]) {
