@@ -425,7 +425,7 @@ class ProviderTokens {
     // A configuration fault throws here: everything is checked now but what only the
     // issuer's discovery document can say, which the first call fetches.
     this.discoveryUrl = core.discoveryUrl(p.key, p.endpointOptions);
-    if (this.discoveryUrl === null) this.use(core.resolveEndpoints(p.key, p.endpointOptions, null));
+    if (this.discoveryUrl == null) this.use(core.resolveEndpoints(p.key, p.endpointOptions, null));
   }
 
   /** Takes the resolved endpoints, and the core's per-user states for this client. */

@@ -646,7 +646,7 @@ fn connection(key: Option<String>) -> Result<Connection, JsValue> {
 
 /// Checks what of `options` (as `resolveEndpoints` takes them) needs no discovery
 /// document, and returns the address of the document to fetch (OpenID Connect
-/// Discovery 1.0 §4), or `null` when no `issuer` is set.
+/// Discovery 1.0 §4), or nothing (`undefined` in JavaScript) when no `issuer` is set.
 ///
 /// # Errors
 /// Throws `ERR_CONFIG_INVALID` for a key, endpoint, method or issuer tokenseal does not

@@ -169,6 +169,33 @@ test('an Entra-like provider: scope is sent with every refresh; without a config
   }
 });
 
+test('without an issuer nothing is discovered: the only request is the refresh; a connection with neither endpoint nor issuer fails at creation', async () => {
+  const google = await startServer({ accessTokenTtl: 300 });
+  try {
+    const rt = await google.issueRefreshToken('acct-no-discovery');
+    const user = userWith({ 'google-oauth2': rt });
+    const fetched = [];
+    // The app's own fetch: every URL it is asked for is recorded (a proxying fetch would
+    // send each one somewhere).
+    const spy = (url, init) => { fetched.push(String(url)); return fetch(url, init); };
+    const t = backend.createTokens({
+      keys: KEYS,
+      providers: { 'google-oauth2': { clientId: google.clientId, clientSecret: google.clientSecret, tokenEndpoint: google.tokenEndpoint } },
+      fetch: spy,
+    });
+    await t.accessToken(user);
+    assert.deepEqual(fetched, [google.tokenEndpoint]);
+    // Configuration faults throw at creation, this one included (the README promises it).
+    assert.throws(
+      () => backend.createTokens({ keys: KEYS, providers: { [ACME]: { clientId: 'c', clientSecret: 's' } }, fetch: spy }),
+      { code: 'ERR_CONFIG_INCOMPLETE' },
+    );
+    assert.deepEqual(fetched, [google.tokenEndpoint]);
+  } finally {
+    await google.close();
+  }
+});
+
 test('two providers in one backend: each refreshes at its own endpoint, under its own key', async () => {
   const google = await startServer({ accessTokenTtl: 300 });
   const idp = await startServer({ accessTokenTtl: 300, authMethod: 'client_secret_basic' });
