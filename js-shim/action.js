@@ -5,8 +5,8 @@
 // module, compiled in the background from the moment the file is loaded, instantiated
 // once per Action instance) or rejects where WebAssembly is unavailable, and
 // `dropCore()`, which forgets an instance that trapped, `httpCall`, `judged` and
-// `withToken` from js-shim/http.js, and `log`, `codeOf`, `settingsCache`, `narrowUser`
-// and `narrowQuery` from js-shim/common.js.
+// `withToken` from js-shim/http.js, and `log`, `codeOf`, `deniesWithoutCore`,
+// `settingsCache`, `narrowUser` and `narrowQuery` from js-shim/common.js.
 //
 // Every decision comes from the core (planLogin, actionConfig, judgeResponse,
 // tokenCacheTtlMs). This file only moves data between Auth0's event/api objects, the
@@ -69,8 +69,8 @@ async function managementToken(core, management, keys, cache, budgetEndsAt, code
 }
 
 /** GET /api/v2/users/{id}: the user with its IdP tokens. Resolves to { user } or { code }. */
-async function readUser(core, management, keys, userId, cache, codes) {
-  const budgetEndsAt = Date.now() + management.budgetMs;
+async function readUser(core, management, budgetMs, keys, userId, cache, codes) {
+  const budgetEndsAt = Date.now() + budgetMs;
   const result = await withToken(
     core,
     {
@@ -120,7 +120,7 @@ exports.onExecutePostLogin = async (event, api) => {
     // Without the core nothing can be decided; the one setting read here is whether to
     // deny, because that is the admin's explicit instruction for any failure.
     log(['ERR_WASM_UNAVAILABLE']);
-    if (secrets.TOKENSEAL_ON_ERROR === 'deny') api.access.deny('tokenseal: ERR_WASM_UNAVAILABLE');
+    if (deniesWithoutCore(secrets)) api.access.deny('tokenseal: ERR_WASM_UNAVAILABLE');
     return;
   }
 
@@ -150,7 +150,7 @@ exports.onExecutePostLogin = async (event, api) => {
     let failed = false;
     if (plan.readUser) {
       const read = config.management
-        ? await readUser(core, config.management, secrets.TOKENSEAL_KEYS, event.user.user_id, api.cache, codes)
+        ? await readUser(core, config.management, config.callBudgetMs, secrets.TOKENSEAL_KEYS, event.user.user_id, api.cache, codes)
         : { code: 'ERR_CONFIG_INCOMPLETE' };
       if (read.user) {
         try {

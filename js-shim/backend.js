@@ -77,14 +77,15 @@ function reconsentAuthorizeParams(core, provider = GOOGLE, options = {}) {
 function managementClient(core, management, fetchImpl, now, timeoutMs) {
   const { sealedKey } = constantsOf(core);
   // The endpoints, budget and loopback-only http rule are the core's, as for the Action.
-  const endpoints = core.actionConfig({
+  const config = core.actionConfig({
     AUTH0_DOMAIN: management.baseUrl || management.domain,
     AUTH0_CLIENT_ID: management.clientId,
     AUTH0_CLIENT_SECRET: management.clientSecret,
-  }).management;
+  });
+  const endpoints = config.management;
   if (!endpoints) throw failure('ERR_CONFIG_INVALID', 'management needs a tenant domain (or a loopback base URL), clientId and clientSecret');
   const audience = management.audience || endpoints.audience;
-  const budgetMs = management.budgetMs || endpoints.budgetMs;
+  const budgetMs = management.budgetMs || config.callBudgetMs;
   let cached = null; // { token, until }
 
   async function token() {

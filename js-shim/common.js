@@ -19,6 +19,16 @@ function codeOf(error) {
 }
 
 /**
+ * Whether the settings ask to deny a login on failure, for the one case the core cannot
+ * say it (the core is not there: no WebAssembly). Read as the core reads every setting
+ * (src/action.rs): `TOKENSEAL_ON_ERROR` is "deny", whitespace around it ignored.
+ */
+function deniesWithoutCore(settings) {
+  const value = settings.TOKENSEAL_ON_ERROR;
+  return typeof value === 'string' && value.trim() === 'deny';
+}
+
+/**
  * The core's reading of the settings (`actionConfig`) and its list of the fields it reads
  * (`loginFields`), asked again only when the settings change: an Action instance sees the
  * same secrets at every login, and a rule's container the same configuration, and asking
@@ -79,4 +89,4 @@ function narrowQuery(query, fields) {
   return isObject(query) ? pick(query, fields.query) : null;
 }
 
-module.exports = { log, codeOf, settingsCache, isObject, narrowUser, narrowQuery };
+module.exports = { log, codeOf, deniesWithoutCore, settingsCache, isObject, narrowUser, narrowQuery };

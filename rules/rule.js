@@ -15,9 +15,10 @@
 // so there is nothing to fetch) and what to remove from the user before it is handed on.
 // This file only moves data between the rule's arguments, one
 // auth0.users.updateAppMetadata call and the core, and logs codes, never a token, a key
-// or an error message. `log`, `codeOf`, `settingsCache`, `isObject`, `narrowUser` and
-// `narrowQuery` come from js-shim/common.js (inlined by the bundle). The removals the
-// core decides are applied here by building copies (identity objects may be frozen).
+// or an error message. `log`, `codeOf`, `deniesWithoutCore`, `settingsCache`,
+// `isObject`, `narrowUser` and `narrowQuery` come from js-shim/common.js (inlined by the
+// bundle). The removals the core decides are applied here by building copies (identity
+// objects may be frozen).
 
 /**
  * The core throws errors with an ERR_ code; anything else is a trap (a WebAssembly
@@ -111,11 +112,12 @@ function tokensealRule(user, context, callback) {
   const codes = [];
   // Without the core nothing can be decided; the one setting read then is whether to
   // deny, because that is the admin's explicit instruction for any failure.
-  let denyOnError = settings.TOKENSEAL_ON_ERROR === 'deny';
+  let denyOnError = deniesWithoutCore(settings);
   let failed = false;
   let plan = null;
   let core = null;
   let settingsMemo = null;
+  let writeBudgetMs = 0; // set with the plan, from the core's reading of the settings
   try {
     ({ core, settingsMemo } = loadCore());
   } catch {
@@ -126,6 +128,7 @@ function tokensealRule(user, context, callback) {
     try {
       const config = settingsMemo.config(core, settings);
       denyOnError = config.denyOnError;
+      writeBudgetMs = config.callBudgetMs;
       codes.push(...config.notices);
       const fields = settingsMemo.fields(core);
       const input = {
@@ -194,9 +197,22 @@ function tokensealRule(user, context, callback) {
   // (null deletes under the Management API's merge semantics), the rest kept.
   const merged = Object.assign({}, typeof appMetadata === 'object' && appMetadata !== null ? appMetadata : {});
   for (const write of plan.metadataWrites) merged[write.key] = write.value;
+  // Bounded by the core's budget for Management API calls: a write that never settles
+  // would otherwise hold the login until the chain's 20 s run out. One that settles
+  // later is not waited for, and the claims are not set, as after a failed write.
+  const timer = setTimeout(() => {
+    if (finished) return;
+    codes.push('ERR_MGMT_TIMEOUT');
+    finish(false);
+  }, writeBudgetMs);
   new Promise((resolve) => resolve(auth0.users.updateAppMetadata(userId, merged))).then(
-    () => finish(!failed),
     () => {
+      clearTimeout(timer);
+      finish(!failed);
+    },
+    () => {
+      clearTimeout(timer);
+      if (finished) return;
       codes.push('ERR_MGMT_FAILED');
       finish(false);
     },

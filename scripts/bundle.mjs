@@ -106,7 +106,7 @@ const compileSync = `function compileTokenseal() {
 }`;
 
 /** js-shim/common.js in a scope of its own, bound to the names the adapters use. */
-const common = `const { log, codeOf, settingsCache, isObject, narrowUser, narrowQuery } = (function () {
+const common = `const { log, codeOf, deniesWithoutCore, settingsCache, isObject, narrowUser, narrowQuery } = (function () {
   const module = { exports: {} };
 ${read('js-shim/common.js').replace("'use strict';\n", '')}
   return module.exports;

@@ -81,11 +81,14 @@ impl core::fmt::Debug for ManagementApi {
 #[must_use]
 pub fn action_config(secrets: &Json) -> ActionConfig {
     let mut notices = Vec::new();
+    // Every setting without the whitespace a paste into the dashboard may add: a
+    // `TOKENSEAL_ON_ERROR` of "deny\n" must deny, not fall back to "continue".
     let text = |name: &str| {
         secrets
             .get(name)
             .and_then(Json::as_str)
-            .filter(|s| !s.trim().is_empty())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
     };
 
     let read = one_of(
@@ -351,6 +354,23 @@ mod tests {
         let local = with_domain("http://127.0.0.1:4711").expect("loopback http is fine");
         assert_eq!(local.audience, "http://127.0.0.1:4711/api/v2/");
         assert!(with_domain("http://localhost:3000").is_some());
+    }
+
+    #[test]
+    fn pasted_whitespace_around_words_is_trimmed() {
+        let c = config(serde_json::json!({
+            "TOKENSEAL_ON_ERROR": "deny\n", "TOKENSEAL_FETCH": " always\r\n",
+            "TOKENSEAL_CLAIM_NAMESPACE": "https://app.example.com/\n",
+            "TOKENSEAL_PROVIDERS": " google-oauth2 \n", "TOKENSEAL_RECHECK_HOURS": " 2\n",
+        }));
+        assert!(c.deny_on_error);
+        assert_eq!(c.read, ReadPolicy::Always);
+        assert_eq!(
+            c.claim_namespace.as_deref(),
+            Some("https://app.example.com/")
+        );
+        assert_eq!(c.recheck_seconds, 2 * 3600);
+        assert!(c.notices.is_empty(), "{:?}", c.notices);
     }
 
     #[test]

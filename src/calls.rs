@@ -5,8 +5,10 @@
 
 use crate::error::Error;
 
-/// Longest time the Action may spend on Management API calls in one login. Auth0 gives
-/// a trigger 20 s in all (Actions limitations); the rest is left for other Actions.
+/// Longest time an adapter may spend on Management API calls in one login: the Action's
+/// reads with their retries, the Rule's one write. Auth0 gives a trigger 20 s in all
+/// (customize/actions/limitations), and a rule chain the same; the rest is left for
+/// other Actions and rules.
 pub const CALL_BUDGET_MS: u64 = 10_000;
 /// Timeout of one HTTP call of the Action.
 pub const CALL_TIMEOUT_MS: u64 = 4_000;

@@ -114,7 +114,10 @@ export interface ActionConfig {
   claimNamespace: string | null;
   denyOnError: boolean;
   recheckSeconds: number;
-  management: { tokenUrl: string; audience: string; usersUrl: string; cacheKey: string; clientId: string; clientSecret: string; timeoutMs: number; budgetMs: number; minCallMs: number } | null;
+  management: { tokenUrl: string; audience: string; usersUrl: string; cacheKey: string; clientId: string; clientSecret: string; timeoutMs: number; minCallMs: number } | null;
+  /** Longest time the adapter spends on Management API calls in one login, in ms: the
+   * Action's reads (with their retries), the Rule's one write. */
+  callBudgetMs: number;
   notices: ErrorCode[];
 }
 /** One Management API response as the Action saw it; status 0 means no response. */
@@ -1329,7 +1332,6 @@ fn config_view(config: &action::ActionConfig) -> Json {
             ("clientId", Json::from(m.client_id.as_str())),
             ("clientSecret", Json::from(m.client_secret.as_str())),
             ("timeoutMs", Json::from(calls::CALL_TIMEOUT_MS)),
-            ("budgetMs", Json::from(calls::CALL_BUDGET_MS)),
             ("minCallMs", Json::from(calls::MIN_CALL_MS)),
         ])
     });
@@ -1344,6 +1346,7 @@ fn config_view(config: &action::ActionConfig) -> Json {
         ("denyOnError", Json::from(config.deny_on_error)),
         ("recheckSeconds", Json::from(config.recheck_seconds)),
         ("management", Json::from(management)),
+        ("callBudgetMs", Json::from(calls::CALL_BUDGET_MS)),
         ("notices", names(config.notices.clone())),
     ])
 }

@@ -849,11 +849,14 @@ test('WebAssembly unavailable: require does not throw; one ERR_WASM_UNAVAILABLE 
     assert.ok(!out.lines[0].includes(value), 'no secret in the line');
   }
 
-  const denied = runWithoutWasm({ ...secrets, TOKENSEAL_ON_ERROR: 'deny' });
-  assert.deepEqual(denied.denied, ['tokenseal: ERR_WASM_UNAVAILABLE']);
-  assert.equal(denied.lines.length, 1);
-  assert.match(denied.lines[0], /ERR_WASM_UNAVAILABLE/);
-  assert.deepEqual(denied.writes, []);
+  // "deny" as pasted into the dashboard, with a newline: still the instruction to deny.
+  for (const deny of ['deny', 'deny\n', ' deny ']) {
+    const denied = runWithoutWasm({ ...secrets, TOKENSEAL_ON_ERROR: deny });
+    assert.deepEqual(denied.denied, ['tokenseal: ERR_WASM_UNAVAILABLE'], JSON.stringify(deny));
+    assert.equal(denied.lines.length, 1);
+    assert.match(denied.lines[0], /ERR_WASM_UNAVAILABLE/);
+    assert.deepEqual(denied.writes, []);
+  }
 });
 
 test('no global Web Crypto (Node 18 default): the bundle draws IVs from node:crypto and seals', () => {

@@ -469,6 +469,9 @@ describe('deny mode (TOKENSEAL_ON_ERROR=deny)', () => {
       [{ configuration: deny({ TOKENSEAL_KEYS: 'nope' }) }, 'ERR_KEYSET_JSON'],
       [{ configuration: deny(), auth0: fakeAuth0(() => Promise.reject(new Error(RT))).auth0 }, 'ERR_MGMT_FAILED'],
       [{ configuration: deny(), webAssembly: false }, 'ERR_WASM_UNAVAILABLE'],
+      // "deny" as pasted into the dashboard, with a newline, with and without the core.
+      [{ configuration: deny({ TOKENSEAL_ON_ERROR: 'deny\n' }), webAssembly: false }, 'ERR_WASM_UNAVAILABLE'],
+      [{ configuration: deny({ TOKENSEAL_ON_ERROR: ' deny\r\n', TOKENSEAL_KEYS: 'nope' }) }, 'ERR_KEYSET_JSON'],
     ];
     for (const [options, code] of cases) {
       const box = container(options);
@@ -477,6 +480,39 @@ describe('deny mode (TOKENSEAL_ON_ERROR=deny)', () => {
       assert.equal(result.error.message, `tokenseal: ${code}`);
       assert.equal(result.args.length, 1, 'only the error is passed');
       assert.deepEqual(box.logs, [`tokenseal: ${code}`]);
+      assertNothingLeaks(result, box.logs);
+    }
+  });
+
+  it('a write that never settles: called back after the core\'s budget, ERR_MGMT_TIMEOUT, no claim', async () => {
+    // The container's timers are replaced so that the budget can be run out at once;
+    // its length is what the core says (src/calls.rs CALL_BUDGET_MS).
+    for (const configuration of [{ TOKENSEAL_KEYS: KEYS, TOKENSEAL_CLAIM_NAMESPACE: NAMESPACE }, deny()]) {
+      const timers = [];
+      let settle = null;
+      const auth0 = { users: { updateAppMetadata: () => new Promise((resolve) => { settle = resolve; }) } };
+      const extra = {
+        setTimeout: (fn, ms) => { timers.push({ fn, ms }); return timers.length; },
+        clearTimeout: () => {},
+      };
+      const box = container({ auth0, configuration, extra });
+      const running = box.run(googleUser());
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(timers.map((t) => t.ms), [10_000]);
+      timers[0].fn();
+      const result = await running;
+      assert.deepEqual(box.logs, ['tokenseal: ERR_MGMT_TIMEOUT']);
+      if (configuration.TOKENSEAL_ON_ERROR === 'deny') {
+        assert.equal(result.error.message, 'tokenseal: ERR_MGMT_TIMEOUT');
+      } else {
+        assert.equal(result.error, null);
+        assert.equal(result.context.idToken[CLAIM], undefined, 'no claim: the write may not have happened');
+        assert.equal(result.user.identities[0].refresh_token, undefined, 'handed on sanitized');
+      }
+      // The write settling later finishes nothing a second time (it would log again).
+      settle();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(box.logs, ['tokenseal: ERR_MGMT_TIMEOUT']);
       assertNothingLeaks(result, box.logs);
     }
   });
