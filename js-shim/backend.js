@@ -166,13 +166,18 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
         return true;
       });
     },
-    /** Removes the provider's entry; null removes sealed_refresh_tokens when nothing else is left. */
+    /**
+     * Removes the provider's entry (sealed_refresh_tokens goes when nothing else is left)
+     * and records the cleared value's capture under app_metadata.tokenseal.cleared, so
+     * that no login seals Auth0's copy of that token again: the core's plan (planClear),
+     * in one PATCH. Resolves to true when something was removed.
+     */
     clearSealed(userId, key) {
       return serialized(userId, async () => {
-        const map = await sealedMap(userId);
-        if (!(key in map)) return false;
-        const { [key]: removed, ...rest } = map;
-        await users('PATCH', userId, { app_metadata: { [sealedKey]: Object.keys(rest).length > 0 ? rest : null } });
+        const user = await users('GET', userId);
+        const writes = core.planClear(user.app_metadata === undefined ? null : user.app_metadata, key);
+        if (writes.length === 0) return false;
+        await users('PATCH', userId, { app_metadata: Object.fromEntries(writes.map((w) => [w.key, w.value])) });
         return true;
       });
     },

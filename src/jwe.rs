@@ -130,6 +130,13 @@ impl Capture {
     }
 }
 
+/// A capture record's fingerprint as the header's `cap` member holds it (base64url,
+/// unpadded).
+#[must_use]
+pub fn fingerprint_text(capture: &Capture) -> String {
+    Base64UrlUnpadded::encode_string(&capture.fingerprint)
+}
+
 /// Where a sealed value comes from: its source and, when known, its capture record.
 /// Values sealed by earlier versions, or by [`seal`], have neither.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -287,10 +294,7 @@ pub fn seal_with(
         extra.push(("src", Json::from(source.as_str())));
     }
     if let Some(capture) = &provenance.capture {
-        extra.push((
-            "cap",
-            Json::String(Base64UrlUnpadded::encode_string(&capture.fingerprint)),
-        ));
+        extra.push(("cap", Json::String(fingerprint_text(capture))));
         extra.push(("cap_kid", Json::from(capture.kid.as_str())));
     }
     seal_kind(

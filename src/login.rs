@@ -24,11 +24,20 @@ pub const SEALED_KEY: &str = "sealed_refresh_tokens";
 /// token in plain text.
 pub const LEGACY_KEY: &str = "refresh_token";
 /// tokenseal's own `app_metadata` member for its bookkeeping: `{"no_token_at":
-/// {"<provider>": <seconds since the epoch>}}`, when a Management API read last found no
-/// token for the provider (see [`plan_login`]). Never holds a secret.
+/// {"<provider>": <seconds since the epoch>}, "cleared": {"<provider>": {"cap": ...,
+/// "cap_kid": ...}}}` (see [`NO_TOKEN_AT`], [`CLEARED`]). Never holds a secret.
 pub const STATE_KEY: &str = "tokenseal";
-/// The member of [`STATE_KEY`] that records reads which found no token.
+/// The member of [`STATE_KEY`] that records, per provider, when a Management API read
+/// last found no token (see [`plan_login`]).
 pub const NO_TOKEN_AT: &str = "no_token_at";
+/// The member of [`STATE_KEY`] that records, per provider, a sealed value the app cleared
+/// ([`plan_clear`]: the Node backend's `clearSealed` and `disconnect`): the cleared
+/// value's capture record (`cap`, `cap_kid`: the keyed fingerprint of the token Auth0
+/// held when it was captured), or `{}` when it had none. Auth0 keeps its copy of a token
+/// the app gave up on (a revoked or dead one), and a login would otherwise seal that
+/// copy again; the record makes a login seal only a token Auth0 received since. It goes
+/// when a valid value is stored again.
+pub const CLEARED: &str = "cleared";
 /// The claim, appended to the configured namespace, that holds every configured
 /// provider's status: `{"<key>": "stored" | "missing"}` for the providers the user has an
 /// identity of. Set when `TOKENSEAL_PROVIDERS` is configured.
@@ -414,7 +423,10 @@ fn read_stored<'c>(
         Some(_) => return Err(Error::UserInvalid),
     };
     let stored = match sealed_map.get(connection.key()) {
-        None | Some(Json::Null) => Stored::Absent,
+        None | Some(Json::Null) => match cleared_record(metadata, connection.key()) {
+            Some(capture) => Stored::Cleared { capture },
+            None => Stored::Absent,
+        },
         Some(value) => match value
             .as_str()
             .ok_or(Error::SealedMalformed)
@@ -565,6 +577,11 @@ pub fn plan_migration(
         &user.user_id,
         &mut notices,
     )?;
+    if matches!(state.stored, Stored::Cleared { .. }) {
+        // The app cleared this user's value (a dead or revoked token): plaintext left
+        // beside that record is no token to seal; the user consents again.
+        return Ok(Migration::Skip(Error::ReconsentRequired.code()));
+    }
     let effects = stored_effects(
         state,
         &legacy,
@@ -591,9 +608,68 @@ pub fn plan_migration(
     })
 }
 
+/// What clearing `connection`'s sealed value writes to `app_metadata` (the Node
+/// backend's `clearSealed` and `disconnect` carry it out): [`SEALED_KEY`] without the
+/// value (`null` when no other provider's is left), and [`STATE_KEY`] with the value's
+/// capture record under [`CLEARED`], so that no login seals Auth0's copy of the cleared
+/// token again. Needs no key: the capture record is in the value's public header (a
+/// value without one, or that does not parse, leaves `{}`). Empty when nothing is
+/// stored for the provider.
+///
+/// # Errors
+/// [`Error::UserInvalid`] when `sealed_refresh_tokens` is not an object (tokenseal will
+/// not overwrite what it cannot read).
+pub fn plan_clear(metadata: &Object, connection: &Connection) -> Result<Vec<MetadataWrite>> {
+    let mut map = match metadata.get(SEALED_KEY) {
+        None | Some(Json::Null) => return Ok(Vec::new()),
+        Some(Json::Object(map)) => map.clone(),
+        Some(_) => return Err(Error::UserInvalid),
+    };
+    let key = connection.key();
+    let Some(value) = map.get(key).filter(|value| !value.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let mut record = Object::new();
+    if let Some(capture) = value
+        .as_str()
+        .and_then(|sealed| jwe::inspect(sealed).ok())
+        .and_then(|header| header.capture)
+    {
+        record.insert("cap", Json::from(jwe::fingerprint_text(&capture)));
+        record.insert("cap_kid", Json::from(capture.kid));
+    }
+    map.retain(|name, _| name != key);
+    let sealed = if map.is_empty() {
+        Json::Null
+    } else {
+        Json::Object(map)
+    };
+    let state = state_with(
+        metadata,
+        key,
+        no_token_at(metadata, key),
+        Some(Some(Json::Object(record))),
+    );
+    Ok(vec![
+        MetadataWrite {
+            key: SEALED_KEY,
+            value: sealed,
+        },
+        MetadataWrite {
+            key: STATE_KEY,
+            value: state,
+        },
+    ])
+}
+
 /// The stored sealed value, once looked at.
 enum Stored {
     Absent,
+    /// Nothing is stored because the app cleared it ([`CLEARED`]), with the cleared
+    /// value's capture record when it had one.
+    Cleared {
+        capture: Option<jwe::Capture>,
+    },
     Valid {
         token: RefreshToken,
         /// Sealed in the current format under the primary key
@@ -813,6 +889,8 @@ fn plan_for(
     let fresh_is_new = |token: &RefreshToken, provenance: &Provenance| {
         received_since_capture(connection, token, provenance, keys, input, now)
     };
+    let cleared = matches!(state.stored, Stored::Cleared { .. });
+    let had_fresh = fresh.is_some();
     let Effects {
         outcome,
         mut writes,
@@ -827,8 +905,11 @@ fn plan_for(
         now,
         iv,
     )?;
-    let read_found_nothing = fresh_user.is_some_and(|f| !has_token(connection, f, via));
-    let (record, record_write) = no_token_record(
+    // Finding only the token the app cleared is finding nothing usable.
+    let refused_cleared = cleared && had_fresh && !valid_after;
+    let read_found_nothing =
+        fresh_user.is_some_and(|f| !has_token(connection, f, via) || refused_cleared);
+    let (record, record_write) = state_records(
         connection.key(),
         metadata,
         valid_after,
@@ -874,10 +955,11 @@ fn received_since_capture(
     }
 }
 
-/// The time a read last found no token after this plan (see [`STATE_KEY`]), and the
-/// write that records it when it changes: set now after a read that found nothing while
-/// nothing valid is stored, dropped once a valid value is.
-fn no_token_record(
+/// The provider's records under [`STATE_KEY`] after this plan, and the write that
+/// stores them when they change. [`NO_TOKEN_AT`]: set now after a read that found nothing
+/// while nothing valid is stored, dropped once a valid value is; returned, for the
+/// decision to read. [`CLEARED`]: dropped once a valid value is stored.
+fn state_records(
     key: &str,
     metadata: &Object,
     valid_after: bool,
@@ -890,9 +972,10 @@ fn no_token_record(
         (false, true) => Some(now),
         (false, false) => recorded,
     };
-    let write = (record != recorded).then(|| MetadataWrite {
+    let drop_cleared = valid_after && cleared_record(metadata, key).is_some();
+    let write = (record != recorded || drop_cleared).then(|| MetadataWrite {
         key: STATE_KEY,
-        value: state_with(metadata, key, record),
+        value: state_with(metadata, key, record, drop_cleared.then_some(None)),
     });
     (record, write)
 }
@@ -1013,6 +1096,21 @@ fn decide(
         }
         (Some(fresh), Stored::Unreadable) => seal(fresh, Outcome::Replaced),
         (Some(fresh), Stored::Absent) => seal(fresh, Outcome::Sealed),
+        // Auth0's copy of the token the app cleared is never sealed again: only one it
+        // received since (its fingerprint differs from the record; without a record, one
+        // from a login that may bring a new token).
+        (Some(fresh), Stored::Cleared { capture }) => {
+            let provenance = Provenance {
+                source: None,
+                capture,
+            };
+            if fresh_is_new(&fresh, &provenance) {
+                seal(fresh, Outcome::Sealed)
+            } else {
+                nothing(Outcome::Missing)
+            }
+        }
+        (None, Stored::Cleared { .. }) => nothing(Outcome::Missing),
         (
             None,
             Stored::Valid {
@@ -1120,30 +1218,70 @@ fn no_token_at(metadata: &Object, key: &str) -> Option<u64> {
         .as_u64()
 }
 
-/// The [`STATE_KEY`] member with the record under `key` set to `at` (or removed); other
-/// providers' records are kept, and the member is deleted (`null`) when none is left.
-fn state_with(metadata: &Object, key: &str, at: Option<u64>) -> Json {
+/// The [`STATE_KEY`] member with `key`'s [`NO_TOKEN_AT`] record set to `at` (or
+/// removed), and, when `cleared` is given, its [`CLEARED`] record set to it (or removed);
+/// other providers' records and other members are kept, and the member is deleted
+/// (`null`) when nothing is left.
+fn state_with(
+    metadata: &Object,
+    key: &str,
+    at: Option<u64>,
+    cleared: Option<Option<Json>>,
+) -> Json {
     let mut state = match metadata.get(STATE_KEY) {
         Some(Json::Object(state)) => state.clone(),
         _ => Object::new(),
     };
-    let mut records = match state.get(NO_TOKEN_AT) {
-        Some(Json::Object(records)) => records.clone(),
-        _ => Object::new(),
-    };
-    records.retain(|name, _| name != key);
-    if let Some(at) = at {
-        records.insert(key, Json::from(at));
-    }
-    state.retain(|name, _| name != NO_TOKEN_AT);
-    if !records.is_empty() {
-        state.insert(NO_TOKEN_AT, Json::Object(records));
+    set_record(&mut state, NO_TOKEN_AT, key, at.map(Json::from));
+    if let Some(cleared) = cleared {
+        set_record(&mut state, CLEARED, key, cleared);
     }
     if state.is_empty() {
         Json::Null
     } else {
         Json::Object(state)
     }
+}
+
+/// Sets (or removes) `key`'s entry of the per-provider map `member` of `state`; the map
+/// goes when it is left empty.
+fn set_record(state: &mut Object, member: &str, key: &str, value: Option<Json>) {
+    let mut records = match state.get(member) {
+        Some(Json::Object(records)) => records.clone(),
+        _ => Object::new(),
+    };
+    records.retain(|name, _| name != key);
+    if let Some(value) = value {
+        records.insert(key, value);
+    }
+    state.retain(|name, _| name != member);
+    if !records.is_empty() {
+        state.insert(member, Json::Object(records));
+    }
+}
+
+/// `app_metadata.tokenseal.cleared[key]`, when recorded: `Some` of the capture record
+/// it holds (`None` for `{}` or anything that is not a whole record).
+fn cleared_record(metadata: &Object, key: &str) -> Option<Option<jwe::Capture>> {
+    let record = metadata.get(STATE_KEY)?.get(CLEARED)?.get(key)?;
+    if record.is_null() {
+        return None;
+    }
+    let capture = match (
+        record.get("cap").and_then(Json::as_str),
+        record.get("cap_kid").and_then(Json::as_str),
+    ) {
+        (Some(cap), Some(kid)) => {
+            crate::base64url::decode_exact(cap)
+                .ok()
+                .map(|fingerprint| jwe::Capture {
+                    fingerprint,
+                    kid: kid.to_owned(),
+                })
+        }
+        _ => None,
+    };
+    Some(capture)
 }
 
 /// The status claims, when a namespace is configured (an invalid one is a notice): each

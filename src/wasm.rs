@@ -619,6 +619,34 @@ pub fn missing_scopes(
     )))
 }
 
+/// What clearing provider `provider`'s sealed value (a key, default `"google-oauth2"`)
+/// writes to `appMetadata` (the user's whole `app_metadata`, or `null`), as
+/// `{ key, value }` pairs like a login plan's `metadataWrites`: `sealed_refresh_tokens`
+/// without the value (`null` when none is left) and `tokenseal.cleared[provider]`, the
+/// value's capture record, so that no login seals Auth0's copy of the cleared token
+/// again. Empty when nothing is stored. Needs no key.
+///
+/// # Errors
+/// Throws `ERR_CONFIG_INVALID` for a `provider` that is not a key, `ERR_USER_INVALID`
+/// when `appMetadata` is not an object or null, or its `sealed_refresh_tokens` not an
+/// object.
+#[cfg(feature = "wasm-full")]
+#[wasm_bindgen(js_name = planClear, unchecked_return_type = "Array<{ key: \"sealed_refresh_tokens\" | \"tokenseal\"; value: unknown }>")]
+pub fn plan_clear(
+    #[wasm_bindgen(js_name = appMetadata, unchecked_param_type = "Record<string, unknown> | null")]
+    app_metadata: JsValue,
+    provider: Option<String>,
+) -> Result<JsValue, JsValue> {
+    let connection = connection(provider)?;
+    let metadata = match from_js(&app_metadata, Error::UserInvalid)? {
+        Json::Null => crate::json::Object::new(),
+        Json::Object(metadata) => metadata,
+        _ => return Err(to_js(Error::UserInvalid)),
+    };
+    let writes = login::plan_clear(&metadata, &connection).map_err(to_js)?;
+    to_js_json(&writes_view(writes))
+}
+
 /// Reads a revocation endpoint's answer: returns when the token no longer works (200,
 /// or `invalid_token` for one already expired or revoked), refusals read through the
 /// entry of `provider` (a key, default `"google-oauth2"`).
@@ -1241,11 +1269,7 @@ fn now() -> u64 {
 /// The plan as the shims receive it (`LoginPlan` in the TypeScript types). Consumes the
 /// plan: the metadata writes are moved rather than copied.
 fn plan_view(plan: LoginPlan) -> Json {
-    let writes = plan
-        .metadata_writes
-        .into_iter()
-        .map(|w| object(vec![("key", Json::from(w.key)), ("value", w.value)]))
-        .collect();
+    let writes = writes_view(plan.metadata_writes);
     let claims = plan
         .claims
         .into_iter()
@@ -1278,7 +1302,7 @@ fn plan_view(plan: LoginPlan) -> Json {
         ("readUser", Json::from(plan.read_user)),
         ("outcome", Json::from(plan.outcome.as_str())),
         ("providers", Json::Array(providers)),
-        ("metadataWrites", Json::Array(writes)),
+        ("metadataWrites", writes),
         (
             "offlineAccess",
             Json::from(plan.offline_access.map(|o| o.as_str())),
@@ -1349,6 +1373,16 @@ fn config_view(config: &action::ActionConfig) -> Json {
         ("callBudgetMs", Json::from(calls::CALL_BUDGET_MS)),
         ("notices", names(config.notices.clone())),
     ])
+}
+
+/// `app_metadata` writes as the shims receive them: `[{ key, value }]`.
+fn writes_view(writes: Vec<login::MetadataWrite>) -> Json {
+    Json::Array(
+        writes
+            .into_iter()
+            .map(|w| object(vec![("key", Json::from(w.key)), ("value", w.value)]))
+            .collect(),
+    )
 }
 
 /// A verdict as the shim receives it (`Verdict`).

@@ -1442,3 +1442,140 @@ fn configured_providers_must_be_keys() {
         );
     }
 }
+
+/// `app_metadata` after the app cleared `sealed` ([`plan_clear`]), as the backend writes it.
+fn cleared(app_metadata: Value) -> Value {
+    let metadata = Json::parse(&app_metadata.to_string()).expect("JSON");
+    let writes =
+        plan_clear(metadata.as_object().expect("object"), &Connection::google()).expect("plans");
+    let mut after = app_metadata;
+    for write in writes {
+        match write.value {
+            Json::Null => {
+                after.as_object_mut().expect("object").remove(write.key);
+            }
+            value => after[write.key] = sj(&value),
+        }
+    }
+    after
+}
+
+#[test]
+fn a_clear_removes_the_value_and_records_its_capture_other_members_kept() {
+    let sealed = captured_from(TOKEN);
+    let header = jwe::inspect(&sealed).expect("header");
+    let capture = header.capture.expect("captured at login");
+    let other = seal_as(NEW_TOKEN, &primary(), USER_ID, "waad");
+    let before = json!({"plan": "pro", SEALED_KEY: {GOOGLE_PROVIDER: sealed, "waad": other.clone()},
+                        STATE_KEY: {NO_TOKEN_AT: {"waad": 5}}});
+    let after = cleared(before);
+    assert_eq!(
+        after,
+        json!({"plan": "pro", SEALED_KEY: {"waad": other},
+               STATE_KEY: {NO_TOKEN_AT: {"waad": 5},
+                           CLEARED: {GOOGLE_PROVIDER: {"cap": jwe::fingerprint_text(&capture), "cap_kid": "k1"}}}})
+    );
+    // The last value: sealed_refresh_tokens goes. A value without a record leaves {}.
+    let after =
+        cleared(json!({SEALED_KEY: {GOOGLE_PROVIDER: seal_for(TOKEN, &primary(), USER_ID)}}));
+    assert_eq!(after, json!({STATE_KEY: {CLEARED: {GOOGLE_PROVIDER: {}}}}));
+    // Nothing stored: nothing written. A map that is not an object: refused.
+    let empty = Json::parse(r#"{"plan":"pro"}"#).expect("JSON");
+    assert_eq!(
+        plan_clear(empty.as_object().expect("object"), &Connection::google()),
+        Ok(vec![])
+    );
+    let odd = Json::parse(r#"{"sealed_refresh_tokens":"x"}"#).expect("JSON");
+    assert_eq!(
+        plan_clear(odd.as_object().expect("object"), &Connection::google()),
+        Err(Error::UserInvalid)
+    );
+}
+
+#[test]
+fn auth0s_copy_of_a_cleared_token_is_never_sealed_again() {
+    let after =
+        cleared(json!({"plan": "pro", SEALED_KEY: {GOOGLE_PROVIDER: captured_from(TOKEN)}}));
+    // The Action's next login reads (nothing valid is stored) and finds Auth0's copy of
+    // the cleared token: nothing is sealed, the claim says missing, and the read counts
+    // as one that found nothing, so the next logins do not read again.
+    let first = action_login(after.clone(), json!({}));
+    assert!(first.read_user);
+    assert_eq!(first.offline_access, Some(OfflineAccess::Missing));
+    let p = action_login(
+        after.clone(),
+        json!({"freshUser": user(Some(TOKEN), json!({}))}),
+    );
+    assert_eq!(
+        (p.outcome, p.offline_access),
+        (Outcome::Missing, Some(OfflineAccess::Missing))
+    );
+    assert_eq!(
+        p.metadata_writes
+            .iter()
+            .map(|w| (w.key, sj(&w.value)))
+            .collect::<Vec<_>>(),
+        [(
+            STATE_KEY,
+            json!({NO_TOKEN_AT: {GOOGLE_PROVIDER: NOW}, CLEARED: after[STATE_KEY][CLEARED]})
+        )]
+    );
+    // A rule sees the identity's token directly: the same.
+    let p = plan(json!({"user": user(Some(TOKEN), after.clone()), "read": "never"}));
+    assert_eq!(p.outcome, Outcome::Missing);
+    assert!(p.metadata_writes.is_empty());
+    // A consent brings a new token: sealed, and the record goes.
+    let p = action_login(
+        after.clone(),
+        json!({"authorizeQuery": {"prompt": "consent"}, "freshUser": user(Some(NEW_TOKEN), json!({}))}),
+    );
+    assert_eq!(p.outcome, Outcome::Sealed);
+    assert_eq!(written_token(&p, &primary(), USER_ID), NEW_TOKEN);
+    assert_eq!(
+        p.metadata_writes[1],
+        MetadataWrite {
+            key: STATE_KEY,
+            value: Json::Null
+        }
+    );
+    // Any token that is not the cleared one is new, whatever the login.
+    let p = plan(json!({"user": user(Some(NEW_TOKEN), after), "read": "never"}));
+    assert_eq!(p.outcome, Outcome::Sealed);
+}
+
+#[test]
+fn a_cleared_value_without_a_record_lets_only_a_login_that_may_bring_a_token_seal() {
+    let after =
+        cleared(json!({SEALED_KEY: {GOOGLE_PROVIDER: seal_for(TOKEN, &primary(), USER_ID)}}));
+    let returning = action_login(
+        after.clone(),
+        json!({"freshUser": user(Some(TOKEN), json!({}))}),
+    );
+    assert_eq!(returning.outcome, Outcome::Missing);
+    let consent = action_login(
+        after.clone(),
+        json!({"authorizeQuery": {"prompt": "consent"}, "freshUser": user(Some(NEW_TOKEN), json!({}))}),
+    );
+    assert_eq!(consent.outcome, Outcome::Sealed);
+    // A record under a key no longer in the ring cannot be checked: the same rule.
+    let mut unknown_kid = after;
+    unknown_kid[STATE_KEY][CLEARED][GOOGLE_PROVIDER] =
+        json!({"cap": "AAAAAAAAAAAAAAAAAAAAAA", "cap_kid": "retired"});
+    let p = action_login(
+        unknown_kid,
+        json!({"freshUser": user(Some(TOKEN), json!({}))}),
+    );
+    assert_eq!(p.outcome, Outcome::Missing);
+}
+
+#[test]
+fn migration_leaves_plaintext_beside_a_cleared_record_alone() {
+    let keys = primary();
+    let after = cleared(json!({SEALED_KEY: {GOOGLE_PROVIDER: captured_from(TOKEN)}}));
+    let mut u = user(None, after);
+    u["app_metadata"][LEGACY_KEY] = json!(TOKEN);
+    assert_eq!(
+        migration(&keys, u),
+        Migration::Skip(Error::ReconsentRequired.code())
+    );
+}

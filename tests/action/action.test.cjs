@@ -1187,6 +1187,38 @@ test('a user who never granted offline access is read once, then not again until
   assert.deepEqual(r.calls['users.get'], 1);
 });
 
+test('after the backend clears a dead token (clearSealed), logins say "missing" until a consent brings a new one', async (t) => {
+  const backend = require(path.join(ROOT, 'pkg', 'backend.js'));
+  const user = googleUser({ loginsCount: 0 });
+  const env = await startEnv(t, { users: [user], scopes: [...FULL_SCOPES, 'update:users_app_metadata'] });
+  const dead = env.track(refreshToken());
+  let r = await login(env, { userId: user.user_id, idpTokens: { refresh_token: dead } });
+  assert.equal(r.idTokenClaims[CLAIM], 'stored');
+  // The backend got ERR_RECONSENT_REQUIRED for it and the app cleared the value; Auth0
+  // keeps its copy of the token on the identity.
+  const tokens = backend.createGoogleTokens({
+    keys: env.keys, clientId: 'google-client', clientSecret: 'google-secret',
+    management: { baseUrl: env.mgmt.baseUrl, clientId: CLIENT_ID, clientSecret: env.secrets.AUTH0_CLIENT_SECRET },
+  });
+  assert.equal(await tokens.clearSealed(user.user_id), true);
+  // The next ordinary login reads, finds only that copy, and seals nothing.
+  r = await login(env, { userId: user.user_id });
+  assert.equal(r.idTokenClaims[CLAIM], 'missing');
+  assert.equal(r.calls['users.get'], 1);
+  assert.equal(sealedOf(r), undefined);
+  assert.deepEqual(r.writes.map((w) => w.key), ['tokenseal']);
+  // That read counts as one that found nothing: the logins after it do not read.
+  r = await login(env, { userId: user.user_id });
+  assert.equal(r.idTokenClaims[CLAIM], 'missing');
+  assert.deepEqual(r.calls, {});
+  // Consent brings a new token: sealed, and the records go.
+  const fresh = env.track(refreshToken());
+  r = await login(env, { userId: user.user_id, idpTokens: { refresh_token: fresh }, query: { prompt: 'consent' } });
+  assert.equal(r.idTokenClaims[CLAIM], 'stored');
+  assertOpensTo(sealedOf(r), env.keys, user.user_id, fresh);
+  assert.equal(r.appMetadata.tokenseal, undefined);
+});
+
 test('a stale identity copy never replaces the token a backend rotated (always-mode Action)', async (t) => {
   const t1 = refreshToken();
   const user = googleUser({ token: t1, loginsCount: 0 });

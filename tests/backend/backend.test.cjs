@@ -602,10 +602,16 @@ test('clearSealed removes only the Google entry; the next login says "missing"',
       management: { baseUrl: mgmtApi.baseUrl, clientId: 'm2m', clientSecret: 'm2m-secret-value-1234' },
     });
 
+    // The cleared value's capture record stays under tokenseal.cleared (src/login.rs
+    // CLEARED): no login seals Auth0's copy of that token again.
+    const record = (u) => {
+      const { cap, cap_kid: capKid } = core.inspect(u.app_metadata.sealed_refresh_tokens['google-oauth2']);
+      return { tokenseal: { cleared: { 'google-oauth2': cap ? { cap, cap_kid: capKid } : {} } } };
+    };
     assert.equal(await t.clearSealed(USER_ID), true);
-    assert.deepEqual(mgmtApi.store.getUser(USER_ID).app_metadata, { sealed_refresh_tokens: { github: 'kept' }, plan: 'pro' });
+    assert.deepEqual(mgmtApi.store.getUser(USER_ID).app_metadata, { sealed_refresh_tokens: { github: 'kept' }, plan: 'pro', ...record(both) });
     assert.equal(await t.clearSealed(OTHER_USER_ID), true);
-    assert.deepEqual(mgmtApi.store.getUser(OTHER_USER_ID).app_metadata, { plan: 'free' }, 'null removed sealed_refresh_tokens');
+    assert.deepEqual(mgmtApi.store.getUser(OTHER_USER_ID).app_metadata, { plan: 'free', ...record(only) }, 'null removed sealed_refresh_tokens');
     assert.equal(await t.clearSealed(OTHER_USER_ID), false, 'nothing left to remove: no write');
     assert.equal(mgmtApi.count('users.patch'), 2);
     assert.equal(mgmtApi.count('token'), 1, 'the Management API token is cached');
