@@ -572,6 +572,11 @@ class ProviderTokens {
       // is the app's decision). Every other refusal (ERR_CLIENT_REJECTED, a configuration
       // fault; ERR_ADMIN_POLICY) keeps everything.
       if (error && error.code === 'ERR_RECONSENT_REQUIRED') this.entries.delete(userId);
+      // A successful answer whose other members were unusable may still carry the
+      // rotated refresh token, which the core has sealed: the provider consumed the one
+      // it was sent, so it is stored now (a failed save is retried first thing on the
+      // next call, as always).
+      if (this.states.unsaved(userId) !== null) await this.storeRotation(userId).catch(() => {});
       throw error;
     }
     const entry = this.remember(userId, grant, grant.unsaved !== null);

@@ -140,7 +140,9 @@ impl RefreshStates {
     /// Reads the token endpoint's answer to the user's refresh. A rotated refresh token
     /// is sealed as the successor of the value the refresh started from before anything
     /// changes (`iv` is called only then), becomes the state's token, and is returned as
-    /// [`Unsaved`] until [`RefreshStates::saved`]. A dead token
+    /// [`Unsaved`] until [`RefreshStates::saved`]; this holds for a successful answer
+    /// whose other members are unusable too (the error is returned, and
+    /// [`RefreshStates::unsaved`] has the rotation for the host to store). A dead token
     /// ([`Error::ReconsentRequired`]) drops the state; any other refusal keeps it.
     ///
     /// # Errors
@@ -156,20 +158,14 @@ impl RefreshStates {
     ) -> Result<Finished> {
         let provider = self.connection.provider();
         let state = self.users.get_mut(user_id).ok_or(Error::SealedMissing)?;
-        let mut grant = match token_endpoint::parse_refresh_response(provider, status, body, now) {
-            Ok(grant) => grant,
-            Err(error) => {
-                if error == crate::error::RefreshError::ReconsentRequired {
-                    self.users.remove(user_id);
-                }
-                return Err(error.into());
-            }
+        let parsed = token_endpoint::parse_refresh_response(provider, status, body, now);
+        // A rotated refresh token is kept even when the rest of a successful answer is
+        // unusable: the provider has consumed the one it was sent.
+        let rotated = match &parsed {
+            Ok(grant) => grant.refresh_token.clone(),
+            Err(_) => token_endpoint::rotated_refresh_token(status, body),
         };
-        if let Some(rotated) = grant
-            .refresh_token
-            .take()
-            .filter(|t| *t != state.refresh_token)
-        {
+        if let Some(rotated) = rotated.filter(|t| *t != state.refresh_token) {
             let idp = self.connection.idp();
             let successor =
                 jwe::seal_rotated(&rotated, &state.sealed, keys, user_id, idp, now, iv()?)?;
@@ -181,6 +177,16 @@ impl RefreshStates {
                 replaces: core::mem::replace(&mut state.sealed, successor),
             });
         }
+        let mut grant = match parsed {
+            Ok(grant) => grant,
+            Err(error) => {
+                if error == crate::error::RefreshError::ReconsentRequired {
+                    self.users.remove(user_id);
+                }
+                return Err(error.into());
+            }
+        };
+        grant.refresh_token = None; // sealed above, when it was a new one
         Ok(Finished {
             grant,
             unsaved: state.unsaved.clone(),
@@ -482,6 +488,26 @@ mod state_tests {
         states.begin(USER, Some(&s2), None, &keys).expect("opens");
         assert_eq!(body_token(&states), "1//r2");
         assert_eq!(states.sealed(USER), Some(s2.as_str()));
+    }
+
+    #[test]
+    fn a_rotation_in_an_otherwise_unusable_answer_is_still_kept() {
+        // The provider consumed r0 and answered 200 with r1 but no usable access token:
+        // the refresh fails, and r1 is sealed and left for the host to store.
+        let keys = ring(&[("k1", 1)]);
+        let s0 = seal("1//r0", &keys);
+        let mut states = RefreshStates::new(Connection::google());
+        states.begin(USER, Some(&s0), None, &keys).expect("opens");
+        let body = r#"{"token_type":"Bearer","refresh_token":"1//r1"}"#;
+        let failed = states.finish(USER, (200, body), &keys, NOW, || {
+            Ok(Nonce::from_bytes([3; 12]))
+        });
+        assert_eq!(failed.map(|_| ()), Err(Error::ProviderResponse));
+        let unsaved = states.unsaved(USER).expect("the rotation is kept").clone();
+        assert_eq!(unsaved.replaces, s0);
+        let opened = jwe::open(&unsaved.sealed, &keys, USER).expect("opens");
+        assert_eq!(opened.expose_secret(), "1//r1");
+        assert_eq!(body_token(&states), "1//r1", "the next refresh sends r1");
     }
 
     #[test]

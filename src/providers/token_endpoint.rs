@@ -44,6 +44,12 @@ pub const RFC_6749_REFUSALS: &[(&str, RefreshError)] = &[
 /// a caller stays valid for the request it makes.
 pub const DEFAULT_SKEW_SECONDS: u64 = 60;
 
+/// The lifetime taken for an access token whose answer gives none (no `expires_in`, no
+/// `id_token` with `exp`), in seconds. RFC 6749 §5.1 only recommends `expires_in`; five
+/// minutes is shorter than any lifetime a provider in the table documents, so the token
+/// is refreshed before it can have expired.
+pub const ASSUMED_LIFETIME_SECONDS: u64 = 300;
+
 /// An access token: zeroized on drop, printed as `[redacted]`.
 #[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct AccessToken(String);
@@ -290,8 +296,10 @@ fn refusal(provider: &Provider, status: u16, error: Option<&str>) -> RefreshErro
 /// [`RefreshError::AdminPolicy`] for `admin_policy_enforced`, ...);
 /// [`RefreshError::ProviderUnavailable`] for no answer, 429 and 5xx without a listed
 /// code; [`RefreshError::ProviderRejected`] for any other refusal;
-/// [`RefreshError::ProviderResponse`] for a success without a usable `access_token`,
-/// `token_type` Bearer, or expiry.
+/// [`RefreshError::ProviderResponse`] for a success without a usable `access_token` or
+/// `token_type` Bearer, or with an `expires_in` that is not a count of seconds (a number,
+/// or a string of digits as some servers send it). Without any expiry the token is taken
+/// to live [`ASSUMED_LIFETIME_SECONDS`].
 pub fn parse_refresh_response(
     provider: &Provider,
     status: u16,
@@ -315,14 +323,17 @@ pub fn parse_refresh_response(
         return Err(RefreshError::ProviderResponse);
     }
     let id_token = text("id_token").map(str::to_owned);
-    let by_lifetime = json
-        .get("expires_in")
-        .and_then(Json::as_u64)
-        .map(|s| now.saturating_add(s));
+    let by_lifetime = match json.get("expires_in") {
+        None | Some(Json::Null) => None,
+        Some(value) => {
+            Some(now.saturating_add(seconds(value).ok_or(RefreshError::ProviderResponse)?))
+        }
+    };
     let by_id_token = id_token.as_deref().and_then(jwt_exp);
     let expires_at = match (by_lifetime, by_id_token) {
         (Some(a), Some(b)) => a.min(b),
-        (a, b) => a.or(b).ok_or(RefreshError::ProviderResponse)?,
+        (Some(at), None) | (None, Some(at)) => at,
+        (None, None) => now.saturating_add(ASSUMED_LIFETIME_SECONDS),
     };
     let refresh_token = match text("refresh_token") {
         Some(t) => Some(RefreshToken::new(t).map_err(|_| RefreshError::ProviderResponse)?),
@@ -343,6 +354,28 @@ pub fn parse_refresh_response(
             .and_then(Json::as_u64)
             .map(|s| now.saturating_add(s)),
     })
+}
+
+/// A count of seconds: a non-negative integer, or a string of ASCII digits.
+fn seconds(value: &Json) -> Option<u64> {
+    match value {
+        Json::String(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            text.parse().ok()
+        }
+        other => other.as_u64(),
+    }
+}
+
+/// The refresh token a successful (2xx) answer carries, if it is one, whatever else the
+/// answer holds: a provider that rotates has consumed the token it was sent, so the one
+/// it gave back must be kept even when the rest of the answer is unusable.
+#[must_use]
+pub fn rotated_refresh_token(status: u16, body: &str) -> Option<RefreshToken> {
+    if !(200..300).contains(&status) {
+        return None;
+    }
+    let json = Json::parse(body).ok()?;
+    RefreshToken::new(json.get("refresh_token")?.as_str()?).ok()
 }
 
 /// True when an access token expiring at `expires_at` (seconds since the epoch; `None`
@@ -503,7 +536,7 @@ mod tests {
 
     #[test]
     fn errors_are_typed() {
-        let cases: [(u16, &str, RefreshError); 9] = [
+        let cases: [(u16, &str, RefreshError); 10] = [
             (0, "", RefreshError::ProviderUnavailable),
             (
                 400,
@@ -534,7 +567,12 @@ mod tests {
             ),
             (
                 200,
-                r#"{"access_token":"a","token_type":"Bearer"}"#,
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":"1h"}"#,
+                RefreshError::ProviderResponse,
+            ),
+            (
+                200,
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":-5}"#,
                 RefreshError::ProviderResponse,
             ),
         ];
@@ -601,6 +639,35 @@ mod tests {
         let body = r#"{"access_token":"ya29.t","expires_in":3599,"token_type":"Bearer"}"#;
         let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
         assert_eq!(grant.refresh_token_expires_at, None);
+    }
+
+    #[test]
+    fn an_answer_without_a_lifetime_is_taken_as_five_minutes_and_a_string_lifetime_is_read() {
+        // RFC 6749 §5.1 only recommends expires_in.
+        let body = r#"{"access_token":"a","token_type":"Bearer"}"#;
+        let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
+        assert_eq!(grant.expires_at, NOW + ASSUMED_LIFETIME_SECONDS);
+        let body = r#"{"access_token":"a","token_type":"Bearer","expires_in":null}"#;
+        let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
+        assert_eq!(grant.expires_at, NOW + ASSUMED_LIFETIME_SECONDS);
+        let body = r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#;
+        let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
+        assert_eq!(grant.expires_at, NOW + 3600);
+    }
+
+    #[test]
+    fn a_successful_answers_refresh_token_is_found_whatever_else_it_holds() {
+        let rotated = |status, body| {
+            rotated_refresh_token(status, body).map(|t| t.expose_secret().to_owned())
+        };
+        assert_eq!(
+            rotated(200, r#"{"refresh_token":"rt-2","expires_in":"soon"}"#).as_deref(),
+            Some("rt-2")
+        );
+        assert_eq!(rotated(200, r#"{"access_token":"a"}"#), None);
+        assert_eq!(rotated(200, r#"{"refresh_token":""}"#), None);
+        assert_eq!(rotated(200, "not json"), None);
+        assert_eq!(rotated(400, r#"{"refresh_token":"rt-2"}"#), None);
     }
 
     #[test]

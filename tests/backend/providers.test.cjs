@@ -196,6 +196,57 @@ test('without an issuer nothing is discovered: the only request is the refresh; 
   }
 });
 
+test('a rotating token endpoint whose 200 lacks expires_in, or is otherwise unusable: the rotated token is stored, never lost', async () => {
+  // A hand-written endpoint: oidc-provider always sends expires_in. It consumes the token
+  // it is sent and answers with the next one, as a rotating server does; its answers
+  // leave out expires_in (RFC 6749 §5.1 only recommends it), and the third also
+  // token_type, which tokenseal refuses.
+  let live = '1//acme-rotating-0';
+  let n = 0;
+  const server = require('node:http').createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const sent = new URLSearchParams(body).get('refresh_token');
+      if (sent !== live) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_grant' }));
+        return;
+      }
+      n += 1;
+      live = `1//acme-rotating-${n}`;
+      const answer = { access_token: `at-${n}`, refresh_token: live, ...(n === 3 ? {} : { token_type: 'Bearer' }) };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const user = userWith({ [ACME]: '1//acme-rotating-0' });
+    const db = sealedStore(user);
+    let nowMs = Date.now();
+    const t = backend.createTokens({
+      keys: KEYS,
+      providers: { [ACME]: { clientId: 'c', clientSecret: 's', tokenEndpoint: `http://127.0.0.1:${server.address().port}/token` } },
+      saveSealed: db.saveSealed,
+      now: () => nowMs,
+    });
+    const first = await t.accessToken(user, ACME);
+    assert.equal(first.accessToken, 'at-1');
+    // No lifetime given: taken as five minutes (core ASSUMED_LIFETIME_SECONDS).
+    assert.equal(first.expiresAt, Math.floor(nowMs / 1000) + 300);
+    assert.equal(db.saved.length, 1);
+    nowMs += 300 * 1000;
+    assert.equal((await t.accessToken(user, ACME)).accessToken, 'at-2');
+    nowMs += 300 * 1000;
+    await rejectsWithCode(t.accessToken(user, ACME), 'ERR_PROVIDER_RESPONSE');
+    assert.equal(db.saved.length, 3, 'the rotation the unusable answer carried is stored');
+    assert.equal(core.open(db.saved[2].sealed, KEYS, USER_ID, ACME), '1//acme-rotating-3');
+    // The next call sends the token the server issued last, so it still works.
+    assert.equal((await t.accessToken(user, ACME)).accessToken, 'at-4');
+  } finally {
+    server.close();
+  }
+});
+
 test('two providers in one backend: each refreshes at its own endpoint, under its own key', async () => {
   const google = await startServer({ accessTokenTtl: 300 });
   const idp = await startServer({ accessTokenTtl: 300, authMethod: 'client_secret_basic' });
