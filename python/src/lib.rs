@@ -385,6 +385,14 @@ fn parse_refresh_response<'py>(
     Ok(dict)
 }
 
+/// The refresh token a successful (2xx) token endpoint answer carries, or None, whatever
+/// else the answer holds: a provider that rotates has consumed the token it was sent, so
+/// the new one must be kept even when the rest of the answer is unusable.
+#[pyfunction]
+fn rotated_refresh_token(status: u16, body: &str) -> Option<String> {
+    token_endpoint::rotated_refresh_token(status, body).map(|t| t.expose_secret().to_owned())
+}
+
 /// The scopes of `required` that `scope` (a token answer's space-separated `scope`, or
 /// None) does not grant, compared as a set; empty when all are granted.
 #[pyfunction]
@@ -412,6 +420,7 @@ fn _tokenseal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(discovery_url, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_endpoints, m)?)?;
     m.add_function(wrap_pyfunction!(parse_refresh_response, m)?)?;
+    m.add_function(wrap_pyfunction!(rotated_refresh_token, m)?)?;
     m.add_function(wrap_pyfunction!(missing_scopes, m)?)?;
     m.add_function(wrap_pyfunction!(endpoint_allowed, m)?)?;
     // Every stable code, once (tokenseal::CODES): as a tuple, and each as a constant.

@@ -139,6 +139,43 @@ def test_an_outage_is_unavailable_never_reconsent(keys, monkeypatch):
         server.shutdown()
 
 
+class _RotatesWithoutAccessToken(http.server.BaseHTTPRequestHandler):
+    """A rotating token endpoint whose 200 answer has no access_token: oauthlib refuses
+    it, but the provider has already consumed the token it was sent."""
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = json.dumps({"token_type": "Bearer", "refresh_token": "1//0g-rotated-next", "expires_in": 3600}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_rotation_in_an_answer_oauthlib_refuses_is_still_handed_back(keys, monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    server = http.server.HTTPServer(("127.0.0.1", 0), _RotatesWithoutAccessToken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        user = user_with("1//0g-before-rotation", keys)
+        rotated = []
+        s = SealedTokenSession(user, keys, "c", "s", on_rotated=lambda *a: rotated.append(a),
+                               token_endpoint=f"http://127.0.0.1:{server.server_address[1]}/token")
+        with pytest.raises(TokenSealError) as raised:
+            s.get("http://127.0.0.1:9/api", timeout=2)
+        assert raised.value.code == "ERR_PROVIDER_RESPONSE"
+        [(user_id, sealed, replaces)] = rotated
+        assert (user_id, replaces) == (USER, user["app_metadata"]["sealed_refresh_tokens"]["google-oauth2"])
+        assert tokenseal.open_sealed(sealed, keys, USER) == "1//0g-rotated-next"
+        assert tokenseal.rotated_refresh_token(400, '{"refresh_token":"1//0g-x"}') is None
+    finally:
+        server.shutdown()
+
+
 def test_a_custom_connection_by_discovery_with_basic_auth_scope_and_rotation(rotating_basic_idp, keys):
     idp = rotating_basic_idp
     user = {"user_id": USER, "app_metadata": {"sealed_refresh_tokens": {"acme-idp": tokenseal.seal(idp["refreshToken"], keys, USER, "acme-idp")}}}

@@ -26,6 +26,7 @@ __all__ = [
     "parse_refresh_response",
     "refresh_request_body",
     "resolve_endpoints",
+    "rotated_refresh_token",
     "seal",
     "seal_rotated",
     *CODES,

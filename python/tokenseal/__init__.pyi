@@ -17,6 +17,7 @@ from ._tokenseal import (
     parse_refresh_response as parse_refresh_response,
     refresh_request_body as refresh_request_body,
     resolve_endpoints as resolve_endpoints,
+    rotated_refresh_token as rotated_refresh_token,
     seal as seal,
     seal_rotated as seal_rotated,
 )

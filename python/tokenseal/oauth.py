@@ -35,6 +35,7 @@ from ._tokenseal import (
     open_sealed,
     parse_refresh_response,
     resolve_endpoints,
+    rotated_refresh_token,
     seal_rotated,
 )
 
@@ -182,6 +183,12 @@ class SealedTokenSession(OAuth2Session):
             raise _error(ERR_CONFIG_INVALID, "oauthlib refuses a token endpoint that is not https") from None
         except OAuth2Error:
             # Answers were judged by _judged: what is left is a 2xx oauthlib could not use.
+            # A rotation it carried was kept there: offered to on_rotated now (if that
+            # fails, again before the next request, as always).
+            try:
+                self._store_rotation()
+            except TokenSealError:
+                pass
             raise _error(ERR_PROVIDER_RESPONSE, "the token endpoint answered with an unexpected body") from None
         return self._accept(answer)
 
@@ -196,16 +203,26 @@ class SealedTokenSession(OAuth2Session):
     def _judged(self, response):
         if not 200 <= response.status_code < 300:
             parse_refresh_response(response.status_code, response.text, int(time.time()), self._provider)  # raises
+        # A rotated refresh token is sealed before oauthlib reads the rest of the answer:
+        # the provider has consumed the old one, so it must be kept even if oauthlib then
+        # refuses the answer (refresh_token() then offers it to on_rotated).
+        self._keep(rotated_refresh_token(response.status_code, response.text))
         return response
 
-    def _updated(self, token):
-        rotated = token.get("refresh_token")
+    def _keep(self, rotated):
+        """Seals a rotated refresh token as the successor of the stored value, before
+        anything else, and keeps it until the app has stored it; the session sends it
+        from now on."""
         if rotated and rotated != self._refresh_token:
-            # Sealed before anything else, and kept until the app has stored it.
             successor = seal_rotated(rotated, self._sealed, self._keys, self._user_id, self._provider)
             self._unsaved = (successor, self._sealed)
             self._sealed, self._refresh_token = successor, rotated
-            self._store_rotation()
+            if self.token.get("refresh_token") != rotated:
+                self.token = {**self.token, "refresh_token": rotated}
+
+    def _updated(self, token):
+        self._keep(token.get("refresh_token"))
+        self._store_rotation()
 
     def _store_rotation(self):
         if self._unsaved is None:
