@@ -32,7 +32,7 @@ function call(url, init, management, deadline) {
  * its cache key; an entry that does not open (rotated keys, another Action's write) is
  * dropped and a new token fetched.
  */
-async function managementToken(core, management, keys, cache, budgetEndsAt, codes) {
+async function managementToken(core, management, keys, cache, budgetEndsAt) {
   const cached = cache.get(management.cacheKey);
   if (cached && typeof cached.value === 'string') {
     try {
@@ -55,8 +55,12 @@ async function managementToken(core, management, keys, cache, budgetEndsAt, code
   if (result.code) return result;
   const token = result.body && result.body.access_token;
   if (typeof token !== 'string' || token.length === 0) return { code: 'ERR_MGMT_RESPONSE' };
+  // A token that cannot read the user, or cannot see IdP tokens in it, is not used: a
+  // read with it would look like "no token" and be recorded as such. Nor is it cached,
+  // so that the grant, once fixed, takes effect at the next login (tokens for Auth0's own
+  // APIs do not count toward the M2M quota).
   const scopeNotice = core.tokenScopeNotice(result.body.scope);
-  if (scopeNotice) codes.push(scopeNotice);
+  if (scopeNotice) return { code: scopeNotice };
   const ttl = core.tokenCacheTtlMs(result.body.expires_in);
   if (ttl > 0) {
     try {
@@ -69,12 +73,12 @@ async function managementToken(core, management, keys, cache, budgetEndsAt, code
 }
 
 /** GET /api/v2/users/{id}: the user with its IdP tokens. Resolves to { user } or { code }. */
-async function readUser(core, management, budgetMs, keys, userId, cache, codes) {
+async function readUser(core, management, budgetMs, keys, userId, cache) {
   const budgetEndsAt = Date.now() + budgetMs;
   const result = await withToken(
     core,
     {
-      getToken: () => managementToken(core, management, keys, cache, budgetEndsAt, codes),
+      getToken: () => managementToken(core, management, keys, cache, budgetEndsAt),
       dropToken: () => cache.delete(management.cacheKey),
       budgetEndsAt,
     },
@@ -150,7 +154,7 @@ exports.onExecutePostLogin = async (event, api) => {
     let failed = false;
     if (plan.readUser) {
       const read = config.management
-        ? await readUser(core, config.management, config.callBudgetMs, secrets.TOKENSEAL_KEYS, event.user.user_id, api.cache, codes)
+        ? await readUser(core, config.management, config.callBudgetMs, secrets.TOKENSEAL_KEYS, event.user.user_id, api.cache)
         : { code: 'ERR_CONFIG_INCOMPLETE' };
       if (read.user) {
         try {

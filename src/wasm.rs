@@ -494,8 +494,9 @@ pub fn judge_response(
     to_js_json(&verdict_view(calls::judge_response(&result, &calls::LOGIN)))
 }
 
-/// The error code to log when a Management API token's `scope` lacks `read:users` or
-/// `read:user_idp_tokens`, else `null`.
+/// The error code when a Management API token's `scope` lacks `read:users` or
+/// `read:user_idp_tokens`, else `null`: the Action then neither uses nor caches the
+/// token (a read without the second would show no token), and the read fails with it.
 #[cfg(feature = "wasm-action")]
 #[wasm_bindgen(js_name = tokenScopeNotice)]
 pub fn token_scope_notice(scope: JsValue) -> Option<String> {

@@ -1020,26 +1020,34 @@ test('redirects are refused: the client secret never follows a 307 to another or
   assert.deepEqual(r.writes, []);
 });
 
-test('a token without read:users: ERR_MGMT_FORBIDDEN, and no second token for a 403', async (t) => {
+test('a token without read:users: ERR_MGMT_FORBIDDEN, the token neither used nor cached', async (t) => {
   const user = googleUser({ loginsCount: 0 });
   const env = await startEnv(t, { users: [user], scopes: ['read:user_idp_tokens'] });
   const r1 = await login(env, { userId: user.user_id, idpTokens: { refresh_token: refreshToken() } });
-  assert.deepEqual(r1.calls, { token: 1, 'users.get': 1 });
-  assert.deepEqual(r1.lines, ['tokenseal: ERR_MGMT_FORBIDDEN ERR_MGMT_FORBIDDEN']);
-  // The next login reuses the cached token and does not fetch another for a 403.
+  assert.deepEqual(r1.calls, { token: 1 });
+  assert.deepEqual(r1.lines, ['tokenseal: ERR_MGMT_FORBIDDEN']);
   const r2 = await login(env, { userId: user.user_id });
-  assert.deepEqual(r2.calls, { 'users.get': 1 });
+  assert.deepEqual(r2.calls, { token: 1 });
   assert.deepEqual(r2.lines, ['tokenseal: ERR_MGMT_FORBIDDEN']);
   assert.deepEqual([...r1.writes, ...r2.writes], []);
 });
 
-test('a token without read:user_idp_tokens is reported instead of looking like "no token"', async (t) => {
+test('a token without read:user_idp_tokens is reported, never taken for "no token", and a fixed grant takes effect at once', async (t) => {
   const user = googleUser({ loginsCount: 0 });
-  const env = await startEnv(t, { users: [user], scopes: ['read:users'] });
-  const r = await login(env, { userId: user.user_id, idpTokens: { refresh_token: refreshToken() } });
-  assert.deepEqual(r.calls, { token: 1, 'users.get': 1 });
+  const scopes = ['read:users']; // the stand-in reads the grant's scopes at each token call
+  const env = await startEnv(t, { users: [user], scopes });
+  const issued = refreshToken();
+  const r = await login(env, { userId: user.user_id, idpTokens: { refresh_token: issued } });
+  assert.deepEqual(r.calls, { token: 1 });
   assert.deepEqual(r.lines, ['tokenseal: ERR_MGMT_FORBIDDEN']);
   assert.deepEqual(r.idTokenClaims, { [CLAIM]: 'missing' });
+  assert.deepEqual(r.writes, [], 'no "no token" record: the read could not have seen one');
+  // The admin adds the scope: the next login reads with a new token and seals.
+  scopes.push('read:user_idp_tokens');
+  const fixed = await login(env, { userId: user.user_id });
+  assert.deepEqual(fixed.calls, { token: 1, 'users.get': 1 });
+  assert.deepEqual(fixed.idTokenClaims, { [CLAIM]: 'stored' });
+  assertOpensTo(sealedOf(fixed), env.keys, user.user_id, issued);
 });
 
 test('legacy plaintext next to a value that does not open: a read happens, and a fresh token replaces both', async (t) => {
