@@ -696,6 +696,16 @@ class ProviderTokens {
 
 /** The configured providers' tokens, by key, with the one Management API client. */
 function providerTokens(core, options) {
+  // A provider that rotates refresh tokens consumes the old one at each refresh: a
+  // rotation kept only in this process's memory is lost at its next restart, and the
+  // user must consent again. Refused here, not discovered then.
+  if (typeof options.saveSealed !== 'function' && !options.management) {
+    for (const p of options.providers) {
+      if (core.providerInfo(p.key).rotates) {
+        throw failure('ERR_CONFIG_INCOMPLETE', `"${p.key}" rotates refresh tokens: give saveSealed or management, so that a rotation outlives this process`);
+      }
+    }
+  }
   const mgmt = options.management ? managementClient(core, options.management, options.fetchImpl, options.now, options.timeoutMs) : null;
   return new Map(options.providers.map((p) => [p.key, new ProviderTokens(core, options, p, mgmt)]));
 }

@@ -56,6 +56,23 @@ function sealedStore(user) {
   };
 }
 
+/** A saveSealed for tests that do not look at what is stored (a rotating provider needs one). */
+const keepRotation = async () => true;
+
+test('a provider that rotates refresh tokens needs somewhere to store a rotation: refused at creation without saveSealed or management', () => {
+  for (const key of ['waad', 'bitbucket', ACME]) {
+    assert.throws(
+      () => backend.createTokens({ keys: KEYS, providers: { [key]: { clientId: 'c', clientSecret: 's', tokenEndpoint: 'https://idp.example/token', scope: 'offline_access' } } }),
+      (error) => error.code === 'ERR_CONFIG_INCOMPLETE' && /rotates refresh tokens/.test(error.message),
+      key,
+    );
+    // With one, or with management, it is accepted.
+    backend.createTokens({ keys: KEYS, providers: { [key]: { clientId: 'c', clientSecret: 's', tokenEndpoint: 'https://idp.example/token', scope: 'offline_access' } }, saveSealed: keepRotation });
+  }
+  // Google does not rotate: nothing to store, nothing required.
+  backend.createTokens({ keys: KEYS, providers: { 'google-oauth2': { clientId: 'c', clientSecret: 's' } } });
+});
+
 test('a custom OpenID Connect connection by discovery: Basic client, rotation, 100 concurrent callers, one refresh, the old token never sent again', async () => {
   const idp = await startServer({ accessTokenTtl: 300, rotateRefreshToken: true, authMethod: 'client_secret_basic' });
   try {
@@ -132,7 +149,7 @@ test('an Entra-like provider: scope is sent with every refresh; without a config
     const user = userWith({ waad: rt0 });
     // The provider table says Entra's refresh needs a scope: refused at creation.
     assert.throws(
-      () => backend.createTokens({ keys: KEYS, providers: { waad: { clientId: entra.clientId, clientSecret: entra.clientSecret, tokenEndpoint: entra.tokenEndpoint } } }),
+      () => backend.createTokens({ keys: KEYS, providers: { waad: { clientId: entra.clientId, clientSecret: entra.clientSecret, tokenEndpoint: entra.tokenEndpoint } }, saveSealed: keepRotation }),
       { code: 'ERR_CONFIG_INCOMPLETE' },
     );
     // Without the core's rule (a plain RFC 6749 refresh), the server refuses, as Entra does.
@@ -187,7 +204,7 @@ test('without an issuer nothing is discovered: the only request is the refresh; 
     assert.deepEqual(fetched, [google.tokenEndpoint]);
     // Configuration faults throw at creation, this one included (the README promises it).
     assert.throws(
-      () => backend.createTokens({ keys: KEYS, providers: { [ACME]: { clientId: 'c', clientSecret: 's' } }, fetch: spy }),
+      () => backend.createTokens({ keys: KEYS, providers: { [ACME]: { clientId: 'c', clientSecret: 's' } }, saveSealed: keepRotation, fetch: spy }),
       { code: 'ERR_CONFIG_INCOMPLETE' },
     );
     assert.deepEqual(fetched, [google.tokenEndpoint]);
@@ -258,6 +275,7 @@ test('two providers in one backend: each refreshes at its own endpoint, under it
         'google-oauth2': { clientId: google.clientId, clientSecret: google.clientSecret, tokenEndpoint: google.tokenEndpoint },
         [ACME]: { clientId: idp.clientId, clientSecret: idp.clientSecret, tokenEndpoint: idp.tokenEndpoint },
       },
+      saveSealed: keepRotation,
     });
     const [g, a] = await Promise.all([t.accessToken(user, 'google-oauth2'), t.accessToken(user, ACME)]);
     assert.notEqual(g.accessToken, a.accessToken);
@@ -294,7 +312,7 @@ test('discovery: only the issuer\'s own document is used; an issuer that does no
   try {
     const user = userWith({ [ACME]: await idp.issueRefreshToken('acct-disc') });
     const create = (issuer, fetchImpl) => backend.createTokens({
-      keys: KEYS, providers: { [ACME]: { clientId: idp.clientId, clientSecret: idp.clientSecret, issuer } }, ...(fetchImpl ? { fetch: fetchImpl } : {}),
+      keys: KEYS, providers: { [ACME]: { clientId: idp.clientId, clientSecret: idp.clientSecret, issuer } }, saveSealed: keepRotation, ...(fetchImpl ? { fetch: fetchImpl } : {}),
     });
     // The document at <issuer>/x/.well-known/... does not exist: a 404.
     await rejectsWithCode(create(`${idp.issuer}/x`).accessToken(user), 'ERR_DISCOVERY_INVALID');
@@ -316,7 +334,7 @@ test('discovery: only the issuer\'s own document is used; an issuer that does no
     };
     let nowMs = Date.now();
     const t = backend.createTokens({
-      keys: KEYS, providers: { [ACME]: { clientId: idp.clientId, clientSecret: idp.clientSecret, issuer: idp.issuer } }, fetch: flaky, now: () => nowMs,
+      keys: KEYS, providers: { [ACME]: { clientId: idp.clientId, clientSecret: idp.clientSecret, issuer: idp.issuer } }, saveSealed: keepRotation, fetch: flaky, now: () => nowMs,
     });
     await rejectsWithCode(t.accessToken(user), 'ERR_PROVIDER_UNAVAILABLE');
     down = false;
@@ -339,6 +357,7 @@ test('offline_access not granted: requiredScopes names it (ERR_SCOPE_NOT_GRANTED
     const t = backend.createTokens({
       keys: KEYS,
       providers: { [ACME]: { clientId: idp.clientId, clientSecret: idp.clientSecret, issuer: idp.issuer, requiredScopes: ['offline_access'] } },
+      saveSealed: keepRotation,
     });
     const error = await rejectsWithCode(t.accessToken(user, ACME), 'ERR_SCOPE_NOT_GRANTED');
     assert.deepEqual(error.missingScopes, ['offline_access']);
