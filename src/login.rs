@@ -741,7 +741,8 @@ struct Decision {
 /// # Errors
 /// The key ring's error for a user with an identity of the provider; `iv`'s error (such as
 /// [`Error::Random`]) when the plan seals; [`Error::UserIdInvalid`]
-/// when `user.user_id` cannot be bound; [`Error::UserInvalid`] when
+/// when `user.user_id` cannot be bound and the user has an identity of a configured
+/// provider (nothing is bound for anyone else); [`Error::UserInvalid`] when
 /// `app_metadata.sealed_refresh_tokens` is not an object (tokenseal will not overwrite
 /// what it cannot read).
 pub fn plan_login(
@@ -751,7 +752,6 @@ pub fn plan_login(
     mut iv: impl FnMut() -> Result<Nonce>,
 ) -> Result<LoginPlan> {
     let user = &input.user;
-    jwe::validate_sub(&user.user_id)?;
     #[cfg(feature = "removals")]
     let removals = input.shape.as_ref().map(removals);
     let mut notices = Vec::new();
@@ -872,6 +872,9 @@ fn plan_for(
     if !has_identity {
         return Ok(None);
     }
+    // Only a user whose tokens may be sealed needs a user id that can be bound: a
+    // deny-mode login of anyone else never fails on it.
+    jwe::validate_sub(&user.user_id)?;
     let keys = keys?;
 
     let state = read_stored(connection, metadata, keys, &user.user_id, notices)?;

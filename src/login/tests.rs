@@ -705,6 +705,13 @@ fn input_and_user_shapes_are_typed_errors() {
         plan_with(&primary(), json!({"user": u})).map(|_| ()),
         Err(Error::UserIdInvalid)
     );
+    // ... but only for a user with an identity of a configured provider: nothing is
+    // bound for anyone else, so nothing fails (a deny-mode login is not refused).
+    for id in ["", "auth0|a\nb"] {
+        let database = json!({"user_id": id, "identities": [{"provider": "auth0", "connection": "db", "user_id": "a"}]});
+        let p = plan_with(&primary(), json!({"user": database})).expect("plans");
+        assert_eq!(p.outcome, Outcome::NoIdentity);
+    }
 }
 
 fn migration(keys: &KeyRing, user: Value) -> Migration {
