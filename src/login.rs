@@ -194,10 +194,11 @@ impl LoginInput {
     #[must_use]
     pub fn silent(&self, now: u64) -> bool {
         self.protocol.as_deref() == Some(REFRESH_TOKEN_PROTOCOL)
-            || query_values(self.authorize_query.as_ref(), "prompt")
-                .iter()
-                .any(|p| p.split(' ').any(|v| v == "none"))
-            || self.transaction_prompt.iter().any(|p| p == "none")
+            || prompt_has(
+                query_values(self.authorize_query.as_ref(), "prompt"),
+                "none",
+            )
+            || prompt_has(self.transaction_prompt.iter().map(String::as_str), "none")
             || self
                 .federated_at
                 .is_some_and(|at| now.saturating_sub(at) > FEDERATED_RECENT_SECONDS)
@@ -219,7 +220,10 @@ impl LoginInput {
     pub fn is_first_or_consent(&self, connection: &Connection) -> bool {
         self.logins_count.is_some_and(|n| n <= 1)
             || consent_requested(self.authorize_query.as_ref(), connection.provider())
-            || self.transaction_prompt.iter().any(|p| p == "consent")
+            || prompt_has(
+                self.transaction_prompt.iter().map(String::as_str),
+                "consent",
+            )
     }
 
     /// True when this login went through `connection`.
@@ -1347,9 +1351,7 @@ pub fn stored_sealed_value<'a>(app_metadata_or_user: &'a Json, key: &str) -> Opt
 /// forwards it to the provider as additional scopes).
 #[must_use]
 pub fn consent_requested(query: Option<&Object>, provider: &Provider) -> bool {
-    query_values(query, "prompt")
-        .iter()
-        .any(|p| p.split(' ').any(|v| v == "consent"))
+    prompt_has(query_values(query, "prompt"), "consent")
         || provider
             .consent_query
             .iter()
@@ -1357,6 +1359,14 @@ pub fn consent_requested(query: Option<&Object>, provider: &Provider) -> bool {
         || query_values(query, "connection_scope")
             .iter()
             .any(|s| !s.trim().is_empty())
+}
+
+/// True when one of `prompts` holds `word`: each is a space-delimited list (OpenID
+/// Connect Core §3.1.2.1), in the query and in `event.transaction.prompt` alike.
+fn prompt_has<'a>(prompts: impl IntoIterator<Item = &'a str>, word: &str) -> bool {
+    prompts
+        .into_iter()
+        .any(|p| p.split(' ').any(|value| value == word))
 }
 
 /// The values of one `/authorize` query parameter: a string, or each string of an

@@ -805,6 +805,14 @@ fn consent_in_the_transaction_prompt_also_reads() {
     let mut login_only = base.clone();
     login_only["transactionPrompt"] = json!(["login"]);
     assert!(!plan(login_only).read_user);
+    // One entry holding the space-delimited list, as the query's prompt does.
+    let mut listed = base.clone();
+    listed["transactionPrompt"] = json!(["login consent"]);
+    assert!(plan(listed).read_user);
+    let mut silent = base.clone();
+    silent["transactionPrompt"] = json!(["none login"]);
+    silent["loginsCount"] = json!(1);
+    assert!(!plan(silent).read_user, "prompt=none never reads");
     let mut bad = base;
     bad["transactionPrompt"] = json!([1]);
     assert_eq!(
