@@ -105,20 +105,28 @@ def test_a_failing_on_rotated_is_retried_before_anything_else(rotating_google, k
     assert len(calls) == 2 and calls[0] == calls[1], "the same sealed value is offered again"
 
 
-class _Outage(http.server.BaseHTTPRequestHandler):
-    """A token endpoint behind a failing proxy: 503 with a body that looks like a refusal."""
+def _answering(status, answer):
+    """A loopback token endpoint's handler (http.server) that answers every POST with
+    `status` and the JSON `answer`."""
 
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        body = json.dumps({"error": "invalid_grant"}).encode()
-        self.send_response(503)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            body = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+# A token endpoint behind a failing proxy: 503 with a body that looks like a refusal.
+_Outage = _answering(503, {"error": "invalid_grant"})
 
 
 def test_an_outage_is_unavailable_never_reconsent(keys, monkeypatch):
@@ -139,21 +147,9 @@ def test_an_outage_is_unavailable_never_reconsent(keys, monkeypatch):
         server.shutdown()
 
 
-class _RotatesWithoutAccessToken(http.server.BaseHTTPRequestHandler):
-    """A rotating token endpoint whose 200 answer has no access_token: oauthlib refuses
-    it, but the provider has already consumed the token it was sent."""
-
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        body = json.dumps({"token_type": "Bearer", "refresh_token": "1//0g-rotated-next", "expires_in": 3600}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+# A rotating token endpoint whose 200 answer has no access_token: oauthlib refuses it,
+# but the provider has already consumed the token it was sent.
+_RotatesWithoutAccessToken = _answering(200, {"token_type": "Bearer", "refresh_token": "1//0g-rotated-next", "expires_in": 3600})
 
 
 def test_a_rotation_in_an_answer_oauthlib_refuses_is_still_handed_back(keys, monkeypatch):
