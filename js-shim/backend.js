@@ -43,10 +43,10 @@ function loadDefaultCore() {
   return defaultCore;
 }
 
-/** The core's shared constants: `{ sealedKey, skewSeconds }`. */
+/** The core's shared constants: `{ sealedKey, skewSeconds, maxUsers }`. */
 function constantsOf(core) {
   const table = core.providerTable();
-  return { sealedKey: table.sealedKey, skewSeconds: table.defaultSkewSeconds };
+  return { sealedKey: table.sealedKey, skewSeconds: table.defaultSkewSeconds, maxUsers: table.defaultMaxUsers };
 }
 
 /** An error with a stable code and fixed text, shaped like the core's. */
@@ -421,7 +421,8 @@ class ProviderTokens {
     this.shared = o.store
       ? sharedState(o.store, { core, keys: o.keys, provider: p.key, timeoutMs: o.storeTimeoutMs, onNotice: o.onNotice })
       : null;
-    this.entries = new Map();
+    this.entries = new Map(); // userId -> the access token entry, least recently stored first
+    this.maxUsers = constantsOf(core).maxUsers;
     this.flights = singleFlights(); // one refresh (or save) at a time per user
     this.endpoints = null;
     this.states = null;
@@ -487,7 +488,11 @@ class ProviderTokens {
     const { accessToken, expiresAt, scope, refreshTokenExpiresAt } = grant;
     const missingScopes = this.core.missingScopes(scope, this.p.requiredScopes);
     const entry = { accessToken, expiresAt, scope, refreshTokenExpiresAt, missingScopes, unsaved };
+    // Bounded as the core bounds its refresh states (providerTable().defaultMaxUsers):
+    // a Map keeps insertion order, so the first key is the least recently stored.
+    this.entries.delete(userId);
     this.entries.set(userId, entry);
+    while (this.entries.size > this.maxUsers) this.entries.delete(this.entries.keys().next().value);
     return entry;
   }
 

@@ -21,6 +21,13 @@ use crate::token::RefreshToken;
 /// the app read before a rotation (its stored value is then one of these).
 pub const SUPERSEDED_KEPT: usize = 4;
 
+/// How many users' states one [`RefreshStates`] keeps by default. Past it the least
+/// recently begun states are forgotten (down to nine tenths of it, so that forgetting
+/// is rare), except those with a rotation waiting to be stored: a long-running backend's
+/// memory, and the refresh tokens in it, stay bounded. A forgotten user's next refresh
+/// starts again from the stored value, as after a restart.
+pub const DEFAULT_MAX_USERS: usize = 10_000;
+
 /// A rotated token's sealed successor that is not stored yet, and the stored value it
 /// replaces (for the host's compare-and-set).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +49,8 @@ struct RefreshState {
     superseded: Vec<RefreshToken>,
     /// A rotation not stored yet.
     unsaved: Option<Unsaved>,
+    /// When the state was last begun, on [`RefreshStates`]' own counter.
+    used: u64,
 }
 
 /// Every user's refresh state in one backend process for one provider (the token the
@@ -53,6 +62,10 @@ pub struct RefreshStates {
     /// ([`Connection::idp`]).
     connection: Connection,
     users: BTreeMap<String, RefreshState>,
+    /// Most states kept ([`DEFAULT_MAX_USERS`]).
+    max_users: usize,
+    /// Counts [`RefreshStates::begin`] calls: the recency of each state.
+    clock: u64,
 }
 
 /// What [`RefreshStates::finish`] hands back: the grant without its refresh token (which
@@ -66,12 +79,53 @@ pub struct Finished {
 }
 
 impl RefreshStates {
-    /// No user known yet, for `connection`'s sealed values.
+    /// No user known yet, for `connection`'s sealed values; at most
+    /// [`DEFAULT_MAX_USERS`] states kept.
     #[must_use]
     pub fn new(connection: Connection) -> Self {
+        Self::with_max_users(connection, DEFAULT_MAX_USERS)
+    }
+
+    /// As [`RefreshStates::new`], keeping at most `max_users` states (at least one).
+    #[must_use]
+    pub fn with_max_users(connection: Connection, max_users: usize) -> Self {
         Self {
             connection,
             users: BTreeMap::new(),
+            max_users: max_users.max(1),
+            clock: 0,
+        }
+    }
+
+    /// How many users' states are kept now.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// True when no user's state is kept.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Forgets the least recently begun states without a rotation waiting, down to nine
+    /// tenths of the bound, once the bound is passed; never `current`'s, just begun.
+    fn bound(&mut self, current: &str) {
+        if self.users.len() <= self.max_users {
+            return;
+        }
+        let keep = self.max_users - self.max_users / 10;
+        let mut idle: Vec<(u64, String)> = self
+            .users
+            .iter()
+            .filter(|(id, state)| state.unsaved.is_none() && id.as_str() != current)
+            .map(|(id, state)| (state.used, id.clone()))
+            .collect();
+        idle.sort_unstable();
+        let excess = self.users.len().saturating_sub(keep);
+        for (_, id) in idle.into_iter().take(excess) {
+            self.users.remove(&id);
         }
     }
 
@@ -107,20 +161,25 @@ impl RefreshStates {
                 return Err(error);
             }
         };
-        let known = self
-            .users
-            .get(user_id)
-            .is_some_and(|state| state.refresh_token == token || state.superseded.contains(&token));
-        if !known {
-            self.users.insert(
-                user_id.to_owned(),
-                RefreshState {
-                    refresh_token: token,
-                    sealed: sealed.to_owned(),
-                    superseded: Vec::new(),
-                    unsaved: None,
-                },
-            );
+        self.clock += 1;
+        let used = self.clock;
+        match self.users.get_mut(user_id) {
+            Some(state) if state.refresh_token == token || state.superseded.contains(&token) => {
+                state.used = used;
+            }
+            _ => {
+                self.users.insert(
+                    user_id.to_owned(),
+                    RefreshState {
+                        refresh_token: token,
+                        sealed: sealed.to_owned(),
+                        superseded: Vec::new(),
+                        unsaved: None,
+                        used,
+                    },
+                );
+                self.bound(user_id);
+            }
         }
         Ok(())
     }
@@ -600,5 +659,80 @@ mod state_tests {
         );
         states.forget(USER);
         assert!(bodies(&states, None).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+    use crate::test_support::ring;
+
+    fn sealed(user: &str, keys: &KeyRing) -> String {
+        let token = RefreshToken::new(&format!("1//{user}")).expect("valid");
+        jwe::seal(&token, keys, user, 100, Nonce::from_bytes([4; 12])).expect("seals")
+    }
+
+    #[test]
+    fn states_are_bounded_the_least_recently_begun_go_first_never_an_unsaved_rotation() {
+        let keys = ring(&[("k1", 1)]);
+        let mut states = RefreshStates::with_max_users(Connection::google(), 10);
+        let users: Vec<String> = (0..10).map(|i| format!("google-oauth2|{i}")).collect();
+        for user in &users {
+            states
+                .begin(user, Some(&sealed(user, &keys)), None, &keys)
+                .expect("opens");
+        }
+        assert_eq!(states.len(), 10);
+        // User 0 is begun again (recent); user 1 has a rotation waiting.
+        states
+            .begin(&users[0], Some(&sealed(&users[0], &keys)), None, &keys)
+            .expect("opens");
+        let rotated = r#"{"access_token":"a","expires_in":3600,"token_type":"Bearer","refresh_token":"1//r"}"#;
+        states
+            .finish(&users[1], (200, rotated), &keys, 200, || {
+                Ok(Nonce::from_bytes([5; 12]))
+            })
+            .expect("a grant");
+        // The eleventh user passes the bound: down to nine, the least recent idle ones go.
+        let eleventh = "google-oauth2|10";
+        states
+            .begin(eleventh, Some(&sealed(eleventh, &keys)), None, &keys)
+            .expect("opens");
+        assert_eq!(states.len(), 9);
+        for kept in [&users[0], &users[1]] {
+            assert!(states.sealed(kept).is_some(), "{kept} is kept");
+        }
+        assert!(states.unsaved(&users[1]).is_some());
+        assert!(states.sealed(eleventh).is_some());
+        assert!(
+            states.sealed(&users[2]).is_none(),
+            "the least recent idle state goes"
+        );
+        // A forgotten user starts again from the stored value.
+        states
+            .begin(&users[2], Some(&sealed(&users[2], &keys)), None, &keys)
+            .expect("opens");
+        assert!(states.sealed(&users[2]).is_some());
+    }
+
+    #[test]
+    fn the_state_just_begun_is_never_the_one_forgotten() {
+        let keys = ring(&[("k1", 1)]);
+        let mut states = RefreshStates::with_max_users(Connection::google(), 1);
+        let (a, b) = ("google-oauth2|a", "google-oauth2|b");
+        states
+            .begin(a, Some(&sealed(a, &keys)), None, &keys)
+            .expect("opens");
+        let rotated = r#"{"access_token":"a","expires_in":3600,"token_type":"Bearer","refresh_token":"1//r"}"#;
+        states
+            .finish(a, (200, rotated), &keys, 200, || {
+                Ok(Nonce::from_bytes([5; 12]))
+            })
+            .expect("a grant");
+        states
+            .begin(b, Some(&sealed(b, &keys)), None, &keys)
+            .expect("opens");
+        assert!(states.unsaved(a).is_some(), "a rotation waiting is kept");
+        assert!(states.sealed(b).is_some(), "and so is the state just begun");
     }
 }

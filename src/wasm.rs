@@ -163,6 +163,8 @@ export interface ProviderTable {
   sealedKey: string;
   /** Refresh this many seconds before an access token expires. */
   defaultSkewSeconds: number;
+  /** Most users a backend process keeps refresh state and access tokens for, per provider. */
+  defaultMaxUsers: number;
   /** Every provider, by its auth0Provider. */
   providers: Record<string, ProviderInfo>;
 }
@@ -1120,8 +1122,8 @@ pub fn needs_refresh(
 }
 
 /// The provider table and the constants the backends share with the core: `{ sealedKey,
-/// defaultSkewSeconds, providers: { <auth0Provider>: ProviderInfo } }`, so that no
-/// JavaScript redefines them.
+/// defaultSkewSeconds, defaultMaxUsers, providers: { <auth0Provider>: ProviderInfo } }`,
+/// so that no JavaScript redefines them.
 ///
 /// # Errors
 /// Throws `ERR_INTERNAL` only if the view cannot be handed to JavaScript.
@@ -1137,6 +1139,10 @@ pub fn provider_table() -> Result<JsValue, JsValue> {
         (
             "defaultSkewSeconds",
             Json::from(token_endpoint::DEFAULT_SKEW_SECONDS),
+        ),
+        (
+            "defaultMaxUsers",
+            Json::from(crate::backend::DEFAULT_MAX_USERS as u64),
         ),
         ("providers", Json::Object(table)),
     ]))

@@ -70,6 +70,28 @@ async function rejectsWithCode(promise, code) {
   return caught;
 }
 
+test('the access tokens a process keeps are bounded (the core\'s defaultMaxUsers): the least recently stored go', async () => {
+  const google = await startGoogle({ accessTokenTtl: 3600 });
+  try {
+    // The core as the backend sees it, with a bound of 3 instead of 10,000.
+    const small = new Proxy(core, {
+      get: (target, name) => (name === 'providerTable' ? () => ({ ...target.providerTable(), defaultMaxUsers: 3 }) : target[name]),
+    });
+    assert.equal(core.providerTable().defaultMaxUsers, 10000);
+    const t = tokens(google, clock(), { core: small });
+    const users = [];
+    for (let i = 0; i < 4; i += 1) users.push(userWith(await google.issueRefreshToken(`acct-bound-${i}`), `google-oauth2|10420000000000000010${i}`));
+    for (const u of users) await t.accessToken(u);
+    assert.equal(google.refreshRequests().length, 4);
+    await t.accessToken(users[3]);
+    assert.equal(google.refreshRequests().length, 4, 'a recent user is served from memory');
+    await t.accessToken(users[0]);
+    assert.equal(google.refreshRequests().length, 5, 'the least recently stored was forgotten: refreshed again');
+  } finally {
+    await google.close();
+  }
+});
+
 test('openSealed opens the JWE and app_metadata, and refuses another user or nothing', async () => {
   const user = userWith('1//0refresh-token-a');
   const jwe = user.app_metadata.sealed_refresh_tokens['google-oauth2'];
