@@ -616,9 +616,10 @@ pub fn plan_migration(
 /// backend's `clearSealed` and `disconnect` carry it out): [`SEALED_KEY`] without the
 /// value (`null` when no other provider's is left), and [`STATE_KEY`] with the value's
 /// capture record under [`CLEARED`], so that no login seals Auth0's copy of the cleared
-/// token again. Needs no key: the capture record is in the value's public header (a
-/// value without one, or that does not parse, leaves `{}`). Empty when nothing is
-/// stored for the provider.
+/// token again, and, for Google, [`LEGACY_KEY`] deleted when the old rule's plaintext is
+/// still there (beside a value that did not open). Needs no key: the capture record is in
+/// the value's public header (a value without one, or that does not parse, leaves `{}`).
+/// Empty when nothing is stored for the provider.
 ///
 /// # Errors
 /// [`Error::UserInvalid`] when `sealed_refresh_tokens` is not an object (tokenseal will
@@ -654,7 +655,7 @@ pub fn plan_clear(metadata: &Object, connection: &Connection) -> Result<Vec<Meta
         no_token_at(metadata, key),
         Some(Some(Json::Object(record))),
     );
-    Ok(vec![
+    let mut writes = vec![
         MetadataWrite {
             key: SEALED_KEY,
             value: sealed,
@@ -663,7 +664,19 @@ pub fn plan_clear(metadata: &Object, connection: &Connection) -> Result<Vec<Meta
             key: STATE_KEY,
             value: state,
         },
-    ])
+    ];
+    // The old rule's plaintext, left beside a value that did not open: the app gave up on
+    // the provider's token, and no login would ever seal or delete it now.
+    let legacy_left = metadata
+        .get(LEGACY_KEY)
+        .is_some_and(|value| !value.is_null());
+    if connection.provider() == providers::LEGACY && legacy_left {
+        writes.push(MetadataWrite {
+            key: LEGACY_KEY,
+            value: Json::Null,
+        });
+    }
+    Ok(writes)
 }
 
 /// The stored sealed value, once looked at.
@@ -912,8 +925,11 @@ fn plan_for(
         now,
         iv,
     )?;
-    // Finding only the token the app cleared is finding nothing usable.
-    let refused_cleared = cleared && had_fresh && !valid_after;
+    // Finding only the token the app cleared is finding nothing usable; not for a
+    // provider that issues a token at every login, whose next login through its
+    // connection brings a new one (a record would hold back the read that finds it).
+    let refused_cleared =
+        cleared && had_fresh && !valid_after && !connection.provider().new_token_every_login;
     let read_found_nothing =
         fresh_user.is_some_and(|f| !has_token(connection, f, via) || refused_cleared);
     let (record, record_write) = state_records(

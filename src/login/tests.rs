@@ -1460,9 +1460,13 @@ fn configured_providers_must_be_keys() {
 
 /// `app_metadata` after the app cleared `sealed` ([`plan_clear`]), as the backend writes it.
 fn cleared(app_metadata: Value) -> Value {
+    cleared_for(app_metadata, &Connection::google())
+}
+
+/// `app_metadata` after the app cleared `connection`'s value.
+fn cleared_for(app_metadata: Value, connection: &Connection) -> Value {
     let metadata = Json::parse(&app_metadata.to_string()).expect("JSON");
-    let writes =
-        plan_clear(metadata.as_object().expect("object"), &Connection::google()).expect("plans");
+    let writes = plan_clear(metadata.as_object().expect("object"), connection).expect("plans");
     let mut after = app_metadata;
     for write in writes {
         match write.value {
@@ -1593,4 +1597,48 @@ fn migration_leaves_plaintext_beside_a_cleared_record_alone() {
         migration(&keys, u),
         Migration::Skip(Error::ReconsentRequired.code())
     );
+}
+
+#[test]
+fn a_cleared_token_of_a_provider_that_issues_one_at_every_login_holds_back_no_read() {
+    // Entra sealed at a login through its connection, then cleared by the app.
+    let waad = Connection::parse("waad").expect("a key");
+    let sealing = plan_many(json!({
+        "user": many_providers_user(json!({})), "providers": ["waad"],
+        "connectionStrategy": "waad", "connectionName": "contoso", "loginsCount": 5
+    }));
+    let stored = sj(&sealing.metadata_writes[0].value);
+    let after = cleared_for(json!({SEALED_KEY: stored}), &waad);
+    assert!(after[STATE_KEY][CLEARED]["waad"]["cap"].is_string());
+    // A read that finds only Auth0's copy of the cleared token: nothing sealed, and no
+    // "no token" record, so the next login through the connection (which brings a new
+    // token) reads again.
+    let input = || {
+        let mut user = many_providers_user(after.clone());
+        user["identities"] = json!([user["identities"][1].clone()]);
+        json!({"user": user, "providers": ["waad"], "connectionStrategy": "waad",
+               "connectionName": "contoso", "loginsCount": 5, "federatedAt": NOW - 2})
+    };
+    let mut fresh = input();
+    fresh["freshUser"] = fresh["user"].clone();
+    let p = plan_many(fresh);
+    assert_eq!(p.providers[0].outcome, Outcome::Missing);
+    assert!(p.metadata_writes.is_empty(), "{:?}", p.metadata_writes);
+    assert!(plan_many(input()).read_user);
+}
+
+#[test]
+fn a_clear_deletes_the_old_rules_plaintext_left_beside_a_value_that_did_not_open() {
+    let other_ring = ring(&[("k9", 9)]);
+    let unreadable = seal_for(TOKEN, &other_ring, USER_ID);
+    let before =
+        json!({SEALED_KEY: {GOOGLE_PROVIDER: unreadable}, LEGACY_KEY: TOKEN, "plan": "pro"});
+    assert_eq!(
+        cleared(before),
+        json!({"plan": "pro", STATE_KEY: {CLEARED: {GOOGLE_PROVIDER: {}}}})
+    );
+    // Another provider's clear leaves Google's plaintext alone.
+    let waad = Connection::parse("waad").expect("a key");
+    let before = json!({SEALED_KEY: {"waad": seal_as(NEW_TOKEN, &primary(), USER_ID, "waad")}, LEGACY_KEY: TOKEN});
+    assert_eq!(cleared_for(before, &waad)[LEGACY_KEY], json!(TOKEN));
 }
