@@ -107,9 +107,15 @@ def test_a_failing_on_rotated_is_retried_before_anything_else(rotating_google, k
 
 def _answering(status, answer):
     """A loopback token endpoint's handler (http.server) that answers every POST with
-    `status` and the JSON `answer`."""
+    `status` and the JSON `answer`, and every GET (an API call) with 200."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
         def do_POST(self):  # noqa: N802 (http.server's naming)
             self.rfile.read(int(self.headers.get("content-length", 0)))
             body = json.dumps(answer).encode()
@@ -170,6 +176,30 @@ def test_a_rotation_in_an_answer_oauthlib_refuses_is_still_handed_back(keys, mon
         assert tokenseal.rotated_refresh_token(400, '{"refresh_token":"1//0g-x"}') is None
     finally:
         server.shutdown()
+
+
+def test_a_lifetime_the_answer_does_not_give_readably_is_the_cores_reading(keys, monkeypatch):
+    # expires_in absent, or "1h": the core takes the assumed five minutes (RFC 6749 §5.1
+    # only recommends expires_in), and oauthlib schedules the next refresh by it; the
+    # rotation in the answer is handed back.
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    for extra in ({}, {"expires_in": "1h"}, {"expires_in": "3600.0"}):
+        answer = {"access_token": "at-1", "token_type": "Bearer", "refresh_token": "1//0g-rotated-lifetime", **extra}
+        server = http.server.HTTPServer(("127.0.0.1", 0), _answering(200, answer))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            rotated = []
+            s = SealedTokenSession(user_with("1//0g-lifetime", keys), keys, "c", "s", on_rotated=lambda *a: rotated.append(a),
+                                   token_endpoint=f"{base}/token")
+            before = time.time()
+            assert s.get(f"{base}/api", timeout=2).status_code == 200
+            lifetime = 3600 if extra.get("expires_in") == "3600.0" else 300
+            assert before + lifetime - 2 <= s.token["expires_at"] <= time.time() + lifetime + 1, extra
+            [(_, sealed, _)] = rotated
+            assert tokenseal.open_sealed(sealed, keys, USER) == "1//0g-rotated-lifetime"
+        finally:
+            server.shutdown()
 
 
 def test_a_custom_connection_by_discovery_with_basic_auth_scope_and_rotation(rotating_basic_idp, keys):

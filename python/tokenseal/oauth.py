@@ -15,6 +15,7 @@ access token until it expires. requests-oauthlib logs tokens and the client secr
 ``DEBUG`` level: keep its loggers (``requests_oauthlib``, ``oauthlib``) above that.
 """
 
+import json
 import time
 
 import requests
@@ -181,7 +182,7 @@ class SealedTokenSession(OAuth2Session):
             raise
         except InsecureTransportError:
             raise _error(ERR_CONFIG_INVALID, "oauthlib refuses a token endpoint that is not https") from None
-        except OAuth2Error:
+        except (OAuth2Error, ValueError):
             # Answers were judged by _judged: what is left is a 2xx oauthlib could not use.
             # A rotation it carried was kept there: offered to on_rotated now (if that
             # fails, again before the next request, as always).
@@ -201,12 +202,28 @@ class SealedTokenSession(OAuth2Session):
         return self.token
 
     def _judged(self, response):
+        now = int(time.time())
         if not 200 <= response.status_code < 300:
-            parse_refresh_response(response.status_code, response.text, int(time.time()), self._provider)  # raises
-        # A rotated refresh token is sealed before oauthlib reads the rest of the answer:
-        # the provider has consumed the old one, so it must be kept even if oauthlib then
-        # refuses the answer (refresh_token() then offers it to on_rotated).
+            parse_refresh_response(response.status_code, response.text, now, self._provider)  # raises
+        # A rotated refresh token is sealed before anything reads the rest of the answer:
+        # the provider has consumed the old one, so it must be kept even if the answer is
+        # then refused (it is offered to on_rotated either way).
         self._keep(rotated_refresh_token(response.status_code, response.text))
+        try:
+            grant = parse_refresh_response(response.status_code, response.text, now, self._provider)
+        except TokenSealError:
+            try:
+                self._store_rotation()
+            except TokenSealError:
+                pass  # offered again before the next request
+            raise
+        # The core's reading of the lifetime (a digit string, a fraction, none at all: the
+        # assumed one) is what oauthlib schedules the next refresh by, as requests-oauthlib's
+        # own compliance fixes rewrite an answer's body.
+        answer = response.json()
+        answer["expires_in"] = max(0, grant["expires_at"] - now)
+        response._content = json.dumps(answer).encode("utf-8")
+        response.encoding = "utf-8"
         return response
 
     def _keep(self, rotated):

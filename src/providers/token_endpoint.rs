@@ -297,9 +297,9 @@ fn refusal(provider: &Provider, status: u16, error: Option<&str>) -> RefreshErro
 /// [`RefreshError::ProviderUnavailable`] for no answer, 429 and 5xx without a listed
 /// code; [`RefreshError::ProviderRejected`] for any other refusal;
 /// [`RefreshError::ProviderResponse`] for a success without a usable `access_token` or
-/// `token_type` Bearer, or with an `expires_in` that is not a count of seconds (a number,
-/// or a string of digits as some servers send it). Without any expiry the token is taken
-/// to live [`ASSUMED_LIFETIME_SECONDS`].
+/// `token_type` Bearer. `expires_in` is read as a number or a string of digits (some
+/// servers send one), a fraction dropped; without a readable one, or an `id_token` with
+/// `exp`, the token is taken to live [`ASSUMED_LIFETIME_SECONDS`].
 pub fn parse_refresh_response(
     provider: &Provider,
     status: u16,
@@ -323,12 +323,12 @@ pub fn parse_refresh_response(
         return Err(RefreshError::ProviderResponse);
     }
     let id_token = text("id_token").map(str::to_owned);
-    let by_lifetime = match json.get("expires_in") {
-        None | Some(Json::Null) => None,
-        Some(value) => {
-            Some(now.saturating_add(seconds(value).ok_or(RefreshError::ProviderResponse)?))
-        }
-    };
+    // An expires_in that is not a count of seconds ("1h", -5, 3.6e3) is taken as absent:
+    // the id_token's exp, or the assumed lifetime, decides.
+    let by_lifetime = json
+        .get("expires_in")
+        .and_then(seconds)
+        .map(|s| now.saturating_add(s));
     let by_id_token = id_token.as_deref().and_then(jwt_exp);
     let expires_at = match (by_lifetime, by_id_token) {
         (Some(a), Some(b)) => a.min(b),
@@ -356,14 +356,21 @@ pub fn parse_refresh_response(
     })
 }
 
-/// A count of seconds: a non-negative integer, or a string of ASCII digits.
+/// A count of seconds: a non-negative number written with digits and an optional
+/// fraction (dropped), as a JSON number or a string (`3599`, `3599.0`, `"3600"`). No
+/// float is parsed: the WebAssembly module carries no float code.
 fn seconds(value: &Json) -> Option<u64> {
-    match value {
-        Json::String(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
-            text.parse().ok()
-        }
-        other => other.as_u64(),
+    let text = match value {
+        Json::String(text) => text.as_str(),
+        Json::Number(number) => number.as_str(),
+        _ => return None,
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) {
+        return None;
     }
+    whole.parse().ok()
 }
 
 /// The refresh token a successful (2xx) answer carries, if it is one, whatever else the
@@ -536,7 +543,7 @@ mod tests {
 
     #[test]
     fn errors_are_typed() {
-        let cases: [(u16, &str, RefreshError); 10] = [
+        let cases: [(u16, &str, RefreshError); 8] = [
             (0, "", RefreshError::ProviderUnavailable),
             (
                 400,
@@ -563,16 +570,6 @@ mod tests {
             (
                 200,
                 r#"{"access_token":"a","expires_in":1,"token_type":"mac"}"#,
-                RefreshError::ProviderResponse,
-            ),
-            (
-                200,
-                r#"{"access_token":"a","token_type":"Bearer","expires_in":"1h"}"#,
-                RefreshError::ProviderResponse,
-            ),
-            (
-                200,
-                r#"{"access_token":"a","token_type":"Bearer","expires_in":-5}"#,
                 RefreshError::ProviderResponse,
             ),
         ];
@@ -650,9 +647,19 @@ mod tests {
         let body = r#"{"access_token":"a","token_type":"Bearer","expires_in":null}"#;
         let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
         assert_eq!(grant.expires_at, NOW + ASSUMED_LIFETIME_SECONDS);
-        let body = r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#;
-        let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
-        assert_eq!(grant.expires_at, NOW + 3600);
+        for lifetime in [r#""3600""#, "3600.0", r#""3600.75""#] {
+            let body =
+                format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{lifetime}}}"#);
+            let grant = parse_refresh_response(&GOOGLE, 200, &body, NOW).expect("valid");
+            assert_eq!(grant.expires_at, NOW + 3600, "{lifetime}");
+        }
+        // One that is not a count of seconds is taken as absent, never a failure.
+        for odd in [r#""1h""#, "-5", "3.6e3", "{}", r#""""#, r#"".5""#] {
+            let body =
+                format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{odd}}}"#);
+            let grant = parse_refresh_response(&GOOGLE, 200, &body, NOW).expect("valid");
+            assert_eq!(grant.expires_at, NOW + ASSUMED_LIFETIME_SECONDS, "{odd}");
+        }
     }
 
     #[test]
