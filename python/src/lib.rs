@@ -385,6 +385,30 @@ fn parse_refresh_response<'py>(
     Ok(dict)
 }
 
+/// What clearing `provider`'s sealed value writes to `app_metadata`, both as JSON text
+/// (the package's `plan_clear` converts): `{ member: value }`, `null` deleting a member;
+/// `{}` when nothing is stored. See `tokenseal::login::plan_clear`.
+///
+/// Raises `TokenSealError` with `ERR_USER_INVALID` for text that is not a JSON object (or
+/// whose `sealed_refresh_tokens` is not one), `ERR_CONFIG_INVALID` for a `provider` that
+/// is not a key.
+#[pyfunction]
+#[pyo3(signature = (app_metadata_json, provider = GOOGLE.auth0_provider))]
+fn plan_clear_json(py: Python<'_>, app_metadata_json: &str, provider: &str) -> PyResult<String> {
+    let connection = connection(py, provider)?;
+    let metadata = match tokenseal::json::Json::parse(app_metadata_json) {
+        Ok(tokenseal::json::Json::Object(metadata)) => metadata,
+        Ok(tokenseal::json::Json::Null) => tokenseal::json::Object::new(),
+        _ => return Err(raise(py, Error::UserInvalid)),
+    };
+    let writes = tokenseal::login::plan_clear(&metadata, &connection).map_err(|e| raise(py, e))?;
+    let mut members = tokenseal::json::Object::new();
+    for write in writes {
+        members.insert(write.key, write.value);
+    }
+    Ok(tokenseal::json::Json::Object(members).to_text())
+}
+
 /// The refresh token a successful (2xx) token endpoint answer carries, or None, whatever
 /// else the answer holds: a provider that rotates has consumed the token it was sent, so
 /// the new one must be kept even when the rest of the answer is unusable.
@@ -421,6 +445,7 @@ fn _tokenseal(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resolve_endpoints, m)?)?;
     m.add_function(wrap_pyfunction!(parse_refresh_response, m)?)?;
     m.add_function(wrap_pyfunction!(rotated_refresh_token, m)?)?;
+    m.add_function(wrap_pyfunction!(plan_clear_json, m)?)?;
     m.add_function(wrap_pyfunction!(missing_scopes, m)?)?;
     m.add_function(wrap_pyfunction!(endpoint_allowed, m)?)?;
     // Every stable code, once (tokenseal::CODES): as a tuple, and each as a constant.

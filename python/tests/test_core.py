@@ -106,3 +106,19 @@ def test_the_refresh_model():
     grant = tokenseal.parse_refresh_response(200, '{"access_token":"ya29.x","expires_in":60,"token_type":"Bearer","scope":"openid email"}', 1000)
     assert (grant["access_token"], grant["expires_at"], grant["refresh_token"]) == ("ya29.x", 1060, None)
     assert tokenseal.missing_scopes(grant["scope"], ["email", "https://www.googleapis.com/auth/drive.file"]) == ["https://www.googleapis.com/auth/drive.file"]
+
+
+def test_plan_clear_removes_the_value_and_records_its_capture(keys):
+    sealed = tokenseal.seal("1//0g-cleared", keys, "google-oauth2|7")
+    other = tokenseal.seal("0.AAAA-entra", keys, "google-oauth2|7", "waad")
+    writes = tokenseal.plan_clear({"plan": "pro", "sealed_refresh_tokens": {"google-oauth2": sealed, "waad": other}})
+    # seal() records no capture: the record is {} (a login then seals only at a first or
+    # consent login); Entra's value is kept.
+    assert writes == {"sealed_refresh_tokens": {"waad": other}, "tokenseal": {"cleared": {"google-oauth2": {}}}}
+    assert tokenseal.plan_clear({"plan": "pro"}) == {}
+    assert tokenseal.plan_clear(None) == {}
+    last = tokenseal.plan_clear({"sealed_refresh_tokens": {"waad": other}}, "waad")
+    assert last == {"sealed_refresh_tokens": None, "tokenseal": {"cleared": {"waad": {}}}}
+    with pytest.raises(TokenSealError) as raised:
+        tokenseal.plan_clear({"sealed_refresh_tokens": "not an object"})
+    assert raised.value.code == "ERR_USER_INVALID"

@@ -1,5 +1,7 @@
 """Type stubs of the package: the core's, and each ``ERR_...`` code as a str constant."""
 
+from typing import Any, Dict, Optional
+
 from ._tokenseal import *  # noqa: F401,F403
 from ._tokenseal import (
     CODES as CODES,
@@ -22,4 +24,5 @@ from ._tokenseal import (
     seal_rotated as seal_rotated,
 )
 
+def plan_clear(app_metadata: Optional[Dict[str, Any]], provider: str = ...) -> Dict[str, Any]: ...
 def __getattr__(name: str) -> str: ...  # each ERR_... code, e.g. ERR_RECONSENT_REQUIRED
