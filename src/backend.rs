@@ -21,11 +21,11 @@ use crate::token::RefreshToken;
 /// the app read before a rotation (its stored value is then one of these).
 pub const SUPERSEDED_KEPT: usize = 4;
 
-/// How many users' states one [`RefreshStates`] keeps by default. Past it the least
-/// recently begun states are forgotten (down to nine tenths of it, so that forgetting
-/// is rare), except those with a rotation waiting to be stored: a long-running backend's
-/// memory, and the refresh tokens in it, stay bounded. A forgotten user's next refresh
-/// starts again from the stored value, as after a restart.
+/// How many users' states one [`RefreshStates`] keeps by default. Past it the states not
+/// begun recently are forgotten (down to nine tenths of it, so that forgetting is rare),
+/// except those with a rotation waiting to be stored: a long-running backend's memory,
+/// and the refresh tokens in it, stay bounded. A forgotten user's next refresh starts
+/// again from the stored value, as after a restart.
 pub const DEFAULT_MAX_USERS: usize = 10_000;
 
 /// A rotated token's sealed successor that is not stored yet, and the stored value it
@@ -109,24 +109,20 @@ impl RefreshStates {
         self.users.is_empty()
     }
 
-    /// Forgets the least recently begun states without a rotation waiting, down to nine
-    /// tenths of the bound, once the bound is passed; never `current`'s, just begun.
+    /// Once the bound is passed, forgets every state without a rotation waiting that was
+    /// not begun in the last nine tenths of the bound's worth of begins: at most that many
+    /// users were begun since, so the count falls to nine tenths of the bound (plus the
+    /// rotations waiting), in one pass and without sorting (which would add its own code
+    /// to the module). `current`, just begun, is always among the recent.
     fn bound(&mut self, current: &str) {
         if self.users.len() <= self.max_users {
             return;
         }
-        let keep = self.max_users - self.max_users / 10;
-        let mut idle: Vec<(u64, String)> = self
-            .users
-            .iter()
-            .filter(|(id, state)| state.unsaved.is_none() && id.as_str() != current)
-            .map(|(id, state)| (state.used, id.clone()))
-            .collect();
-        idle.sort_unstable();
-        let excess = self.users.len().saturating_sub(keep);
-        for (_, id) in idle.into_iter().take(excess) {
-            self.users.remove(&id);
-        }
+        let recent = (self.max_users - self.max_users / 10) as u64;
+        let oldest_kept = self.clock.saturating_sub(recent);
+        self.users.retain(|id, state| {
+            state.used > oldest_kept || state.unsaved.is_some() || id == current
+        });
     }
 
     /// Decides which refresh token the next refresh of `user_id` sends. `stored` is the
@@ -693,12 +689,14 @@ mod bound_tests {
                 Ok(Nonce::from_bytes([5; 12]))
             })
             .expect("a grant");
-        // The eleventh user passes the bound: down to nine, the least recent idle ones go.
+        // The eleventh user passes the bound: the states not begun in the last nine begins
+        // go (users 2: user 0 was begun again), down to nine and the rotation waiting.
         let eleventh = "google-oauth2|10";
         states
             .begin(eleventh, Some(&sealed(eleventh, &keys)), None, &keys)
             .expect("opens");
-        assert_eq!(states.len(), 9);
+        assert_eq!(states.len(), 10);
+        assert!(states.sealed(&users[3]).is_some());
         for kept in [&users[0], &users[1]] {
             assert!(states.sealed(kept).is_some(), "{kept} is kept");
         }
