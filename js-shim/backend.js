@@ -421,7 +421,7 @@ class ProviderTokens {
     this.shared = o.store
       ? sharedState(o.store, { core, keys: o.keys, provider: p.key, timeoutMs: o.storeTimeoutMs, onNotice: o.onNotice })
       : null;
-    this.entries = new Map(); // userId -> the access token entry, least recently stored first
+    this.entries = new Map(); // userId -> the access token entry, least recently used first
     this.maxUsers = constantsOf(core).maxUsers;
     this.flights = singleFlights(); // one refresh (or save) at a time per user
     this.endpoints = null;
@@ -489,7 +489,8 @@ class ProviderTokens {
     const missingScopes = this.core.missingScopes(scope, this.p.requiredScopes);
     const entry = { accessToken, expiresAt, scope, refreshTokenExpiresAt, missingScopes, unsaved };
     // Bounded as the core bounds its refresh states (providerTable().defaultMaxUsers):
-    // a Map keeps insertion order, so the first key is the least recently stored.
+    // a Map keeps insertion order, and an entry is moved to the end when stored or used,
+    // so the first key is the least recently used.
     this.entries.delete(userId);
     this.entries.set(userId, entry);
     while (this.entries.size > this.maxUsers) this.entries.delete(this.entries.keys().next().value);
@@ -619,7 +620,13 @@ class ProviderTokens {
       throw failure('ERR_USER_INVALID', 'accessToken needs a user with a string user_id (or a user id)');
     }
     const cached = this.entries.get(userId);
-    const entry = this.fresh(cached) ? cached : await this.flights.once(userId, async () => {
+    const hit = this.fresh(cached);
+    if (hit) {
+      // Used now: moved to the end of the entries' order (the last to be forgotten).
+      this.entries.delete(userId);
+      this.entries.set(userId, cached);
+    }
+    const entry = hit ? cached : await this.flights.once(userId, async () => {
       await this.ready();
       const user = await resolveUser(userOrId, this.o.loadUser, this.mgmt);
       return this.shared ? this.refreshShared(user) : this.refresh(user);

@@ -25,8 +25,12 @@ function codeOf(error) {
  */
 function deniesWithoutCore(settings) {
   const value = settings.TOKENSEAL_ON_ERROR;
-  return typeof value === 'string' && value.trim() === 'deny';
+  return typeof value === 'string' && value.replace(RUST_TRIMMED, '') === 'deny';
 }
+
+/** What Rust's str::trim removes (Unicode White_Space), which JavaScript's trim() does
+ * not match exactly (it also removes U+FEFF and keeps U+0085). */
+const RUST_TRIMMED = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 
 /**
  * The core's reading of the settings (`actionConfig`) and its list of the fields it reads
