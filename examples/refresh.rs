@@ -23,7 +23,9 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokenseal::providers::client::{resolve, EndpointOptions};
-use tokenseal::providers::token_endpoint::{parse_refresh_response, refresh_request, Client};
+use tokenseal::providers::token_endpoint::{
+    parse_refresh_response, refresh_request, rotated_refresh_token, Client,
+};
 use tokenseal::providers::Connection;
 use tokenseal::{jwe, Error, KeyRing};
 use zeroize::Zeroizing;
@@ -96,8 +98,15 @@ fn run() -> Result<(), String> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let grant = parse_refresh_response(connection.provider(), status, &text, now)
-        .map_err(|e| e.to_string())?;
+    let grant = parse_refresh_response(connection.provider(), status, &text, now).map_err(|e| {
+        // A provider that rotates has consumed the token it was sent: a rotation in an
+        // answer that is otherwise refused must still be kept.
+        if rotated_refresh_token(status, &text).is_some() {
+            format!("{e}; the answer still rotated the refresh token: seal it with tokenseal::jwe::seal_rotated and store it")
+        } else {
+            e.to_string()
+        }
+    })?;
 
     let token = grant.access_token.expose_secret();
     println!(
