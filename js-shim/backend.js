@@ -169,8 +169,9 @@ function managementClient(core, management, fetchImpl, now, timeoutMs) {
     /**
      * Removes the provider's entry (sealed_refresh_tokens goes when nothing else is left)
      * and records the cleared value's capture under app_metadata.tokenseal.cleared, so
-     * that no login seals Auth0's copy of that token again: the core's plan (planClear),
-     * in one PATCH. Resolves to true when something was removed.
+     * that no login seals Auth0's copy of that token again, and for Google deletes the
+     * old rule's plaintext token: the core's plan (planClear), in one PATCH. Resolves to
+     * true when something was removed.
      */
     clearSealed(userId, key) {
       return serialized(userId, async () => {
@@ -567,6 +568,13 @@ class ProviderTokens {
     }
     const response = await call(fetchImpl, this.endpoints.tokenEndpoint, postOf(this.states.refreshRequest(userId)), timeoutMs);
     if (response.status === 0) {
+      // No answer: the core's state for the user is no longer under way (it may be
+      // forgotten again under the memory bound); its reading of status 0 is this error.
+      try {
+        this.states.finish(userId, 0, '', keys, this.nowSeconds());
+      } catch {
+        // ERR_PROVIDER_UNAVAILABLE, as thrown below
+      }
       throw failure('ERR_PROVIDER_UNAVAILABLE', response.timedOut ? 'the token endpoint did not answer in time' : 'the token endpoint could not be reached');
     }
     let grant;
@@ -648,7 +656,9 @@ class ProviderTokens {
   /**
    * Removes app_metadata.sealed_refresh_tokens[<key>] through the Management API (other
    * providers' entries are kept; sealed_refresh_tokens becomes null when none is left),
-   * so the next login's claim says "missing". Resolves to true when something was
+   * leaving its capture record under app_metadata.tokenseal.cleared and, for Google,
+   * deleting the old rule's plaintext token (the core's planClear), so the next login's
+   * claim says "missing" until a token Auth0 received since. Resolves to true when something was
    * removed. Never called by this module itself.
    */
   async clearSealed(userId) {
@@ -702,7 +712,15 @@ class ProviderTokens {
    */
   forget(userId) {
     this.entries.delete(userId);
-    if (this.states) this.states.forget(userId);
+    // A refresh under way finishes first: its answer may carry a rotation only the core's
+    // state for the user can seal (and this process must store).
+    const pending = this.flights.pending(userId);
+    const forgetState = () => { if (this.states) this.states.forget(userId); };
+    if (pending) {
+      pending.then(() => { this.entries.delete(userId); forgetState(); }, forgetState);
+    } else {
+      forgetState();
+    }
   }
 }
 

@@ -23,9 +23,11 @@ pub const SUPERSEDED_KEPT: usize = 4;
 
 /// How many users' states one [`RefreshStates`] keeps by default. Past it the states not
 /// begun recently are forgotten (down to nine tenths of it, so that forgetting is rare),
-/// except those with a rotation waiting to be stored: a long-running backend's memory,
-/// and the refresh tokens in it, stay bounded. A forgotten user's next refresh starts
-/// again from the stored value, as after a restart.
+/// except those with a refresh under way (begun, not finished: its answer may carry a
+/// rotation only that state can seal; a host that gets no answer finishes with status 0)
+/// or a rotation waiting to be stored: a long-running backend's memory, and the refresh
+/// tokens in it, stay bounded. A forgotten user's next refresh starts again from the
+/// stored value, as after a restart.
 pub const DEFAULT_MAX_USERS: usize = 10_000;
 
 /// A rotated token's sealed successor that is not stored yet, and the stored value it
@@ -51,6 +53,9 @@ struct RefreshState {
     unsaved: Option<Unsaved>,
     /// When the state was last begun, on [`RefreshStates`]' own counter.
     used: u64,
+    /// Begun and not finished: its refresh is under way, and the answer may carry a
+    /// rotation that only this state can seal.
+    in_flight: bool,
 }
 
 /// Every user's refresh state in one backend process for one provider (the token the
@@ -121,7 +126,7 @@ impl RefreshStates {
         let recent = (self.max_users - self.max_users / 10) as u64;
         let oldest_kept = self.clock.saturating_sub(recent);
         self.users.retain(|id, state| {
-            state.used > oldest_kept || state.unsaved.is_some() || id == current
+            state.used > oldest_kept || state.unsaved.is_some() || state.in_flight || id == current
         });
     }
 
@@ -162,6 +167,7 @@ impl RefreshStates {
         match self.users.get_mut(user_id) {
             Some(state) if state.refresh_token == token || state.superseded.contains(&token) => {
                 state.used = used;
+                state.in_flight = true;
             }
             _ => {
                 self.users.insert(
@@ -172,6 +178,7 @@ impl RefreshStates {
                         superseded: Vec::new(),
                         unsaved: None,
                         used,
+                        in_flight: true,
                     },
                 );
                 self.bound(user_id);
@@ -213,6 +220,7 @@ impl RefreshStates {
     ) -> Result<Finished> {
         let provider = self.connection.provider();
         let state = self.users.get_mut(user_id).ok_or(Error::SealedMissing)?;
+        state.in_flight = false;
         let parsed = token_endpoint::parse_refresh_response(provider, status, body, now);
         // A rotated refresh token is kept even when the rest of a successful answer is
         // unusable: the provider has consumed the one it was sent.
@@ -673,15 +681,22 @@ mod bound_tests {
         let keys = ring(&[("k1", 1)]);
         let mut states = RefreshStates::with_max_users(Connection::google(), 10);
         let users: Vec<String> = (0..10).map(|i| format!("google-oauth2|{i}")).collect();
-        for user in &users {
+        // Each refresh begun and answered (a 503 here): none is under way any more.
+        let refresh = |states: &mut RefreshStates, user: &str| {
             states
                 .begin(user, Some(&sealed(user, &keys)), None, &keys)
                 .expect("opens");
+            let unavailable = states.finish(user, (503, ""), &keys, 200, || Err(Error::Random));
+            assert_eq!(unavailable.map(|_| ()), Err(Error::ProviderUnavailable));
+        };
+        for user in &users {
+            refresh(&mut states, user);
         }
         assert_eq!(states.len(), 10);
-        // User 0 is begun again (recent); user 1 has a rotation waiting.
+        // User 0 is refreshed again (recent); user 1 has a rotation waiting.
+        refresh(&mut states, &users[0]);
         states
-            .begin(&users[0], Some(&sealed(&users[0], &keys)), None, &keys)
+            .begin(&users[1], Some(&sealed(&users[1], &keys)), None, &keys)
             .expect("opens");
         let rotated = r#"{"access_token":"a","expires_in":3600,"token_type":"Bearer","refresh_token":"1//r"}"#;
         states
@@ -690,13 +705,14 @@ mod bound_tests {
             })
             .expect("a grant");
         // The eleventh user passes the bound: the states not begun in the last nine begins
-        // go (users 2: user 0 was begun again), down to nine and the rotation waiting.
+        // go (users 2 and 3: users 0 and 1 were begun again), down to nine.
         let eleventh = "google-oauth2|10";
         states
             .begin(eleventh, Some(&sealed(eleventh, &keys)), None, &keys)
             .expect("opens");
-        assert_eq!(states.len(), 10);
-        assert!(states.sealed(&users[3]).is_some());
+        assert_eq!(states.len(), 9);
+        assert!(states.sealed(&users[3]).is_none());
+        assert!(states.sealed(&users[4]).is_some());
         for kept in [&users[0], &users[1]] {
             assert!(states.sealed(kept).is_some(), "{kept} is kept");
         }
@@ -711,6 +727,44 @@ mod bound_tests {
             .begin(&users[2], Some(&sealed(&users[2], &keys)), None, &keys)
             .expect("opens");
         assert!(states.sealed(&users[2]).is_some());
+    }
+
+    #[test]
+    fn a_state_whose_refresh_is_under_way_is_never_forgotten() {
+        // A's refresh is begun; many other users pass the bound before its answer comes
+        // with a rotation, which only A's state can seal.
+        let keys = ring(&[("k1", 1)]);
+        let mut states = RefreshStates::with_max_users(Connection::google(), 3);
+        let a = "google-oauth2|a";
+        states
+            .begin(a, Some(&sealed(a, &keys)), None, &keys)
+            .expect("opens");
+        for i in 0..10 {
+            let other = format!("google-oauth2|o{i}");
+            states
+                .begin(&other, Some(&sealed(&other, &keys)), None, &keys)
+                .expect("opens");
+        }
+        assert!(states.sealed(a).is_some(), "kept while under way");
+        let rotated = r#"{"access_token":"a","expires_in":3600,"token_type":"Bearer","refresh_token":"1//r"}"#;
+        states
+            .finish(a, (200, rotated), &keys, 200, || {
+                Ok(Nonce::from_bytes([5; 12]))
+            })
+            .expect("a grant");
+        states.saved(a);
+        // Finished and stored: an ordinary state again, forgotten once others pass it.
+        for i in 10..20 {
+            let other = format!("google-oauth2|o{i}");
+            states
+                .begin(&other, Some(&sealed(&other, &keys)), None, &keys)
+                .expect("opens");
+            states
+                .finish(&other, (503, ""), &keys, 200, || Err(Error::Random))
+                .map(|_| ())
+                .ok();
+        }
+        assert!(states.sealed(a).is_none());
     }
 
     #[test]

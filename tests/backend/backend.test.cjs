@@ -81,12 +81,16 @@ test('the access tokens a process keeps are bounded (the core\'s defaultMaxUsers
     const t = tokens(google, clock(), { core: small });
     const users = [];
     for (let i = 0; i < 4; i += 1) users.push(userWith(await google.issueRefreshToken(`acct-bound-${i}`), `google-oauth2|10420000000000000010${i}`));
-    for (const u of users) await t.accessToken(u);
-    assert.equal(google.refreshRequests().length, 4);
-    await t.accessToken(users[3]);
-    assert.equal(google.refreshRequests().length, 4, 'a recent user is served from memory');
+    for (const u of users.slice(0, 3)) await t.accessToken(u);
+    // User 0 is used again (served from memory), so user 1 is the least recently used
+    // when user 3 comes: user 1 goes, not user 0 (first in, first out would drop 0).
     await t.accessToken(users[0]);
-    assert.equal(google.refreshRequests().length, 5, 'the least recently stored was forgotten: refreshed again');
+    await t.accessToken(users[3]);
+    assert.equal(google.refreshRequests().length, 4);
+    await t.accessToken(users[0]);
+    assert.equal(google.refreshRequests().length, 4, 'a recently used user is served from memory');
+    await t.accessToken(users[1]);
+    assert.equal(google.refreshRequests().length, 5, 'the least recently used was forgotten: refreshed again');
   } finally {
     await google.close();
   }

@@ -264,6 +264,30 @@ test('a rotating token endpoint whose 200 lacks expires_in, or is otherwise unus
   }
 });
 
+test('forget() during a refresh under way: the rotation its answer carries is still stored', async () => {
+  // A rotating provider's answer is held until forget() has been called.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  const answer = (o) => ({ status: 200, text: async () => JSON.stringify(o), headers: { get: () => null } });
+  const fetchImpl = async () => {
+    await held;
+    return answer({ access_token: 'at-held', token_type: 'Bearer', expires_in: 3600, refresh_token: '0.A-rotated-held' });
+  };
+  const user = userWith({ waad: '0.A-before-forget' });
+  const db = sealedStore(user);
+  const t = backend.createTokens({
+    keys: KEYS, fetch: fetchImpl, saveSealed: db.saveSealed,
+    providers: { waad: { clientId: 'c', clientSecret: 's', tokenEndpoint: 'https://login.example/token', scope: 'openid offline_access' } },
+  });
+  const running = t.accessToken(user, 'waad');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.forget(USER_ID);
+  release();
+  assert.equal((await running).accessToken, 'at-held');
+  assert.equal(db.saved.length, 1, 'the rotation was stored');
+  assert.equal(core.open(db.saved[0].sealed, KEYS, USER_ID, 'waad'), '0.A-rotated-held');
+});
+
 test('two providers in one backend: each refreshes at its own endpoint, under its own key', async () => {
   const google = await startServer({ accessTokenTtl: 300 });
   const idp = await startServer({ accessTokenTtl: 300, authMethod: 'client_secret_basic' });
