@@ -616,8 +616,9 @@ pub fn plan_migration(
 /// backend's `clearSealed` and `disconnect` carry it out): [`SEALED_KEY`] without the
 /// value (`null` when no other provider's is left), and [`STATE_KEY`] with the value's
 /// capture record under [`CLEARED`], so that no login seals Auth0's copy of the cleared
-/// token again, and, for Google, [`LEGACY_KEY`] deleted when the old rule's plaintext is
-/// still there (beside a value that did not open). Needs no key: the capture record is in
+/// token again, and, for Google, [`LEGACY_KEY`] deleted when it holds the old rule's
+/// plaintext token (anything else there is left, as a login leaves it; a plaintext token
+/// alone is cleared too, with a record of `{}`). Needs no key: the capture record is in
 /// the value's public header (a value without one, or that does not parse, leaves `{}`).
 /// Empty when nothing is stored for the provider.
 ///
@@ -626,51 +627,51 @@ pub fn plan_migration(
 /// not overwrite what it cannot read).
 pub fn plan_clear(metadata: &Object, connection: &Connection) -> Result<Vec<MetadataWrite>> {
     let mut map = match metadata.get(SEALED_KEY) {
-        None | Some(Json::Null) => return Ok(Vec::new()),
+        None | Some(Json::Null) => Object::new(),
         Some(Json::Object(map)) => map.clone(),
         Some(_) => return Err(Error::UserInvalid),
     };
     let key = connection.key();
-    let Some(value) = map.get(key).filter(|value| !value.is_null()) else {
+    let stored = map.get(key).filter(|value| !value.is_null());
+    // The old rule's plaintext token (what a login would seal, or delete beside a valid
+    // value) goes too: the app gave up on the provider's token, and no login would
+    // touch it after the clear. Anything else there is left as a login leaves it.
+    let legacy_token = connection.provider() == providers::LEGACY
+        && matches!(read_legacy(metadata), Legacy::Token(_));
+    if stored.is_none() && !legacy_token {
         return Ok(Vec::new());
-    };
+    }
     let mut record = Object::new();
-    if let Some(capture) = value
-        .as_str()
+    if let Some(capture) = stored
+        .and_then(Json::as_str)
         .and_then(|sealed| jwe::inspect(sealed).ok())
         .and_then(|header| header.capture)
     {
         record.insert("cap", Json::from(jwe::fingerprint_text(&capture)));
         record.insert("cap_kid", Json::from(capture.kid));
     }
-    map.retain(|name, _| name != key);
-    let sealed = if map.is_empty() {
-        Json::Null
-    } else {
-        Json::Object(map)
-    };
-    let state = state_with(
-        metadata,
-        key,
-        no_token_at(metadata, key),
-        Some(Some(Json::Object(record))),
-    );
-    let mut writes = vec![
-        MetadataWrite {
+    let mut writes = Vec::new();
+    if stored.is_some() {
+        map.retain(|name, _| name != key);
+        writes.push(MetadataWrite {
             key: SEALED_KEY,
-            value: sealed,
-        },
-        MetadataWrite {
-            key: STATE_KEY,
-            value: state,
-        },
-    ];
-    // The old rule's plaintext, left beside a value that did not open: the app gave up on
-    // the provider's token, and no login would ever seal or delete it now.
-    let legacy_left = metadata
-        .get(LEGACY_KEY)
-        .is_some_and(|value| !value.is_null());
-    if connection.provider() == providers::LEGACY && legacy_left {
+            value: if map.is_empty() {
+                Json::Null
+            } else {
+                Json::Object(map)
+            },
+        });
+    }
+    writes.push(MetadataWrite {
+        key: STATE_KEY,
+        value: state_with(
+            metadata,
+            key,
+            no_token_at(metadata, key),
+            Some(Some(Json::Object(record))),
+        ),
+    });
+    if legacy_token {
         writes.push(MetadataWrite {
             key: LEGACY_KEY,
             value: Json::Null,

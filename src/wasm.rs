@@ -625,16 +625,17 @@ pub fn missing_scopes(
 /// What clearing provider `provider`'s sealed value (a key, default `"google-oauth2"`)
 /// writes to `appMetadata` (the user's whole `app_metadata`, or `null`), as
 /// `{ key, value }` pairs like a login plan's `metadataWrites`: `sealed_refresh_tokens`
-/// without the value (`null` when none is left) and `tokenseal.cleared[provider]`, the
+/// without the value (`null` when none is left), `tokenseal.cleared[provider]`, the
 /// value's capture record, so that no login seals Auth0's copy of the cleared token
-/// again. Empty when nothing is stored. Needs no key.
+/// again, and, for Google, `refresh_token: null` when it holds the old rule's plaintext
+/// token. Empty when nothing is stored. Needs no key.
 ///
 /// # Errors
 /// Throws `ERR_CONFIG_INVALID` for a `provider` that is not a key, `ERR_USER_INVALID`
 /// when `appMetadata` is not an object or null, or its `sealed_refresh_tokens` not an
 /// object.
 #[cfg(feature = "wasm-full")]
-#[wasm_bindgen(js_name = planClear, unchecked_return_type = "Array<{ key: \"sealed_refresh_tokens\" | \"tokenseal\"; value: unknown }>")]
+#[wasm_bindgen(js_name = planClear, unchecked_return_type = "Array<{ key: \"sealed_refresh_tokens\" | \"tokenseal\" | \"refresh_token\"; value: unknown }>")]
 pub fn plan_clear(
     #[wasm_bindgen(js_name = appMetadata, unchecked_param_type = "Record<string, unknown> | null")]
     app_metadata: JsValue,

@@ -386,14 +386,14 @@ fn parse_refresh_response<'py>(
 }
 
 /// What clearing `provider`'s sealed value writes to `app_metadata`, both as JSON text
-/// (the package's `plan_clear` converts): `{ member: value }`, `null` deleting a member;
+/// (private: the package's `plan_clear` converts): `{ member: value }`, `null` deleting a member;
 /// `{}` when nothing is stored. See `tokenseal::login::plan_clear`.
 ///
 /// Raises `TokenSealError` with `ERR_USER_INVALID` for text that is not a JSON object (or
 /// whose `sealed_refresh_tokens` is not one), `ERR_CONFIG_INVALID` for a `provider` that
 /// is not a key.
 #[pyfunction]
-#[pyo3(signature = (app_metadata_json, provider = GOOGLE.auth0_provider))]
+#[pyo3(name = "_plan_clear_json", signature = (app_metadata_json, provider = GOOGLE.auth0_provider))]
 fn plan_clear_json(py: Python<'_>, app_metadata_json: &str, provider: &str) -> PyResult<String> {
     let connection = connection(py, provider)?;
     let metadata = match tokenseal::json::Json::parse(app_metadata_json) {

@@ -11,15 +11,16 @@ import json as _json
 
 from ._tokenseal import *  # noqa: F401,F403  (the core's functions and constants)
 from ._tokenseal import CODES, TokenSealError
-from ._tokenseal import plan_clear_json as _plan_clear_json
+from ._tokenseal import _plan_clear_json
 
 
 def plan_clear(app_metadata, provider="google-oauth2"):
     """What clearing ``provider``'s sealed value writes to the user's ``app_metadata``
     (a dict, or None): the members to set, ``None`` deleting one, in one update; ``{}``
-    when nothing is stored. ``sealed_refresh_tokens`` loses the value and
+    when nothing is stored. ``sealed_refresh_tokens`` loses the value,
     ``tokenseal.cleared`` keeps its capture record, so that no login seals Auth0's copy
-    of the cleared token again (the Node backend's ``clearSealed`` writes the same)."""
+    of the cleared token again, and for Google the old rule's plaintext token in
+    ``refresh_token`` goes too (the Node backend's ``clearSealed`` writes the same)."""
     return _json.loads(_plan_clear_json(_json.dumps(app_metadata if app_metadata is not None else {}), provider))
 
 __all__ = [

@@ -1637,6 +1637,25 @@ fn a_clear_deletes_the_old_rules_plaintext_left_beside_a_value_that_did_not_open
         cleared(before),
         json!({"plan": "pro", STATE_KEY: {CLEARED: {GOOGLE_PROVIDER: {}}}})
     );
+    // Only a plaintext token goes: what a login leaves (not a token, the old rule's hex
+    // ciphertext) stays, and a valid value beside it changes nothing to that.
+    let valid = seal_for(TOKEN, &primary(), USER_ID);
+    for kept in [
+        json!({"app": "data"}),
+        json!(42),
+        json!(""),
+        json!("C0FFEE00".repeat(8)),
+    ] {
+        let before =
+            json!({SEALED_KEY: {GOOGLE_PROVIDER: valid.clone()}, LEGACY_KEY: kept.clone()});
+        assert_eq!(cleared(before)[LEGACY_KEY], kept);
+    }
+    // A plaintext token alone (not migrated yet) is cleared too: deleted, and a record
+    // without a fingerprint, so a login seals only a first or consent login's token.
+    assert_eq!(
+        cleared(json!({LEGACY_KEY: TOKEN, "plan": "pro"})),
+        json!({"plan": "pro", STATE_KEY: {CLEARED: {GOOGLE_PROVIDER: {}}}})
+    );
     // Another provider's clear leaves Google's plaintext alone.
     let waad = Connection::parse("waad").expect("a key");
     let before = json!({SEALED_KEY: {"waad": seal_as(NEW_TOKEN, &primary(), USER_ID, "waad")}, LEGACY_KEY: TOKEN});
