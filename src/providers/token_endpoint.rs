@@ -351,7 +351,7 @@ pub fn parse_refresh_response(
         id_token,
         refresh_token_expires_at: json
             .get("refresh_token_expires_in")
-            .and_then(Json::as_u64)
+            .and_then(seconds)
             .map(|s| now.saturating_add(s)),
     })
 }
@@ -636,6 +636,10 @@ mod tests {
         let body = r#"{"access_token":"ya29.t","expires_in":3599,"token_type":"Bearer"}"#;
         let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
         assert_eq!(grant.refresh_token_expires_at, None);
+        // Read as expires_in is: a string of digits too.
+        let body = r#"{"access_token":"ya29.t","expires_in":3599,"token_type":"Bearer","refresh_token_expires_in":"86400"}"#;
+        let grant = parse_refresh_response(&GOOGLE, 200, body, NOW).expect("valid");
+        assert_eq!(grant.refresh_token_expires_at, Some(NOW + 86_400));
     }
 
     #[test]
