@@ -105,6 +105,16 @@ def test_a_failing_on_rotated_is_retried_before_anything_else(rotating_google, k
     assert len(calls) == 2 and calls[0] == calls[1], "the same sealed value is offered again"
 
 
+def _send_json(handler, status, value):
+    """Answers an http.server request with `status` and the JSON `value`."""
+    body = json.dumps(value).encode()
+    handler.send_response(status)
+    handler.send_header("content-type", "application/json")
+    handler.send_header("content-length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def _answering(status, answer):
     """A loopback token endpoint's handler (http.server) that answers every POST with
     `status` and the JSON `answer`, and every GET (an API call) with 200."""
@@ -118,12 +128,7 @@ def _answering(status, answer):
 
         def do_POST(self):  # noqa: N802 (http.server's naming)
             self.rfile.read(int(self.headers.get("content-length", 0)))
-            body = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            _send_json(self, status, answer)
 
         def log_message(self, *args):
             pass
@@ -256,12 +261,7 @@ class _EntraLike(http.server.BaseHTTPRequestHandler):
         self._json(200, {"issuer": "https://login.example.com/another-tenant/v2.0", "token_endpoint": "https://login.example.com/token"})
 
     def _json(self, status, value):
-        body = json.dumps(value).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _send_json(self, status, value)
 
     def log_message(self, *args):
         pass
