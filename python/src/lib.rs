@@ -284,7 +284,23 @@ fn discovery_url(
     scope: Option<String>,
     token_endpoint_auth_method: Option<String>,
 ) -> PyResult<Option<String>> {
-    let connection = connection(py, provider)?;
+    let (connection, options) = endpoint_inputs(
+        py,
+        provider,
+        [token_endpoint, revoke_endpoint, issuer, scope],
+        token_endpoint_auth_method,
+    )?;
+    client::check(&connection, &options).map_err(|e| raise(py, e))
+}
+
+/// The provider and its endpoint options as `discovery_url` and `resolve_endpoints` take
+/// them as keywords: `[token_endpoint, revoke_endpoint, issuer, scope]` and the method.
+fn endpoint_inputs(
+    py: Python<'_>,
+    provider: &str,
+    [token_endpoint, revoke_endpoint, issuer, scope]: [Option<String>; 4],
+    token_endpoint_auth_method: Option<String>,
+) -> PyResult<(Connection, EndpointOptions)> {
     let options = EndpointOptions {
         token_endpoint,
         revoke_endpoint,
@@ -292,7 +308,7 @@ fn discovery_url(
         scope,
         auth: token_endpoint_auth_method,
     };
-    client::check(&connection, &options).map_err(|e| raise(py, e))
+    Ok((connection(py, provider)?, options))
 }
 
 /// Where and how `provider`'s refreshes go: a dict with `token_endpoint`,
@@ -316,14 +332,12 @@ fn resolve_endpoints<'py>(
     token_endpoint_auth_method: Option<String>,
     discovery: Option<(u16, String)>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let connection = connection(py, provider)?;
-    let options = EndpointOptions {
-        token_endpoint,
-        revoke_endpoint,
-        issuer,
-        scope,
-        auth: token_endpoint_auth_method,
-    };
+    let (connection, options) = endpoint_inputs(
+        py,
+        provider,
+        [token_endpoint, revoke_endpoint, issuer, scope],
+        token_endpoint_auth_method,
+    )?;
     let endpoints = client::resolve(
         &connection,
         &options,
